@@ -1,0 +1,11 @@
+export * from "./errors.js";
+export * from "./limits.js";
+export { ByteReader } from "./byte-reader.js";
+export { ByteWriter } from "./byte-writer.js";
+export * from "./source.js";
+export * from "./sink.js";
+export { StreamReader, readAll, type StreamReaderOptions } from "./stream-reader.js";
+export * from "./records.js";
+export * from "./codec.js";
+export { toBase64, fromBase64 } from "./base64.js";
+export * from "./json.js";

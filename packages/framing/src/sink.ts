@@ -1,0 +1,79 @@
+/**
+ * Where encoded bytes go. `write` may be called with a view into a buffer the
+ * caller reuses: a sink must be done with (or have copied) the bytes when its
+ * promise resolves.
+ */
+export interface Sink {
+  write(chunk: Uint8Array): void | Promise<void>;
+  /** All bytes written: make the output visible (rename a temporary file…). */
+  close(): Promise<void>;
+  /** Failure: discard everything (no partial output file is left). */
+  abort?(): Promise<void>;
+}
+
+/** Collects everything in memory; `bytes()` joins it. For tests and small outputs. */
+export class MemorySink implements Sink {
+  private parts: Uint8Array[] = [];
+  length = 0;
+  closed = false;
+  write(chunk: Uint8Array): void {
+    this.parts.push(chunk.slice());
+    this.length += chunk.byteLength;
+  }
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+  async abort(): Promise<void> {
+    this.parts = [];
+    this.length = 0;
+  }
+  bytes(): Uint8Array {
+    const out = new Uint8Array(this.length);
+    let o = 0;
+    for (const p of this.parts) {
+      out.set(p, o);
+      o += p.byteLength;
+    }
+    this.parts = [out];
+    return out;
+  }
+}
+
+/**
+ * Coalesces small writes into large ones (1 MiB by default) so a record-by-record
+ * encoder does not make one syscall per record. Large chunks pass straight through.
+ */
+export class BufferedSink implements Sink {
+  private buf: Uint8Array;
+  private used = 0;
+  constructor(
+    private readonly inner: Sink,
+    size = 1 << 20,
+  ) {
+    this.buf = new Uint8Array(size);
+  }
+  async write(chunk: Uint8Array): Promise<void> {
+    if (chunk.byteLength >= this.buf.byteLength >>> 1) {
+      await this.flush();
+      await this.inner.write(chunk);
+      return;
+    }
+    if (this.used + chunk.byteLength > this.buf.byteLength) await this.flush();
+    this.buf.set(chunk, this.used);
+    this.used += chunk.byteLength;
+  }
+  async flush(): Promise<void> {
+    if (this.used === 0) return;
+    const v = this.buf.subarray(0, this.used);
+    this.used = 0;
+    await this.inner.write(v);
+  }
+  async close(): Promise<void> {
+    await this.flush();
+    await this.inner.close();
+  }
+  async abort(): Promise<void> {
+    this.used = 0;
+    await this.inner.abort?.();
+  }
+}

@@ -1,0 +1,218 @@
+import { ByteReader } from "./byte-reader.js";
+import { TruncatedError, WireError } from "./errors.js";
+import type { Sink } from "./sink.js";
+import { bytesSource, type Source } from "./source.js";
+
+export interface StreamReaderOptions {
+  /** Size of each read from the source (default 1 MiB). */
+  chunkSize?: number;
+  /** Called with the absolute offset after each refill, for progress bars. */
+  onProgress?: (offset: number) => void;
+}
+
+/**
+ * Buffered, forward-only reader over a Source. Memory holds at most the largest
+ * contiguous piece a decoder asks for plus one chunk, never the whole stream.
+ * Asking for `n` bytes never allocates more than twice what the source has
+ * actually delivered, so a hostile length field cannot make us allocate it.
+ *
+ * Usage on hot paths: `if (r.buffered < n) await r.fill(n)` then sync `take`.
+ */
+export class StreamReader {
+  private buf: Uint8Array;
+  private start = 0;
+  private end = 0;
+  private eof = false;
+  /** Absolute stream offset of buf[start]. */
+  private pos = 0;
+  private readonly chunk: number;
+  private readonly onProgress: ((offset: number) => void) | undefined;
+  readonly source: Source;
+
+  constructor(source: Source, opts: StreamReaderOptions = {}) {
+    this.source = source;
+    this.chunk = opts.chunkSize ?? 1 << 20;
+    this.buf = new Uint8Array(this.chunk);
+    this.onProgress = opts.onProgress;
+  }
+
+  static of(bytes: Uint8Array): StreamReader {
+    return new StreamReader(bytesSource(bytes), { chunkSize: Math.max(16, Math.min(bytes.byteLength, 1 << 20)) });
+  }
+
+  /** Absolute offset of the next unread byte. */
+  get offset(): number {
+    return this.pos;
+  }
+  /** Bytes buffered and not yet consumed. */
+  get buffered(): number {
+    return this.end - this.start;
+  }
+  /** Total stream size when the source knows it. */
+  get size(): number | undefined {
+    return this.source.size;
+  }
+
+  /**
+   * Buffer at least `n` contiguous bytes. Resolves false when the stream ends
+   * first (then `buffered` tells how many there are).
+   */
+  async fill(n: number): Promise<boolean> {
+    while (this.end - this.start < n) {
+      if (this.eof) return false;
+      const have = this.end - this.start;
+      const size = this.source.size;
+      if (size !== undefined && this.pos + n > size) {
+        // Known size: read what is left and report the shortfall without a big allocation.
+        if (!(await this.readMore(Math.min(n, size - this.pos) - have))) return false;
+        continue;
+      }
+      if (!(await this.readMore(n - have))) return false;
+    }
+    return true;
+  }
+
+  /** Like fill, but a shortfall is a TruncatedError naming `what`. */
+  async need(n: number, what = "data"): Promise<void> {
+    if (this.end - this.start >= n) return;
+    if (!(await this.fill(n))) throw new TruncatedError(what, this.pos, n, this.end - this.start);
+  }
+
+  /** True when no byte is left. */
+  async atEnd(): Promise<boolean> {
+    if (this.end > this.start) return false;
+    return !(await this.fill(1));
+  }
+
+  /** A view of the next `n` buffered bytes, consumed. Valid until the next fill. */
+  take(n: number): Uint8Array {
+    if (n > this.end - this.start) throw new TruncatedError("data", this.pos, n, this.end - this.start);
+    const v = this.buf.subarray(this.start, this.start + n);
+    this.start += n;
+    this.pos += n;
+    return v;
+  }
+  /** A view of the next `n` buffered bytes, not consumed. */
+  peek(n: number): Uint8Array {
+    const k = Math.min(n, this.end - this.start);
+    return this.buf.subarray(this.start, this.start + k);
+  }
+  /** A ByteReader over the next `n` buffered bytes (consumed), keeping absolute offsets. */
+  reader(n: number): ByteReader {
+    const base = this.pos;
+    return new ByteReader(this.take(n), base);
+  }
+  /** await need(n) then reader(n). */
+  async read(n: number, what = "data"): Promise<ByteReader> {
+    await this.need(n, what);
+    return this.reader(n);
+  }
+
+  /** Discard `n` bytes, seeking on sources that can. */
+  async skip(n: number, what = "data"): Promise<void> {
+    const startOffset = this.pos;
+    const inBuf = Math.min(n, this.end - this.start);
+    this.start += inBuf;
+    this.pos += inBuf;
+    let left = n - inBuf;
+    if (left === 0) return;
+    if (this.source.seek && !this.eof) {
+      const size = this.source.size;
+      if (size !== undefined && this.pos + left > size) {
+        throw new TruncatedError(what, startOffset, n, size - startOffset);
+      }
+      const k = await this.source.seek(left);
+      this.pos += k;
+      left -= k;
+      if (left > 0) {
+        this.eof = true;
+        throw new TruncatedError(what, startOffset, n, n - left);
+      }
+      return;
+    }
+    while (left > 0) {
+      if (!(await this.fill(1))) throw new TruncatedError(what, startOffset, n, n - left);
+      const k = Math.min(left, this.end - this.start);
+      this.start += k;
+      this.pos += k;
+      left -= k;
+    }
+  }
+
+  /**
+   * Copy the next `n` bytes to `sink` in buffer-sized pieces (a bulk payload
+   * passes through without being held whole).
+   */
+  async pipe(n: number, sink: Sink, what = "data"): Promise<void> {
+    const startOffset = this.pos;
+    let left = n;
+    while (left > 0) {
+      if (this.end === this.start && !(await this.fill(Math.min(left, this.chunk)))) {
+        if (this.end === this.start) throw new TruncatedError(what, startOffset, n, n - left);
+      }
+      const k = Math.min(left, this.end - this.start);
+      const v = this.buf.subarray(this.start, this.start + k);
+      this.start += k;
+      this.pos += k;
+      left -= k;
+      await sink.write(v);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.source.close?.();
+  }
+
+  /** Read at least `want` more bytes into the buffer; false at end of stream. */
+  private async readMore(want: number): Promise<boolean> {
+    const have = this.end - this.start;
+    // Grow geometrically from what is actually present, never straight to `want`.
+    const target = have + Math.min(want, Math.max(this.chunk, have));
+    if (target > this.buf.byteLength - this.start) {
+      if (target <= this.buf.byteLength) {
+        this.buf.copyWithin(0, this.start, this.end);
+      } else {
+        const nb = new Uint8Array(Math.max(target, this.chunk));
+        nb.set(this.buf.subarray(this.start, this.end));
+        this.buf = nb;
+      }
+      this.start = 0;
+      this.end = have;
+    }
+    let got = 0;
+    const min = Math.min(want, this.buf.byteLength - this.end);
+    while (got < min) {
+      const k = await this.source.read(this.buf.subarray(this.end));
+      if (k === 0) {
+        this.eof = true;
+        break;
+      }
+      this.end += k;
+      got += k;
+    }
+    this.onProgress?.(this.pos + (this.end - this.start));
+    return got > 0;
+  }
+}
+
+/** Read the rest of a stream into memory (for small inputs and tests only). */
+export async function readAll(r: StreamReader): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  while (await r.fill(1)) {
+    const v = r.take(r.buffered).slice();
+    parts.push(v);
+    total += v.byteLength;
+  }
+  const out = new Uint8Array(total);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.byteLength;
+  }
+  return out;
+}
+
+export function assertNever(x: never, offset = 0): never {
+  throw new WireError("MALFORMED", `unexpected value ${String(x)}`, offset);
+}

@@ -1,0 +1,68 @@
+import type { FamilySpec, LayoutSpec, RecordSpec } from "../types.js";
+
+export const QEMU_VM_FILE_MAGIC = 0x5145_564d; // "QEVM"
+
+export const QEMU_SECTION = {
+  EOF: 0x00,
+  SECTION_START: 0x01,
+  SECTION_PART: 0x02,
+  SECTION_END: 0x03,
+  SECTION_FULL: 0x04,
+  SUBSECTION: 0x05,
+  VMDESCRIPTION: 0x06,
+  CONFIGURATION: 0x07,
+  COMMAND: 0x08,
+  SECTION_FOOTER: 0x7e,
+} as const;
+
+/** Format 4 only: written after every embedded struct so subsections are never ambiguous. */
+export const QEMU_VM_SUBSECTIONS_END = 0x09;
+
+const fileHeader = (v: number): LayoutSpec => ({
+  name: "file header",
+  size: 8,
+  fields: [
+    { name: "magic", type: "u32", offset: 0, order: "be", value: QEMU_VM_FILE_MAGIC },
+    { name: "version", type: "u32", offset: 4, order: "be", value: v },
+  ],
+});
+
+const sections: RecordSpec[] = [
+  { code: QEMU_SECTION.EOF, name: "EOF", mandatory: true, body: "empty" },
+  { code: QEMU_SECTION.SECTION_START, name: "SECTION_START", mandatory: true, body: "opaque", note: "u32 id, u8 len + idstr, u32 instance, u32 version, payload" },
+  { code: QEMU_SECTION.SECTION_PART, name: "SECTION_PART", mandatory: true, body: "opaque", note: "u32 id, payload" },
+  { code: QEMU_SECTION.SECTION_END, name: "SECTION_END", mandatory: true, body: "opaque", note: "u32 id, payload" },
+  { code: QEMU_SECTION.SECTION_FULL, name: "SECTION_FULL", mandatory: true, body: "opaque", note: "as START" },
+  { code: QEMU_SECTION.SUBSECTION, name: "SUBSECTION", mandatory: true, body: "opaque", note: "inside VMState data only" },
+  { code: QEMU_SECTION.VMDESCRIPTION, name: "VMDESCRIPTION", mandatory: false, body: "opaque", note: "after EOF: u32 length + JSON" },
+  { code: QEMU_SECTION.CONFIGURATION, name: "CONFIGURATION", mandatory: true, body: "opaque", note: "directly after the header" },
+  { code: QEMU_SECTION.COMMAND, name: "COMMAND", mandatory: true, body: "opaque", note: "u16 cmd, u16 len, data" },
+  { code: QEMU_SECTION.SECTION_FOOTER, name: "SECTION_FOOTER", mandatory: true, body: "opaque", note: "u32 section id" },
+];
+
+export const qemu: FamilySpec = {
+  name: "qemu",
+  title: "QEMU savevm / migration stream",
+  doc: "docs/spec/qemu.md",
+  detection: "The big-endian magic \"QEVM\" and the file version (3 written by QEMU; 4 the unambiguous variant).",
+  evolution:
+    "Device state grows by subsections (skippable when not needed) or by bumping a device's version_id; the file version changes only when the framing itself changes.",
+  versioning: "sequential",
+  versions: [
+    {
+      version: "3",
+      status: "current",
+      headers: [fileHeader(3)],
+      records: sections,
+      changes: "The savevm v3 protocol (QEMU 0.10, 2008), written by every QEMU since 0.13.",
+    },
+    {
+      version: "4",
+      status: "proposed",
+      headers: [fileHeader(4)],
+      records: [...sections, { code: QEMU_VM_SUBSECTIONS_END, name: "SUBSECTIONS_END", mandatory: true, body: "empty", since: "4", note: "after every embedded struct's subsections" }],
+      changes:
+        "The unambiguous format proposed in 2011: a SUBSECTIONS_END sentinel after every embedded struct, so a reader never has to guess whether a 0x05 byte starts a subsection or belongs to the parent.",
+    },
+  ],
+};
