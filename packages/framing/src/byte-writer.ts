@@ -45,55 +45,68 @@ export class ByteWriter {
     return this;
   }
   i8(v: number): this {
-    this.view.setInt8(this.reserve(1), v);
+    const p = this.reserve(1);
+    this.view.setInt8(p, v);
     return this;
   }
   u16le(v: number): this {
-    this.view.setUint16(this.reserve(2), v, true);
+    const p = this.reserve(2);
+    this.view.setUint16(p, v, true);
     return this;
   }
   u16be(v: number): this {
-    this.view.setUint16(this.reserve(2), v, false);
+    const p = this.reserve(2);
+    this.view.setUint16(p, v, false);
     return this;
   }
   i16le(v: number): this {
-    this.view.setInt16(this.reserve(2), v, true);
+    const p = this.reserve(2);
+    this.view.setInt16(p, v, true);
     return this;
   }
   i16be(v: number): this {
-    this.view.setInt16(this.reserve(2), v, false);
+    const p = this.reserve(2);
+    this.view.setInt16(p, v, false);
     return this;
   }
   u32le(v: number): this {
-    this.view.setUint32(this.reserve(4), v, true);
+    const p = this.reserve(4);
+    this.view.setUint32(p, v, true);
     return this;
   }
   u32be(v: number): this {
-    this.view.setUint32(this.reserve(4), v, false);
+    const p = this.reserve(4);
+    this.view.setUint32(p, v, false);
     return this;
   }
   i32le(v: number): this {
-    this.view.setInt32(this.reserve(4), v, true);
+    const p = this.reserve(4);
+    this.view.setInt32(p, v, true);
     return this;
   }
   i32be(v: number): this {
-    this.view.setInt32(this.reserve(4), v, false);
+    const p = this.reserve(4);
+    this.view.setInt32(p, v, false);
     return this;
   }
   u64le(v: bigint | number): this {
-    this.view.setBigUint64(this.reserve(8), BigInt(v), true);
+    const p = this.reserve(8);
+    this.view.setBigUint64(p, BigInt(v), true);
     return this;
   }
   u64be(v: bigint | number): this {
-    this.view.setBigUint64(this.reserve(8), BigInt(v), false);
+    const p = this.reserve(8);
+    this.view.setBigUint64(p, BigInt(v), false);
     return this;
   }
   i64le(v: bigint | number): this {
-    this.view.setBigInt64(this.reserve(8), BigInt(v), true);
+    const p = this.reserve(8);
+    this.view.setBigInt64(p, BigInt(v), true);
     return this;
   }
   i64be(v: bigint | number): this {
-    this.view.setBigInt64(this.reserve(8), BigInt(v), false);
+    const p = this.reserve(8);
+    this.view.setBigInt64(p, BigInt(v), false);
     return this;
   }
   u16(v: number, le: boolean): this {
