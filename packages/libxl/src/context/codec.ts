@@ -1,0 +1,222 @@
+import {
+  BufferedSink,
+  type CodecOptions,
+  type FamilyCodec,
+  type FormatId,
+  type Inspection,
+  MalformedError,
+  RefusedError,
+  type Sink,
+  type StreamReader,
+  type VerifyReport,
+  fromBase64,
+  toBase64,
+  toInt,
+} from "@vmstream/framing";
+import type { ContextRecord, ContextStream } from "./model.js";
+import { type ContextHeaderInfo, detectContext, finishContextRecord, readContextDescriptor, readContextHeader } from "./reader.js";
+import { PADDING, checkRecordType, contextDescriptorBytes, contextHeaderBytes, writeContext } from "./writer.js";
+import { ByteWriter, padding8 } from "@vmstream/framing";
+
+const asVersion = (v: string): "1" | "2" => {
+  if (v !== "1" && v !== "2") throw new RefusedError(`context@${v} is not a known version`, 0, { expected: "1 or 2" });
+  return v;
+};
+
+interface Walk {
+  header: ContextHeaderInfo;
+  records: Array<{ index: number; offset: number; type: number; instance: number; length: number }>;
+  end: number;
+}
+
+/** Walk every record, skipping bodies (seeks on files), checking every rule. */
+async function walk(r: StreamReader, version: string, keep: boolean): Promise<Walk> {
+  const header = await readContextHeader(r, asVersion(version));
+  const records: Walk["records"] = [];
+  for (let i = 0; ; i++) {
+    const d = await readContextDescriptor(r, header, i);
+    if (!d) break;
+    await r.skip(d.length, `record[${i}] body`);
+    await finishContextRecord(r, d);
+    if (keep) records.push({ index: i, offset: d.offset, type: d.type, instance: d.instance, length: d.length });
+    else records.length++;
+  }
+  return { header, records, end: r.offset };
+}
+
+function recordName(type: number): string {
+  return type === 0 ? "END" : type === 1 ? "HEADER" : `type ${type}`;
+}
+
+/** Read a whole stream into memory (small streams, tests, the compat matrix). */
+export async function readContext(r: StreamReader, version?: "1" | "2"): Promise<ContextStream> {
+  const h = await readContextHeader(r, version);
+  const records: ContextRecord[] = [];
+  for (let i = 0; ; i++) {
+    const d = await readContextDescriptor(r, h, i);
+    if (!d) break;
+    await r.need(d.length, `record[${i}] body`);
+    const body = r.take(d.length).slice();
+    await finishContextRecord(r, d);
+    records.push({ type: d.type, instance: d.instance, body });
+  }
+  return { version: h.version, xenMajor: h.xenMajor, xenMinor: h.xenMinor, bigEndian: h.bigEndian, records };
+}
+
+/** Parse a decoded JSON document back into a stream value. */
+export function contextFromJson(doc: unknown): ContextStream {
+  const d = doc as Record<string, unknown>;
+  const m = /^context@([12])$/.exec(String(d?.format));
+  if (!m) throw new MalformedError("format: expected context@1 or context@2", 0, { found: JSON.stringify(d?.format) });
+  const version = Number(m[1]) as 1 | 2;
+  if (!Array.isArray(d.records)) throw new MalformedError("records: expected an array", 0);
+  const bigEndian = d.big_endian === true;
+  if (version === 1 && bigEndian) throw new MalformedError("big_endian: context@1 records are little-endian", 0);
+  const max = version === 1 ? 0xffff : 0xffff_ffff;
+  const records = d.records.map((x, i): ContextRecord => {
+    const rec = x as Record<string, unknown>;
+    const body = fromBase64(String(rec.body ?? ""), `records[${i}].body`);
+    if (rec.length !== undefined && toInt(rec.length, `records[${i}].length`) !== body.byteLength) {
+      throw new MalformedError(`records[${i}].length does not match its body (${body.byteLength} bytes)`, 0);
+    }
+    return { type: toInt(rec.type, `records[${i}].type`, 2, max), instance: toInt(rec.instance, `records[${i}].instance`, 0, max), body };
+  });
+  return {
+    version,
+    xenMajor: toInt(d.xen_major, "xen_major", 0, 0xffff),
+    xenMinor: toInt(d.xen_minor, "xen_minor", 0, 0xffff),
+    bigEndian,
+    records,
+  };
+}
+
+/** Large bodies are emitted as base64 in pieces so no single string holds them. */
+const B64_PIECE = 3 * 256 * 1024;
+
+async function* decodeContext(r: StreamReader, version: string): AsyncIterable<string> {
+  const h = await readContextHeader(r, asVersion(version));
+  yield `{\n  "format": "context@${h.version}",\n  "xen_major": ${h.xenMajor},\n  "xen_minor": ${h.xenMinor},\n`;
+  if (h.version === 2) yield `  "big_endian": ${h.bigEndian},\n`;
+  yield `  "records": [`;
+  for (let i = 0; ; i++) {
+    const d = await readContextDescriptor(r, h, i);
+    if (!d) break;
+    yield `${i ? "," : ""}\n    {"offset": ${d.offset}, "type": ${d.type}, "instance": ${d.instance}, "length": ${d.length}, "body": "`;
+    let left = d.length;
+    while (left > 0) {
+      const k = Math.min(left, B64_PIECE);
+      await r.need(k, `record[${i}] body`);
+      yield toBase64(r.take(k));
+      left -= k;
+    }
+    yield `"}`;
+    await finishContextRecord(r, d);
+  }
+  yield `\n  ]\n}\n`;
+}
+
+/**
+ * Stream records from one layout to another (recode when `to` equals the
+ * input's version). Bodies pass through in pieces; a record the target cannot
+ * hold is refused by name before any of its bytes are written.
+ */
+async function transcode(r: StreamReader, version: string, to: { version: 1 | 2; bigEndian?: boolean }, sink: Sink): Promise<void> {
+  const h = await readContextHeader(r, asVersion(version));
+  const bigEndian = to.bigEndian ?? (to.version === 2 ? h.bigEndian : false);
+  if (to.version === 1 && h.bigEndian) {
+    throw new RefusedError("context@1 cannot hold big-endian records (options bit 0 is set)", 8);
+  }
+  const out = new BufferedSink(sink);
+  const oh = { version: to.version, xenMajor: h.xenMajor, xenMinor: h.xenMinor, bigEndian };
+  await out.write(contextHeaderBytes(oh));
+  const w = new ByteWriter(16);
+  for (let i = 0; ; i++) {
+    const d = await readContextDescriptor(r, h, i);
+    if (!d) break;
+    try {
+      await out.write(contextDescriptorBytes(oh, d.type, d.instance, d.length, w, i));
+    } catch (e) {
+      if (e instanceof RefusedError) e.offset = d.offset;
+      throw e;
+    }
+    await r.pipe(d.length, out, `record[${i}] body`);
+    await finishContextRecord(r, d);
+    await out.write(PADDING.subarray(0, padding8(d.length)));
+  }
+  await out.write(contextDescriptorBytes(oh, 0, 0, 0, w));
+  await out.flush();
+}
+
+function inspectText(w: Walk, size: number): string {
+  const h = w.header;
+  const lines = [
+    `format      context@${h.version}`,
+    `xen         ${h.xenMajor}.${h.xenMinor}`,
+    `byte order  ${h.bigEndian ? "big-endian" : "little-endian"} records`,
+    `records     ${w.records.length} + END, ${size} bytes`,
+    "",
+    "  #  offset      type        instance    length",
+  ];
+  for (const r of w.records) {
+    lines.push(
+      `${String(r.index).padStart(3)}  ${`0x${r.offset.toString(16)}`.padEnd(10)}  ${recordName(r.type).padEnd(10)}  ${String(r.instance).padEnd(10)}  ${r.length}`,
+    );
+  }
+  lines.push(`     ${`0x${(w.end - (h.version === 1 ? 8 : 16)).toString(16)}`.padEnd(10)}  END`);
+  return lines.join("\n");
+}
+
+export const contextCodec: FamilyCodec = {
+  family: "context",
+  versions: ["1", "2"],
+  detect: detectContext,
+
+  async inspect(r: StreamReader, version: string): Promise<Inspection> {
+    const w = await walk(r, version, true);
+    const h = w.header;
+    return {
+      format: `context@${h.version}`,
+      json: {
+        format: `context@${h.version}`,
+        xen_major: h.xenMajor,
+        xen_minor: h.xenMinor,
+        byte_order: h.bigEndian ? "big-endian" : "little-endian",
+        size: w.end,
+        records: w.records.map((x) => ({ ...x, name: recordName(x.type) })),
+      },
+      text: inspectText(w, w.end),
+    };
+  },
+
+  async verify(r: StreamReader, version: string): Promise<VerifyReport> {
+    const w = await walk(r, version, false);
+    return { format: `context@${w.header.version}`, items: w.records.length + 1, bytes: w.end, notes: [] };
+  },
+
+  decode(r: StreamReader, version: string): AsyncIterable<string> {
+    return decodeContext(r, version);
+  },
+
+  async encode(doc: unknown, out: Sink): Promise<void> {
+    const s = contextFromJson(doc);
+    s.records.forEach((x, i) => checkRecordType(x.type, i));
+    const b = new BufferedSink(out);
+    await writeContext(s, b);
+    await b.flush();
+  },
+
+  async recode(r: StreamReader, version: string, out: Sink): Promise<void> {
+    await transcode(r, version, { version: Number(asVersion(version)) as 1 | 2 }, out);
+  },
+
+  async convert(r: StreamReader, version: string, to: FormatId, out: Sink, _opts: CodecOptions): Promise<void> {
+    if (to.family !== "context") throw new RefusedError(`context@${version} converts only to another context version, not ${to.family}`);
+    const target = asVersion(to.version);
+    await transcode(r, version, { version: Number(target) as 1 | 2 }, out);
+  },
+
+  convertTargets(version: string): FormatId[] {
+    return [{ family: "context", version: version === "1" ? "2" : "1" }];
+  },
+};
+

@@ -1,0 +1,147 @@
+import {
+  LimitError,
+  MalformedError,
+  type StreamReader,
+  TruncatedError,
+  WireError,
+  hex,
+  readPadding,
+} from "@vmstream/framing";
+import { CONTEXT_MAGIC } from "@vmstream/wire-spec";
+import { CONTEXT_END, CONTEXT_HEADER, CONTEXT_V2_OPTION_BIG_ENDIAN } from "./model.js";
+
+/** What precedes the records: read before any descriptor is parsed. */
+export interface ContextHeaderInfo {
+  version: 1 | 2;
+  xenMajor: number;
+  xenMinor: number;
+  bigEndian: boolean;
+  /** Offset of the first record descriptor after the header. */
+  recordsOffset: number;
+}
+
+export interface ContextDescriptor {
+  index: number;
+  type: number;
+  instance: number;
+  length: number;
+  offset: number;
+  bodyOffset: number;
+}
+
+/** v1: the HEADER record (descriptor + 12-byte body + 4 bytes padding) is the first 24 bytes. */
+const V1_HEADER_BYTES = 24;
+const V2_HEADER_BYTES = 16;
+
+/** Version announced by the first bytes, or null when they are not a context stream. */
+export function detectContext(head: Uint8Array): string | null {
+  if (head.length < 8) return null;
+  const dv = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  if (dv.getUint32(0, false) === CONTEXT_MAGIC) return String(dv.getUint32(4, false));
+  if (head.length >= 12 && dv.getUint16(0, true) === CONTEXT_HEADER && dv.getUint32(4, true) === 12 && dv.getUint32(8, true) === CONTEXT_MAGIC) {
+    return "1";
+  }
+  return null;
+}
+
+export async function readContextHeader(r: StreamReader, expected?: "1" | "2"): Promise<ContextHeaderInfo> {
+  const start = r.offset;
+  if (!(await r.fill(8))) throw new TruncatedError("stream header", start, 8, r.buffered);
+  const head = r.peek(16);
+  const found = detectContext(head);
+  if (found === null) {
+    throw new WireError("BAD_MAGIC", "not a domain context stream", start, {
+      expected: `magic ${hex(CONTEXT_MAGIC, 8)} ("SAVE")`,
+    });
+  }
+  if (found !== "1" && found !== "2") {
+    throw new WireError("UNSUPPORTED_VERSION", `unsupported context stream version ${found}`, start + 4, { expected: "1 or 2" });
+  }
+  if (expected && expected !== found) {
+    throw new WireError("UNSUPPORTED_VERSION", `stream is context@${found}`, start + (found === "1" ? 16 : 4), { expected: `context@${expected}` });
+  }
+  if (found === "1") {
+    const h = await r.read(V1_HEADER_BYTES, "HEADER record");
+    h.skip(2); // type, matched by detect
+    const instance = h.u16le();
+    if (instance !== 0) throw new MalformedError("HEADER record instance must be 0", start + 2, { found: String(instance) });
+    h.skip(8); // length (12) + magic, matched by detect
+    const xenMajor = h.u16le();
+    const xenMinor = h.u16le();
+    const versionAt = h.offset;
+    const version = h.u32le();
+    if (version !== 1) throw new WireError("UNSUPPORTED_VERSION", `HEADER version ${version}`, versionAt, { expected: "1" });
+    h.zeros(4, "HEADER padding");
+    return { version: 1, xenMajor, xenMinor, bigEndian: false, recordsOffset: r.offset };
+  }
+  const h = await r.read(V2_HEADER_BYTES, "stream header");
+  h.skip(8);
+  const optionsAt = h.offset;
+  const options = h.u16be();
+  if ((options & ~CONTEXT_V2_OPTION_BIG_ENDIAN) !== 0) {
+    throw new WireError("RESERVED_BITS", "reserved option bits set", optionsAt, { expected: "only bit 0", found: hex(options, 4) });
+  }
+  const reservedAt = h.offset;
+  if (h.u16be() !== 0) throw new WireError("RESERVED_BITS", "reserved header field is not zero", reservedAt);
+  const xenMajor = h.u16be();
+  const xenMinor = h.u16be();
+  return { version: 2, xenMajor, xenMinor, bigEndian: (options & CONTEXT_V2_OPTION_BIG_ENDIAN) !== 0, recordsOffset: r.offset };
+}
+
+/**
+ * Read the next descriptor. Returns null after a valid END, having checked that
+ * nothing follows it. The body is left in the reader for the caller, who must
+ * consume exactly `length` bytes and then call `finishContextRecord`.
+ */
+export async function readContextDescriptor(r: StreamReader, h: ContextHeaderInfo, index: number): Promise<ContextDescriptor | null> {
+  const offset = r.offset;
+  const size = h.version === 1 ? 8 : 16;
+  const path = `record[${index}]`;
+  if (!(await r.fill(size))) {
+    if (r.buffered === 0) throw new TruncatedError("stream: missing END record", offset, size, 0, { path });
+    throw new TruncatedError("record descriptor", offset, size, r.buffered, { path });
+  }
+  const d = r.reader(size);
+  let type: number;
+  let instance: number;
+  let length: number;
+  if (h.version === 1) {
+    type = d.u16le();
+    instance = d.u16le();
+    length = d.u32le();
+  } else {
+    const le = !h.bigEndian;
+    type = d.u32(le);
+    instance = d.u32(le);
+    const hi = d.u32(le);
+    const lo = d.u32(le);
+    const [high, low] = le ? [lo, hi] : [hi, lo];
+    if (high > 0x1fffff) {
+      throw new LimitError(`record length ${(BigInt(high) << 32n) | BigInt(low)} is beyond any stream`, offset + 8, { path });
+    }
+    length = high * 0x1_0000_0000 + low;
+  }
+  if (r.size !== undefined && length > r.size - (offset + size)) {
+    throw new TruncatedError("record body", offset + size, length, r.size - (offset + size), { path: `${path}(type ${type})` });
+  }
+  if (type === CONTEXT_END) {
+    if (instance !== 0) throw new MalformedError("END record instance must be 0", offset + (h.version === 1 ? 2 : 4), { path, found: String(instance) });
+    if (length !== 0) throw new MalformedError("END record must be empty", offset + (h.version === 1 ? 4 : 8), { path, found: `length ${length}` });
+    if (!(await r.atEnd())) {
+      throw new WireError("TRAILING_BYTES", "bytes after the END record", r.offset, { path });
+    }
+    return null;
+  }
+  if (type === CONTEXT_HEADER) {
+    throw new MalformedError(
+      h.version === 1 ? "HEADER record may only be the first record" : "record type 1 is reserved in version 2 (the header is not a record)",
+      offset,
+      { path },
+    );
+  }
+  return { index, type, instance, length, offset, bodyOffset: offset + size };
+}
+
+export async function finishContextRecord(r: StreamReader, d: ContextDescriptor): Promise<void> {
+  await readPadding(r, d.length, `record[${d.index}]`);
+}
