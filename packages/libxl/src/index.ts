@@ -1,1 +1,1 @@
-export {};
+export * from "./context/index.js";
