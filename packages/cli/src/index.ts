@@ -1,1 +1,2 @@
-export {};
+export { main } from "./main.js";
+export { codecs, detect, parseFormat } from "./registry.js";

@@ -10,3 +10,12 @@ export function propertyParams(defaultRuns = 100): Parameters<unknown> {
   const numRuns = env.FC_NUM_RUNS !== undefined ? Number(env.FC_NUM_RUNS) : defaultRuns;
   return seed === undefined ? { numRuns } : { seed, numRuns };
 }
+
+/**
+ * Interop tests against real tools (QEMU, Xen's Python tools, Chromium) skip
+ * with a printed reason when the tool is missing on a developer machine; CI sets
+ * VMSTREAM_INTEROP=required so a missing tool fails instead of hiding.
+ */
+export function interopRequired(): boolean {
+  return typeof process !== "undefined" && process.env.VMSTREAM_INTEROP === "required";
+}

@@ -62,3 +62,4 @@ export function versionPairs(): VersionPair[] {
   }
   return out;
 }
+export { renderSpecBlocks, renderBlock, renderLayout, renderRecords, renderVersions } from "./tables.js";

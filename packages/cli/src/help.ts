@@ -1,0 +1,121 @@
+export const HELP = `vmstream — read, write, verify and convert VM save/migration streams
+
+Usage: vmstream <command> [options]
+
+Commands:
+  inspect FILE [--format F] [--json] [--view analyze]   summarise a stream
+  verify FILE [--format F]                              check every rule of its format
+  decode FILE [--format F]                              lossless JSON on standard output
+  encode JSON OUT                                       write the stream a decoded JSON describes
+  recode IN OUT [--format F]                            decode and re-encode (byte-identical)
+  convert IN OUT --to F [--width 32|64] [--guest pv|hvm]
+                                                        convert between versions and families
+  schema-diff SRC.json DST.json [--json]                compare two 'qemu -dump-vmstate' dumps
+  matrix [--json FILE] [--markdown FILE] [--html FILE]  the compat matrix
+
+Formats (family@version; a bare family means its newest version):
+  qemu@3 qemu@4 libxc@2 libxc@3 libxl@2 xl@1 legacy@32 legacy@64 context@1 context@2
+  --format is optional: the format is detected from the stream's own header.
+
+FILE and IN may be '-' (standard input); OUT may be '-' (standard output).
+Exit codes: 0 success, 1 invalid input or refused, 2 usage error.
+
+Examples:
+  vmstream inspect guest.mig
+  vmstream verify saved.xl || echo "damaged"
+  vmstream inspect guest.mig --json --view analyze | jq '.["ram (3)"]'
+  vmstream convert old-legacy.img new.libxl --to libxl --guest hvm
+  vmstream decode ctx.bin > ctx.json && vmstream encode ctx.json ctx2.bin
+
+'vmstream <command> --help' shows more about one command.
+`;
+
+const HELPS: Record<string, string> = {
+  inspect: `vmstream inspect FILE [--format F] [--json] [--view analyze] [--schema SIBLING]
+
+Prints what the stream holds: format and version, machine or domain type,
+sections or records with offsets and sizes, RAM or page totals, and the first
+fault if the stream is damaged (exit 1).
+
+  --json           print a JSON document instead of the readable summary
+  --view analyze   (qemu) print exactly what QEMU's analyze-migration.py -d state prints
+  --schema FILE    (qemu) borrow the device descriptions of another stream (for streams without vmdesc)
+  --format F       skip detection (family@version)
+
+Examples:
+  vmstream inspect guest.mig
+  vmstream inspect guest.mig --json --view analyze > state.json
+  vmstream inspect old-2.0.mig --schema new-sibling.mig
+  cat domain.save | vmstream inspect -
+`,
+  verify: `vmstream verify FILE [--format F]
+
+Checks every rule of the format's spec. Exit 0 when valid; otherwise exit 1 and
+one line on standard error:  FILE: FAMILY@VERSION: offset N: message
+
+Examples:
+  vmstream verify guest.mig
+  vmstream verify domain.libxc --format libxc@3
+`,
+  decode: `vmstream decode FILE [--format F]
+
+Prints the lossless JSON form of the stream on standard output: every byte is
+accounted for (page data as base64, 64-bit numbers as decimal strings), so
+'vmstream encode' gives the same bytes back.
+
+Example:
+  vmstream decode ctx.bin > ctx.json
+`,
+  encode: `vmstream encode JSON OUT
+
+Writes the stream that a 'decode' document describes (its "format" field names
+family and version). OUT is written to a temporary file and renamed when
+complete; '-' writes to standard output.
+
+Example:
+  vmstream decode a.bin > a.json && vmstream encode a.json b.bin && cmp a.bin b.bin
+`,
+  recode: `vmstream recode IN OUT [--format F]
+
+Decodes and re-encodes in one streaming pass; the output is byte-identical to
+the input for every valid stream (a proof that nothing is lost).
+
+Example:
+  vmstream recode guest.mig copy.mig && cmp guest.mig copy.mig
+`,
+  convert: `vmstream convert IN OUT --to F [--width 32|64] [--guest pv|hvm]
+
+Converts between adjacent versions of a family (context 1 <-> 2, qemu 3 <-> 4,
+libxc 2 <-> 3) and from legacy Xen images to libxc/libxl. A conversion that
+would lose data is refused, naming what would be lost; no output file is left.
+
+  --to F          target format (family or family@version)
+  --width 32|64   (legacy) the saving toolstack's word size, when the image cannot tell
+  --guest pv|hvm  (legacy) the guest type, when the image cannot tell
+
+Examples:
+  vmstream convert ctx-v1.bin ctx-v2.bin --to context@2
+  vmstream convert guest.mig guest-v4.mig --to qemu@4
+  vmstream convert legacy.img out.libxl --to libxl --width 64 --guest hvm
+`,
+  "schema-diff": `vmstream schema-diff SRC.json DST.json [--json]
+
+Checks that a destination QEMU (DST, a 'qemu -dump-vmstate' dump) can load
+what a source QEMU (SRC) sends. One line per finding, naming the section.
+Exit 0 compatible, 1 incompatible, 2 usage.
+
+Example:
+  qemu-system-x86_64 -M pc-i440fx-7.2 -dump-vmstate new.json
+  vmstream schema-diff old.json new.json
+`,
+  matrix: `vmstream matrix [--json FILE] [--markdown FILE] [--html FILE] [--input FILE]
+
+Runs the compat matrix (in a vmstream checkout) or renders an existing
+matrix.json (--input), and writes it as JSON, Markdown or HTML.
+Exit 0 when all required cells pass, 1 otherwise.
+`,
+};
+
+export function commandHelp(name: string): string {
+  return HELPS[name] ?? HELP;
+}

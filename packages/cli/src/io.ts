@@ -1,0 +1,63 @@
+import { realpathSync, statSync } from "node:fs";
+import { resolve } from "node:path";
+import { RefusedError, type Sink, StreamReader, type StreamReaderOptions } from "@vmstream/framing";
+import { atomicFileSink, fileSource, stdinSource, stdoutSink } from "@vmstream/framing/node";
+import { UsageError } from "./errors.js";
+
+export async function openInput(path: string, opts: StreamReaderOptions = {}): Promise<StreamReader> {
+  if (path === "-") return new StreamReader(await stdinSource(), opts);
+  try {
+    return new StreamReader(await fileSource(path), opts);
+  } catch (e) {
+    throw new UsageError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+export function inputSize(path: string): number | undefined {
+  if (path === "-") return undefined;
+  try {
+    const st = statSync(path);
+    return st.isFile() ? st.size : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function canonical(p: string): string {
+  try {
+    return realpathSync(p);
+  } catch {
+    return resolve(p);
+  }
+}
+
+/** An output file is written atomically; `-` is standard output. The input itself is never a target. */
+export async function openOutput(path: string, inputs: string[]): Promise<Sink> {
+  if (path === "-") return stdoutSink();
+  const target = canonical(path);
+  for (const i of inputs) {
+    if (i !== "-" && canonical(i) === target) throw new RefusedError(`output ${path} is the input file; refusing to overwrite it`);
+  }
+  try {
+    return await atomicFileSink(path);
+  } catch (e) {
+    throw new UsageError(`cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+/** Run `fn` against a sink; on any failure the sink is aborted (no partial file). */
+export async function withOutput(sink: Sink, fn: (s: Sink) => Promise<void>): Promise<void> {
+  try {
+    await fn(sink);
+    await sink.close();
+  } catch (e) {
+    await sink.abort?.();
+    throw e;
+  }
+}
+
+export function writeStdout(text: string): Promise<void> {
+  return new Promise((res, rej) => {
+    process.stdout.write(text, (e) => (e ? rej(e) : res()));
+  });
+}
