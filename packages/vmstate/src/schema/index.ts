@@ -1,0 +1,4 @@
+export * from "./types.js";
+export { loadState, saveState, saveWithVmdesc, type LoadOptions, type SaveOptions, type VmdescEntryOptions } from "./api.js";
+export { QemuJsonWriter, quote as qemuJsonQuote } from "./json-writer.js";
+export { compileVmsd, infoName, canCompress, type GtreeEntry, type VmsdPlan, type FieldPlan } from "./plan.js";

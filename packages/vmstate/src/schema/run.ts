@@ -1,0 +1,292 @@
+/**
+ * The interpreter loop: vmstate_load_state / vmstate_save_state and the
+ * subsection rules, over compiled plans. Format 3 finds subsections by QEMU's
+ * peek heuristic; format 4 reads an explicit SUBSECTIONS_END after every
+ * description, so nothing is ever guessed.
+ */
+import {
+  type ByteReader,
+  type ByteWriter,
+  LimitError,
+  MAX_DEPTH,
+  MalformedError,
+  RefusedError,
+  WireError,
+  checkCount,
+  hex,
+} from "@vmstream/framing";
+import { QEMU_SECTION, QEMU_VM_SUBSECTIONS_END } from "@vmstream/wire-spec";
+import type { QemuJsonWriter } from "./json-writer.js";
+import { type FieldPlan, type VmsdPlan, describe, latin1 } from "./plan.js";
+import type { SaveFormat, State } from "./types.js";
+
+export interface RunContext {
+  format: SaveFormat;
+  depth: number;
+}
+
+const SUBSECTION = QEMU_SECTION.SUBSECTION;
+const NULL_MARKER = 0x30; // VMS_NULLPTR_MARKER, '0'
+/** Elements that may take no bytes at all cannot be bounded by the input size; cap their count. */
+const MAX_EMPTY_ELEMENTS = 1 << 20;
+
+/** Put `name/` in front of an error path once (top-level and subsection descriptions). */
+function rooted(e: unknown, name: string): unknown {
+  if (e instanceof WireError && !e.path.startsWith(`${name}/`) && e.path !== name) {
+    const inner = e.path;
+    e.path = "";
+    e.within(inner ? `${name}/${inner}` : name);
+  }
+  return e;
+}
+
+function enter(ctx: RunContext, name: string, offset: number): void {
+  if (++ctx.depth > MAX_DEPTH) {
+    throw new LimitError(`descriptions nested deeper than ${MAX_DEPTH}`, offset, { path: name });
+  }
+}
+
+export function loadVmsd(plan: VmsdPlan, r: ByteReader, version: number, target: State, ctx: RunContext, root = false): void {
+  const vmsd = plan.vmsd;
+  const start = r.offset;
+  enter(ctx, vmsd.name, start);
+  try {
+    if (version > vmsd.version || version < vmsd.minimumVersion) {
+      throw new WireError("UNSUPPORTED_VERSION", `${vmsd.name}: incoming version ${version} is too ${version > vmsd.version ? "new" : "old"}`, start, {
+        expected: `${vmsd.minimumVersion}..${vmsd.version}`,
+        found: String(version),
+      });
+    }
+    const fields = plan.fields;
+    for (let i = 0; i < fields.length; i++) {
+      const f = fields[i]!;
+      if (f.present(target, version)) {
+        try {
+          loadField(f, r, target, ctx);
+        } catch (e) {
+          if (e instanceof WireError) e.within(f.key);
+          throw e;
+        }
+      } else if (f.def.mustExist) {
+        throw new MalformedError(`input validation failed: ${vmsd.name}/${f.def.name}`, r.offset, { path: f.key });
+      }
+    }
+    if (ctx.format === 4) loadSubsectionsExplicit(plan, r, target, ctx);
+    else loadSubsectionsPeek(plan, r, target, ctx);
+  } catch (e) {
+    throw root ? rooted(e, vmsd.name) : e;
+  } finally {
+    ctx.depth--;
+  }
+}
+
+function loadField(f: FieldPlan, r: ByteReader, target: State, ctx: RunContext): void {
+  const cur = target[f.key];
+  const at = r.offset;
+  const size = f.size(target, at);
+  if (!f.isArray) {
+    target[f.key] = f.elem.load(r, size, cur, ctx);
+    return;
+  }
+  const n = f.count(target, at);
+  const t = f.def.type;
+  let min = t === "buffer" || t === "unused_buffer" ? size : t === "bitmap" ? Math.ceil(size / 64) * 8 : f.elem.minWire;
+  if (f.def.pointers) min = Math.min(min, 1);
+  if (min > 0) checkCount(n, min, r.remaining, `${f.def.name} element count`, at);
+  else if (n > MAX_EMPTY_ELEMENTS) throw new LimitError(`${f.def.name}: ${n} elements of a description that may be empty`, at);
+  const curArr = Array.isArray(cur) ? (cur as unknown[]) : undefined;
+  const out = new Array<unknown>(n);
+  for (let i = 0; i < n; i++) {
+    const c = curArr?.[i];
+    try {
+      if (f.def.pointers && c === null) {
+        // The destination holds a NULL here, so the source sent the marker byte instead.
+        const mat = r.offset;
+        const b = r.u8();
+        if (b !== NULL_MARKER) {
+          throw new MalformedError("expected the null-pointer marker", mat, { expected: hex(NULL_MARKER, 2), found: hex(b, 2) });
+        }
+        out[i] = null;
+      } else {
+        out[i] = f.elem.load(r, size, c, ctx);
+      }
+    } catch (e) {
+      if (e instanceof WireError) e.within(`[${i}]`);
+      throw e;
+    }
+  }
+  target[f.key] = out;
+}
+
+/** vmstate_subsection_load: QEMU 7.2's peek heuristic, step by step (qemu.md §4.6). */
+function loadSubsectionsPeek(plan: VmsdPlan, r: ByteReader, target: State, ctx: RunContext): void {
+  const prefix = plan.nameBytes;
+  const bytes = r.bytes;
+  for (;;) {
+    const p = r.pos;
+    if (r.end - p < 1 || bytes[p] !== SUBSECTION) return;
+    // A short peek reads as 0 in QEMU, and 0 is shorter than any name.
+    const len = r.end - p < 2 ? 0 : bytes[p + 1]!;
+    if (len < prefix.length + 1) return;
+    if (r.end - p - 2 < len) return;
+    for (let i = 0; i < prefix.length; i++) if (bytes[p + 2 + i] !== prefix[i]) return;
+    loadOneSubsection(plan, r, target, ctx);
+  }
+}
+
+/** Format 4: after the fields comes 0x05 (a subsection) or 0x09 (the end); nothing else. */
+function loadSubsectionsExplicit(plan: VmsdPlan, r: ByteReader, target: State, ctx: RunContext): void {
+  for (;;) {
+    const at = r.offset;
+    const b = r.u8();
+    if (b === QEMU_VM_SUBSECTIONS_END) return;
+    if (b !== SUBSECTION) {
+      throw new MalformedError(`${plan.vmsd.name}: expected a subsection or the end of subsections`, at, {
+        expected: `${hex(SUBSECTION, 2)} or ${hex(QEMU_VM_SUBSECTIONS_END, 2)}`,
+        found: hex(b, 2),
+      });
+    }
+    r.pos--;
+    loadOneSubsection(plan, r, target, ctx);
+  }
+}
+
+function loadOneSubsection(plan: VmsdPlan, r: ByteReader, target: State, ctx: RunContext): void {
+  const at = r.offset;
+  r.skip(1, "subsection marker");
+  const len = r.u8();
+  const nameBytes = r.bytesView(len, "subsection name");
+  const name = String.fromCharCode(...nameBytes);
+  const sub = plan.subsection(name);
+  if (!sub) {
+    // QEMU: -ENOENT, an unknown subsection is always fatal.
+    throw new MalformedError(`${plan.vmsd.name}: unknown subsection`, at, { found: JSON.stringify(name) });
+  }
+  // The version is sent as be32 but QEMU keeps it in a uint8_t.
+  const version = r.u32be() & 0xff;
+  const obj: State = seedObject(target[name]);
+  loadVmsd(sub, r, version, obj, ctx, true);
+  target[name] = obj;
+}
+
+function seedObject(cur: unknown): State {
+  return cur !== null && typeof cur === "object" && !Array.isArray(cur) ? { ...(cur as State) } : {};
+}
+
+export function saveVmsd(
+  plan: VmsdPlan,
+  w: ByteWriter,
+  value: State,
+  version: number,
+  ctx: RunContext,
+  desc: QemuJsonWriter | null,
+  root = false,
+): void {
+  const vmsd = plan.vmsd;
+  enter(ctx, vmsd.name, w.length);
+  try {
+    if (desc) {
+      desc.str("vmsd_name", vmsd.name);
+      desc.int("version", version);
+      desc.startArray("fields");
+    }
+    const fields = plan.fields;
+    for (let i = 0; i < fields.length; i++) {
+      const f = fields[i]!;
+      if (f.present(value, version)) {
+        try {
+          saveField(f, w, value, ctx, desc);
+        } catch (e) {
+          if (e instanceof WireError) e.within(f.key);
+          throw e;
+        }
+      } else if (f.def.mustExist) {
+        throw new RefusedError(`output state validation failed: ${vmsd.name}/${f.def.name}`, w.length, { path: f.key });
+      }
+    }
+    if (desc) desc.endArray();
+    let opened = false;
+    for (const sub of plan.subsections()) {
+      const sv = sub.vmsd;
+      const own = value[sv.name];
+      const needed = sv.needed ? sv.needed(value, own as State | undefined) : own !== undefined;
+      if (!needed) continue;
+      if (own === undefined || own === null || typeof own !== "object") {
+        throw new RefusedError(`subsection ${sv.name} is needed but the state holds no value for it`, w.length, { path: sv.name });
+      }
+      if (desc) {
+        if (!opened) desc.startArray("subsections");
+        opened = true;
+        desc.startObject();
+      }
+      w.u8(SUBSECTION);
+      const nb = latin1(sv.name);
+      if (nb.length > 255) throw new RefusedError(`subsection name longer than 255 bytes`, w.length, { path: sv.name });
+      w.u8(nb.length);
+      w.bytes(nb);
+      w.u32be(sv.version);
+      saveVmsd(sub, w, own as State, sv.version, ctx, desc, true);
+      if (desc) desc.endObject();
+    }
+    if (opened) desc!.endArray();
+    if (ctx.format === 4) w.u8(QEMU_VM_SUBSECTIONS_END);
+  } catch (e) {
+    throw root ? rooted(e, vmsd.name) : e;
+  } finally {
+    ctx.depth--;
+  }
+}
+
+function saveField(f: FieldPlan, w: ByteWriter, state: State, ctx: RunContext, desc: QemuJsonWriter | null): void {
+  const at = w.length;
+  const size = f.size(state, at);
+  const v = state[f.key];
+  if (!f.isArray) {
+    let d = desc;
+    descStart(d, f, 0, 1);
+    const before = w.length;
+    f.elem.save(w, v, size, ctx, d);
+    descEnd(d, f, w.length - before);
+    d = null;
+    return;
+  }
+  const n = f.count(state, at);
+  if (!Array.isArray(v) || v.length !== n) {
+    throw new RefusedError(`array needs ${n} element(s)`, at, { found: describe(v) });
+  }
+  let d = desc;
+  for (let i = 0; i < n; i++) {
+    descStart(d, f, i, n);
+    const before = w.length;
+    const el = v[i];
+    try {
+      if (el === null && f.def.pointers) w.u8(NULL_MARKER);
+      else f.elem.save(w, el, size, ctx, d);
+    } catch (e) {
+      if (e instanceof WireError) e.within(`[${i}]`);
+      throw e;
+    }
+    descEnd(d, f, w.length - before);
+    // Compressed arrays describe their first element only.
+    if (d && f.compressible) d = null;
+  }
+}
+
+function descStart(d: QemuJsonWriter | null, f: FieldPlan, i: number, n: number): void {
+  if (!d) return;
+  d.startObject();
+  d.str("name", f.descName);
+  if (n > 1) {
+    if (f.compressible) d.int("array_len", n);
+    else d.int("index", i);
+  }
+  d.str("type", f.typeName);
+  if (f.structChild) d.startObject("struct");
+}
+
+function descEnd(d: QemuJsonWriter | null, f: FieldPlan, size: number): void {
+  if (!d) return;
+  if (f.structChild) d.endObject();
+  d.int("size", size);
+  d.endObject();
+}
