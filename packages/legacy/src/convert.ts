@@ -1,0 +1,324 @@
+import {
+  ByteWriter,
+  LimitError,
+  RefusedError,
+  padding8,
+  writeRecord,
+  type CodecOptions,
+  type FormatId,
+  type Sink,
+  type StreamReader,
+} from "@vmstream/framing";
+import { LEGACY_HVM_TAIL_PARAMS, LEGACY_VCPU_CONTEXT_SIZES, LIBXC_ID, LIBXC_REC_LENGTH_MAX, XL_MAGIC } from "@vmstream/wire-spec";
+import { MAX_TOOLSTACK_BLOB, parsePhysmap, physmapPairs } from "./physmap.js";
+import { openLegacy, walkLegacy, ulongSize, type LegacyShape } from "./reader.js";
+import { XL_FLAG_STREAMV2 } from "./shape.js";
+
+/** libxc record types the converter writes (migration v2, docs/specs/libxc-migration-stream). */
+const XC = {
+  END: 0x00,
+  PAGE_DATA: 0x01,
+  X86_PV_INFO: 0x02,
+  X86_PV_P2M_FRAMES: 0x03,
+  X86_PV_VCPU_BASIC: 0x04,
+  X86_PV_VCPU_EXTENDED: 0x05,
+  X86_PV_VCPU_XSAVE: 0x06,
+  SHARED_INFO: 0x07,
+  X86_TSC_INFO: 0x08,
+  HVM_CONTEXT: 0x09,
+  HVM_PARAMS: 0x0a,
+  STATIC_DATA_END: 0x10,
+} as const;
+/** libxl record types. */
+const XL = { END: 0, LIBXC_CONTEXT: 1, EMULATOR_XENSTORE_DATA: 2, EMULATOR_CONTEXT: 3 } as const;
+
+/** The image-header version convert-legacy-stream writes (with STATIC_DATA_END and no CPUID/MSR policy). */
+export const CONVERTED_LIBXC_VERSION = 3;
+/** Domain-header xen_major 0 marks a converted image; xen_minor is the converter's own version. */
+const CONVERTER_VERSION = 1;
+/** Collected HVM params beyond this are not a real image (there are 11 kinds). */
+const MAX_PARAMS = 1 << 16;
+
+export type LegacyTarget = "libxc" | "libxl" | "xl";
+
+export interface ConvertReport {
+  /** Everything the input held that the output does not carry, and why. */
+  notes: string[];
+  pages: number;
+  batches: number;
+  records: number;
+}
+
+/** Which output layering a FormatId asks for. */
+export function targetOf(to: FormatId): LegacyTarget | null {
+  if (to.family === "libxc" && (to.version === "2" || to.version === "3")) return "libxc";
+  if (to.family === "libxl" && to.version === "2") return "libxl";
+  if (to.family === "xl" && to.version === "1") return "xl";
+  return null;
+}
+
+/**
+ * Buffers small records and hands bulk payloads straight from the input
+ * reader to the sink, so memory holds one batch at most.
+ */
+class Out {
+  readonly w = new ByteWriter(1 << 16);
+  records = 0;
+  constructor(private readonly sink: Sink) {}
+  async flush(): Promise<void> {
+    if (this.w.length === 0) return;
+    const v = this.w.finish().slice();
+    this.w.reset();
+    await this.sink.write(v);
+  }
+  async maybeFlush(): Promise<void> {
+    if (this.w.length >= 1 << 18) await this.flush();
+  }
+  record(type: number, body: Uint8Array): void {
+    writeRecord(this.w, type, body, true);
+    this.records++;
+  }
+  /** A record whose body is `head` then `n` bytes piped from `r`, then padding. */
+  async recordPiped(type: number, head: Uint8Array, r: StreamReader, n: number, what: string): Promise<void> {
+    const len = head.length + n;
+    if (len > 0xffff_ffff) throw new LimitError(`${what} of ${n} bytes does not fit a record`, r.offset);
+    this.w.u32le(type).u32le(len).bytes(head);
+    await this.flush();
+    await r.pipe(n, this.sink, what);
+    this.w.zeros(padding8(len));
+    this.records++;
+  }
+}
+
+const le32 = (...v: number[]): Uint8Array => {
+  const b = new Uint8Array(v.length * 4);
+  const dv = new DataView(b.buffer);
+  v.forEach((x, i) => dv.setUint32(i * 4, x, true));
+  return b;
+};
+
+/**
+ * Convert a legacy image to migration v2, writing exactly what Xen's
+ * convert-legacy-stream writes for the same input and flags, except where
+ * that tool is wrong (docs/spec/legacy.md): width/guest mismatches and xl
+ * input are handled instead of producing garbage, and a batch holding only
+ * filler entries produces no empty PAGE_DATA.
+ */
+export async function convertLegacy(
+  r: StreamReader,
+  version: string,
+  to: FormatId,
+  sink: Sink,
+  opts: CodecOptions = {},
+): Promise<ConvertReport> {
+  const target = targetOf(to);
+  if (!target) throw new RefusedError(`legacy images convert to libxc@3, libxl@2 or xl@1, not ${to.family}@${to.version}`);
+  const shape = await openLegacy(r, version, opts);
+  if (shape.xl && target !== "xl") {
+    throw new RefusedError(
+      `the input is an xl save file; converting it to ${to.family} would drop its xl header and domain configuration: convert to xl@1`,
+      0,
+    );
+  }
+  return convertShaped(r, shape, target, sink);
+}
+
+async function convertShaped(r: StreamReader, shape: LegacyShape, target: LegacyTarget, sink: Sink): Promise<ConvertReport> {
+  const out = new Out(sink);
+  const w = out.w;
+  const libxl = target !== "libxc";
+  const notes: string[] = [];
+  const report: ConvertReport = { notes, pages: 0, batches: 0, records: 0 };
+  const params = new ByteWriter(256);
+  let nParams = 0;
+  let xenstore = new ByteWriter(256);
+  let hasKv = false;
+  let p2mSize = 0;
+  const ul = ulongSize(shape.width);
+
+  const writeHeaders = () => {
+    if (libxl) {
+      // "LibxlFmt", version 2, options: little-endian + legacy (produced by a converter).
+      w.u32be(0x4c69_6278).u32be(0x6c46_6d74).u32be(2).u32be(2);
+      out.record(XL.LIBXC_CONTEXT, new Uint8Array(0));
+    }
+    w.u32be(0xffff_ffff).u32be(0xffff_ffff).u32be(LIBXC_ID).u32be(CONVERTED_LIBXC_VERSION).u16be(0).u16be(0).u32be(0);
+    w.u32le(shape.guest === "pv" ? 1 : 2).u16le(12).u16le(0).u32le(0).u32le(CONVERTER_VERSION);
+  };
+
+  if (target === "xl" && !shape.xl) {
+    // A bare legacy image gets a minimal xl header: STREAMv2, no configuration.
+    w.bytes(Uint8Array.from(XL_MAGIC, (c) => c.charCodeAt(0))).u32le(0x0102_0304).u32le(XL_FLAG_STREAMV2).u32le(0).u32le(0);
+  }
+
+  for await (const it of walkLegacy(r, shape)) {
+    switch (it.kind) {
+      case "xl":
+        w.bytes(Uint8Array.from(XL_MAGIC, (c) => c.charCodeAt(0)));
+        w.u32le(it.byteorder).u32le(it.mandatoryFlags | XL_FLAG_STREAMV2).u32le(it.optionalFlags).u32le(it.payload);
+        await out.flush();
+        await r.pipe(it.payload, sink, "xl optional data");
+        break;
+      case "p2m_size":
+        p2mSize = it.value;
+        writeHeaders();
+        if (shape.guest === "hvm") out.record(XC.STATIC_DATA_END, new Uint8Array(0));
+        break;
+      case "ext_info":
+        break;
+      case "ext_block":
+        if (it.id === "vcpu") {
+          const g = LEGACY_VCPU_CONTEXT_SIZES[it.payload]!;
+          out.record(XC.X86_PV_INFO, new Uint8Array([g.width, g.levels, 0, 0, 0, 0, 0, 0]));
+        }
+        break;
+      case "p2m_frames": {
+        out.record(XC.STATIC_DATA_END, new Uint8Array(0));
+        const len = 8 + 8 * it.count;
+        if (len > LIBXC_REC_LENGTH_MAX) throw new LimitError(`p2m frame list of ${it.count} frames exceeds a libxc record`, it.offset);
+        w.u32le(XC.X86_PV_P2M_FRAMES).u32le(len).u32le(0).u32le(p2mSize - 1);
+        // Widen each native ulong to u64, in pieces.
+        let left = it.count;
+        while (left > 0) {
+          const n = Math.min(left, 8192);
+          const a = await r.read(n * ul, "p2m frame list");
+          for (let i = 0; i < n; i++) {
+            if (ul === 4) w.u32le(a.u32le()).u32le(0);
+            else w.bytes(a.bytesView(8));
+          }
+          left -= n;
+          await out.maybeFlush();
+        }
+        out.records++;
+        break;
+      }
+      case "batch": {
+        const kept = it.count - it.fillers;
+        report.batches++;
+        if (kept === 0) {
+          notes.push(`page batch at ${it.offset} held only filler entries (0xf0000000): no PAGE_DATA written for it`);
+          break;
+        }
+        const len = 8 + 8 * kept + it.payload;
+        w.u32le(XC.PAGE_DATA).u32le(len).u32le(kept).u32le(0);
+        for (let i = 0; i < it.count; i++) {
+          const v = it.pfns[i]!;
+          if (v === 0xf000_0000) continue;
+          // Type nibble moves from bits 31–28 to 63–60; the pfn keeps bits 27–0.
+          w.u32le(v & 0x0fff_ffff).u32le((v & 0xf000_0000) >>> 0);
+        }
+        report.pages += it.dataPages;
+        out.records++;
+        if (it.payload > 0) {
+          await out.flush();
+          await r.pipe(it.payload, sink, "page data");
+        } else await out.maybeFlush();
+        break;
+      }
+      case "tsc_info":
+        w.u32le(XC.X86_TSC_INFO).u32le(24).u32le(it.mode).u32le(it.khz).u64le(it.nsec).u32le(it.incarnation).u32le(0);
+        out.records++;
+        break;
+      case "hvm_param":
+        if (++nParams > MAX_PARAMS) throw new LimitError(`more than ${MAX_PARAMS} HVM parameter chunks`, it.offset);
+        params.u64le(it.index).u64le(it.value);
+        break;
+      case "vcpu_info":
+        if (shape.guest === "hvm") notes.push("vcpu_info chunk not carried: an HVM guest's vcpus are in HVM_CONTEXT");
+        break;
+      case "marker":
+        if (it.id === -13) throw new RefusedError("compressed (Remus format B) images cannot be converted", it.offset);
+        notes.push(`${it.name} chunk at ${it.offset} not carried (no v2 equivalent)`);
+        break;
+      case "compressed_data":
+        throw new RefusedError("compressed (Remus format B) images cannot be converted", it.offset);
+      case "toolstack": {
+        if (!libxl) {
+          if (it.payload) notes.push(`toolstack chunk at ${it.offset} (${it.payload} bytes) discarded: libxc streams have no place for it; convert to libxl@2 to keep its physmap`);
+          break;
+        }
+        if (it.payload === 0) break;
+        if (it.payload > MAX_TOOLSTACK_BLOB) throw new LimitError(`toolstack blob of ${it.payload} bytes`, it.offset + 4);
+        const at = r.offset;
+        const blob = (await r.read(it.payload, "toolstack blob")).bytesView(it.payload);
+        for (const e of parsePhysmap(blob, shape.width, at)) {
+          for (const [k, v] of physmapPairs(e)) {
+            xenstore.bytes(Uint8Array.from(k, (c) => c.charCodeAt(0))).u8(0).bytes(v).u8(0);
+            hasKv = true;
+          }
+        }
+        break;
+      }
+      case "end":
+        if (nParams > 0) {
+          w.u32le(XC.HVM_PARAMS).u32le(8 + params.length).u32le(nParams).u32le(0).bytes(params.finish());
+          out.records++;
+        }
+        break;
+      case "hvm_magic": {
+        const [io, bufio, store] = LEGACY_HVM_TAIL_PARAMS;
+        w.u32le(XC.HVM_PARAMS).u32le(56).u32le(3).u32le(0);
+        w.u64le(io).u64le(it.ioreq).u64le(bufio).u64le(it.bufioreq).u64le(store).u64le(it.store);
+        out.records++;
+        break;
+      }
+      case "hvm_context":
+        if (it.payload > LIBXC_REC_LENGTH_MAX) {
+          throw new LimitError(`HVM context of ${it.payload} bytes exceeds libxc's ${LIBXC_REC_LENGTH_MAX}-byte record limit`, it.offset);
+        }
+        await out.recordPiped(XC.HVM_CONTEXT, new Uint8Array(0), r, it.payload, "HVM context");
+        out.record(XC.END, new Uint8Array(0));
+        break;
+      case "unmapped":
+        if (it.count) notes.push(`${it.count} "unmapped" pfns in the PV tail discarded (bogus by design)`);
+        break;
+      case "vcpu_basic":
+        await out.recordPiped(XC.X86_PV_VCPU_BASIC, le32(it.vcpu, 0), r, it.payload, "vcpu context");
+        break;
+      case "vcpu_extended":
+        await out.recordPiped(XC.X86_PV_VCPU_EXTENDED, le32(it.vcpu, 0), r, it.payload, "extended vcpu context");
+        break;
+      case "vcpu_xsave":
+        await out.recordPiped(XC.X86_PV_VCPU_XSAVE, le32(it.vcpu, 0), r, it.payload, "xsave state");
+        notes.push(`vcpu ${it.vcpu} xsave feature mask ${it.mask} not carried (X86_PV_VCPU_XSAVE has no field for it)`);
+        break;
+      case "shared_info":
+        await out.recordPiped(XC.SHARED_INFO, new Uint8Array(0), r, it.payload, "shared info");
+        out.record(XC.END, new Uint8Array(0));
+        break;
+      case "qemu": {
+        if (!it.sized || it.signature !== "DeviceModelRecord0002") {
+          throw new RefusedError(`QEMU record "${it.signature}" is not convertible (only DeviceModelRecord0002 is)`, it.offset);
+        }
+        if (hasKv) {
+          writeEmulatorKv(out, xenstore);
+          xenstore = new ByteWriter(16);
+          hasKv = false;
+        }
+        if (libxl) {
+          if (it.payload > 0xffff_ffff - 8) throw new LimitError(`QEMU record of ${it.payload} bytes does not fit a record`, it.offset + 21);
+          await out.recordPiped(XL.EMULATOR_CONTEXT, le32(0, 0), r, it.payload, "QEMU record");
+        } else {
+          // libxc output carries the legacy QEMU record verbatim after END.
+          w.bytes(Uint8Array.from(it.signature, (c) => c.charCodeAt(0))).u32le(it.payload);
+          await out.flush();
+          await r.pipe(it.payload, sink, "QEMU record");
+        }
+        break;
+      }
+    }
+    await out.maybeFlush();
+  }
+  if (hasKv) writeEmulatorKv(out, xenstore);
+  if (libxl) out.record(XL.END, new Uint8Array(0));
+  await out.flush();
+  report.records = out.records;
+  return report;
+}
+
+/** EMULATOR_XENSTORE_DATA from the physmap keys (emulator "unknown", index 0): written after the libxc END. */
+function writeEmulatorKv(out: Out, kv: ByteWriter): void {
+  const body = new ByteWriter(8 + kv.length);
+  body.u32le(0).u32le(0).bytes(kv.finish());
+  out.record(XL.EMULATOR_XENSTORE_DATA, body.finish());
+}

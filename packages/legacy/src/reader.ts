@@ -1,0 +1,380 @@
+import { LimitError, MalformedError, RefusedError, TruncatedError, WireError, hex, type CodecOptions, type StreamReader } from "@vmstream/framing";
+import {
+  LEGACY_CHUNKS,
+  LEGACY_CHUNK_MIN,
+  LEGACY_EXTENDED_VCPU_SIZE,
+  LEGACY_FILLER_PFN,
+  LEGACY_HVM_PARAM_CHUNKS,
+  LEGACY_MAX_BATCH,
+  LEGACY_MAX_VCPU_ID,
+  LEGACY_PAGE_SIZE,
+  LEGACY_QEMU_SIGNATURES,
+  LEGACY_VCPU_CONTEXT_SIZES,
+} from "@vmstream/wire-spec";
+import { XL_FLAG_JSON, XL_FLAG_STREAMV2, XL_HEADER_SIZE, isXlMagic, resolveShape, type Guest, type Width } from "./shape.js";
+
+/**
+ * One structural piece of a legacy image, in stream order. `payload` bytes
+ * follow it in the reader (page data, blobs); the consumer may `pipe`,
+ * `skip` or `read` exactly those before asking for the next item, or leave
+ * them and the walker skips them. Views (`pfns`) are valid until the next item.
+ */
+export type LegacyItem = (
+  | { kind: "xl"; byteorder: number; mandatoryFlags: number; optionalFlags: number }
+  | { kind: "p2m_size"; value: number }
+  | { kind: "ext_info"; length: number }
+  | { kind: "ext_block"; id: string }
+  | { kind: "p2m_frames"; count: number }
+  | { kind: "batch"; count: number; pfns: Uint32Array; dataPages: number; fillers: number }
+  | { kind: "tsc_info"; mode: number; nsec: bigint; khz: number; incarnation: number }
+  | { kind: "hvm_param"; id: number; name: string; index: number; pad: number; value: bigint }
+  | { kind: "vcpu_info"; maxVcpuId: number; bitmap: bigint[]; online: number[] }
+  | { kind: "marker"; id: number; name: string }
+  | { kind: "toolstack" }
+  | { kind: "compressed_data" }
+  | { kind: "end" }
+  | { kind: "hvm_magic"; ioreq: bigint; bufioreq: bigint; store: bigint }
+  | { kind: "hvm_context" }
+  | { kind: "unmapped"; count: number }
+  | { kind: "vcpu_basic"; vcpu: number }
+  | { kind: "vcpu_extended"; vcpu: number }
+  | { kind: "vcpu_xsave"; vcpu: number; mask: bigint }
+  | { kind: "shared_info" }
+  | { kind: "qemu"; signature: string; sized: boolean }
+) & {
+  /** Absolute offset of the item's first byte. */
+  offset: number;
+  /** Bytes of bulk data that follow in the reader; -1 means "to the end of the stream". */
+  payload: number;
+};
+
+/** What the walker learnt before the first item: how the image was saved. */
+export interface LegacyShape {
+  width: Width;
+  guest: Guest;
+  /** Offset of the legacy image proper (after an xl header, if any). */
+  start: number;
+  xl: boolean;
+}
+
+/** Size of one native unsigned long of the saving toolstack. */
+export const ulongSize = (w: Width): 4 | 8 => (w === 32 ? 4 : 8);
+
+/** p2m_size beyond this cannot be described by v2 (X86_PV_P2M_FRAMES holds a u32 end pfn) nor by 28-bit legacy pfns. */
+export const MAX_P2M_SIZE = 2 ** 32;
+
+const bytesLeft = (r: StreamReader): number => (r.size === undefined ? Number.MAX_SAFE_INTEGER : r.size - r.offset);
+
+/**
+ * Settle the image's shape from its first bytes (after an xl header) and the
+ * caller's flags. Consumes nothing.
+ */
+export async function openLegacy(r: StreamReader, version: string, opts: CodecOptions): Promise<LegacyShape> {
+  const base = r.offset;
+  await r.fill(XL_HEADER_SIZE);
+  let start = base;
+  let xl = false;
+  if (isXlMagic(r.peek(XL_HEADER_SIZE))) {
+    const h = r.peek(XL_HEADER_SIZE);
+    if (h.length < XL_HEADER_SIZE) throw new TruncatedError("xl header", base, XL_HEADER_SIZE, h.length);
+    const optLen = new DataView(h.buffer, h.byteOffset + 44, 4).getUint32(0, true);
+    start = base + XL_HEADER_SIZE + optLen;
+    xl = true;
+    // The payload head: a config larger than the buffer is read, bounded by what the source delivers.
+    await r.fill(XL_HEADER_SIZE + optLen + 64);
+  } else {
+    await r.fill(64);
+  }
+  const all = r.peek(r.buffered);
+  const head = all.subarray(Math.min(all.length, start - base));
+  const { width, guest } = resolveShape(head, start, version, opts);
+  return { width, guest, start, xl };
+}
+
+/**
+ * Walk a legacy image item by item, checking every structural rule as it
+ * goes. Counts and lengths read from the stream are checked against their
+ * limits and the bytes that remain before anything is sized by them.
+ */
+export async function* walkLegacy(r: StreamReader, shape: LegacyShape): AsyncGenerator<LegacyItem> {
+  const { width, guest } = shape;
+  const ul = ulongSize(width);
+  let payloadEnd = 0;
+  let toEof = false;
+
+  async function* emit(item: LegacyItem): AsyncGenerator<LegacyItem> {
+    const at = r.offset;
+    if (item.payload === -1) toEof = true;
+    else {
+      checkBacked(r, item.payload, `${item.kind} data`, at);
+      payloadEnd = at + item.payload;
+    }
+    yield item;
+    if (toEof) return;
+    if (r.offset < payloadEnd) await r.skip(payloadEnd - r.offset, `${item.kind} data`);
+    else if (r.offset > payloadEnd) throw new WireError("MALFORMED", `consumer read past the ${item.kind} payload`, payloadEnd);
+  }
+
+  // xl header (STREAMv2 clear): the legacy image follows its optional data.
+  if (shape.xl) {
+    const at = r.offset;
+    const h = await r.read(XL_HEADER_SIZE, "xl header");
+    h.skip(32);
+    const byteorder = h.u32le();
+    const mandatoryFlags = h.u32le();
+    const optionalFlags = h.u32le();
+    const optLen = h.u32le();
+    if (byteorder !== 0x0102_0304) {
+      throw new MalformedError("xl header byte order is not little-endian; legacy images are x86 only", at + 32, {
+        expected: "04 03 02 01",
+        found: hex(byteorder, 8),
+      });
+    }
+    if (mandatoryFlags & XL_FLAG_STREAMV2) {
+      throw new MalformedError("this xl file carries a migration v2 (libxl) stream, not a legacy image", at + 36, {
+        expected: "STREAMv2 flag clear",
+        found: hex(mandatoryFlags),
+      });
+    }
+    if (mandatoryFlags & ~(XL_FLAG_JSON | XL_FLAG_STREAMV2)) {
+      throw new MalformedError("unknown xl mandatory flags", at + 36, { expected: "bits 0–1 only", found: hex(mandatoryFlags) });
+    }
+    yield* emit({ kind: "xl", offset: at, payload: optLen, byteorder, mandatoryFlags, optionalFlags });
+  }
+
+  // Header: p2m_size, then (PV) extended info and the p2m frame list.
+  let at = r.offset;
+  const p2mRaw = width === 32 ? BigInt((await r.read(4, "p2m_size")).u32le()) : (await r.read(8, "p2m_size")).u64le();
+  if (p2mRaw === 0n || p2mRaw > BigInt(MAX_P2M_SIZE)) {
+    throw new LimitError(`p2m_size ${hex(p2mRaw)} is outside 1 … 2^32`, at, { path: "p2m_size" });
+  }
+  const p2mSize = Number(p2mRaw);
+  yield* emit({ kind: "p2m_size", offset: at, payload: 0, value: p2mSize });
+
+  let guestWidth: 4 | 8 = 8;
+  let basicSize = 0;
+  let extended = false;
+  let xsaveLen = 0;
+  if (guest === "pv") {
+    at = r.offset;
+    const e = await r.read(ul + 4, "extended-info header");
+    const sig = width === 32 ? e.u32le() === 0xffff_ffff : e.u64le() === 0xffff_ffff_ffff_ffffn;
+    if (!sig) throw new MalformedError("PV image without the extended-info signature", at, { expected: "~0UL" });
+    const total = e.u32le();
+    checkBacked(r, total, "extended info", at + ul);
+    yield* emit({ kind: "ext_info", offset: at, payload: 0, length: total });
+    const end = r.offset + total;
+    const seen = new Set<string>();
+    while (r.offset < end) {
+      const bAt = r.offset;
+      if (end - bAt < 8) throw new MalformedError("extended-info block header overruns the extended info", bAt, { path: "ext_info" });
+      const bh = await r.read(8, "extended-info block");
+      const id = String.fromCharCode(...bh.bytesView(4));
+      const size = bh.u32le();
+      if (size > end - bh.offset) {
+        throw new MalformedError(`extended-info block "${printable(id)}" overruns the extended info`, bAt + 4, {
+          expected: `at most ${end - bh.offset} bytes`,
+          found: String(size),
+        });
+      }
+      if (seen.has(id)) throw new MalformedError(`duplicate extended-info block "${printable(id)}"`, bAt);
+      seen.add(id);
+      if (id === "vcpu") {
+        const g = LEGACY_VCPU_CONTEXT_SIZES[size];
+        if (!g) {
+          throw new MalformedError("vcpu block size names no known guest width", bAt + 4, {
+            expected: "0x1430 (64-bit guest) or 0xaf0 (32-bit guest)",
+            found: hex(size),
+          });
+        }
+        guestWidth = g.width;
+        basicSize = size;
+      } else if (id === "extv") {
+        extended = true;
+      } else if (id === "xcnt") {
+        if (size < 4) throw new MalformedError("xcnt block too short", bAt + 4, { expected: "at least 4", found: String(size) });
+        await r.need(4, "xcnt block");
+        xsaveLen = r.peek(4).reduce((acc, v, i) => acc + v * 2 ** (8 * i), 0);
+        if (xsaveLen !== 0 && xsaveLen < 16) {
+          throw new MalformedError("xsave size in the xcnt block is below its 16-byte header", bAt + 8, { found: String(xsaveLen) });
+        }
+      } else {
+        throw new MalformedError(`unknown extended-info block "${printable(id)}"`, bAt, { expected: "vcpu, extv or xcnt" });
+      }
+      yield* emit({ kind: "ext_block", offset: bAt, payload: size, id });
+    }
+    if (basicSize === 0) throw new MalformedError("extended info has no vcpu block (guest width unknown)", at);
+    const fpp = LEGACY_PAGE_SIZE / guestWidth;
+    const count = Math.floor((p2mSize - 1) / fpp) + 1;
+    yield* emit({ kind: "p2m_frames", offset: r.offset, payload: count * ul, count });
+  }
+
+  // Body: chunks until the end chunk.
+  const pfns = new Uint32Array(LEGACY_MAX_BATCH);
+  const dup = new Set<number>();
+  let online: number[] | null = null;
+  let compressed = false;
+  for (;;) {
+    at = r.offset;
+    const id = (await r.read(4, "chunk id")).i32le();
+    if (id > 0) {
+      if (id > LEGACY_MAX_BATCH) {
+        throw new LimitError(`page batch of ${id} exceeds ${LEGACY_MAX_BATCH} pages`, at, { path: "chunk" });
+      }
+      const a = await r.read(id * ul, "page batch pfns");
+      let dataPages = 0;
+      let fillers = 0;
+      dup.clear();
+      for (let i = 0; i < id; i++) {
+        const eAt = a.offset;
+        const v = a.u32le();
+        if (ul === 8 && a.u32le() !== 0) {
+          throw new MalformedError("pfn entry has bits above 31 set", eAt + 4, { path: `chunk.pfn[${i}]`, expected: "0" });
+        }
+        const t = v >>> 28;
+        if (t >= 5 && t <= 8) {
+          throw new MalformedError(`pfn entry has reserved page type ${hex(t)}`, eAt, { path: `chunk.pfn[${i}]`, found: hex(v, 8) });
+        }
+        pfns[i] = v;
+        if (v === LEGACY_FILLER_PFN) {
+          fillers++;
+          continue;
+        }
+        if (dup.has(v)) throw new MalformedError(`duplicate pfn ${hex(v & 0x0fff_ffff)} in page batch`, eAt, { path: `chunk.pfn[${i}]` });
+        dup.add(v);
+        if (t < 0xd && !compressed) dataPages++;
+      }
+      yield* emit({ kind: "batch", offset: at, payload: dataPages * LEGACY_PAGE_SIZE, count: id, pfns: pfns.subarray(0, id), dataPages, fillers });
+      continue;
+    }
+    if (id === 0) {
+      yield* emit({ kind: "end", offset: at, payload: 0 });
+      break;
+    }
+    const name = LEGACY_CHUNKS[id];
+    if (id < LEGACY_CHUNK_MIN || name === undefined) {
+      throw new MalformedError(`unknown chunk id ${id}`, at, { expected: `${LEGACY_CHUNK_MIN} … ${LEGACY_MAX_BATCH}` });
+    }
+    const index = LEGACY_HVM_PARAM_CHUNKS[id];
+    if (index !== undefined) {
+      if (guest === "pv") throw new MalformedError(`HVM-only chunk ${name} in a PV image`, at);
+      const c = await r.read(12, name);
+      const pad = c.u32le();
+      const value = c.u64le();
+      yield* emit({ kind: "hvm_param", offset: at, payload: 0, id, name, index, pad, value });
+      continue;
+    }
+    switch (id) {
+      case -1:
+      case -9:
+      case -13:
+        if (id === -13) compressed = true;
+        yield* emit({ kind: "marker", offset: at, payload: 0, id, name });
+        break;
+      case -2: {
+        const c = await r.read(4, "vcpu_info");
+        const maxVcpuId = c.i32le();
+        if (maxVcpuId < 0) throw new MalformedError("negative max vcpu id", at + 4, { found: String(maxVcpuId) });
+        if (maxVcpuId > LEGACY_MAX_VCPU_ID) {
+          throw new LimitError(`max vcpu id ${maxVcpuId} exceeds ${LEGACY_MAX_VCPU_ID}`, at + 4, { path: "vcpu_info" });
+        }
+        if (online) throw new MalformedError("second vcpu_info chunk", at);
+        const words = Math.floor(maxVcpuId / 64) + 1;
+        const m = await r.read(words * 8, "vcpu_info bitmap");
+        const bitmap: bigint[] = [];
+        online = [];
+        for (let w = 0; w < words; w++) {
+          const lo = m.u32le();
+          const hi = m.u32le();
+          bitmap.push((BigInt(hi) << 32n) | BigInt(lo));
+          for (let bit = 0; bit < 64; bit++) if ((bit < 32 ? lo >>> bit : hi >>> (bit - 32)) & 1) online.push(w * 64 + bit);
+        }
+        yield* emit({ kind: "vcpu_info", offset: at, payload: 0, maxVcpuId, bitmap, online });
+        break;
+      }
+      case -5:
+      case -6:
+        throw new RefusedError(`chunk ${name} (transcendent memory) was never specified and cannot be read`, at);
+      case -7: {
+        const c = await r.read(20, "tsc_info");
+        const mode = c.u32le();
+        const nsec = c.u64le();
+        const khz = c.u32le();
+        const incarnation = c.u32le();
+        yield* emit({ kind: "tsc_info", offset: at, payload: 0, mode, nsec, khz, incarnation });
+        break;
+      }
+      case -12:
+      case -18: {
+        const size = (await r.read(4, name)).u32le();
+        yield* emit({ kind: id === -12 ? "compressed_data" : "toolstack", offset: at, payload: size });
+        break;
+      }
+    }
+  }
+
+  // Tail.
+  if (guest === "hvm") {
+    at = r.offset;
+    const t = await r.read(28, "HVM tail");
+    const ioreq = t.u64le();
+    const bufioreq = t.u64le();
+    const store = t.u64le();
+    yield* emit({ kind: "hvm_magic", offset: at, payload: 0, ioreq, bufioreq, store });
+    const ctxSize = t.u32le();
+    yield* emit({ kind: "hvm_context", offset: at + 24, payload: ctxSize });
+    at = r.offset;
+    const q = await r.read(21, "QEMU record signature");
+    const signature = String.fromCharCode(...q.bytesView(21));
+    if (signature === LEGACY_QEMU_SIGNATURES.toEof) {
+      yield* emit({ kind: "qemu", offset: at, payload: -1, signature, sized: false });
+      // Consume whatever the consumer left: the record runs to the end.
+      while (await r.fill(1)) r.take(r.buffered);
+      return;
+    }
+    if (signature !== LEGACY_QEMU_SIGNATURES.sized && signature !== LEGACY_QEMU_SIGNATURES.remus) {
+      throw new MalformedError("unknown QEMU record signature", at, {
+        expected: Object.values(LEGACY_QEMU_SIGNATURES).join(", "),
+        found: JSON.stringify(printable(signature)),
+      });
+    }
+    const size = (await r.read(4, "QEMU record length")).u32le();
+    yield* emit({ kind: "qemu", offset: at, payload: size, signature, sized: true });
+  } else {
+    at = r.offset;
+    const count = (await r.read(4, "unmapped pfn count")).u32le();
+    checkBacked(r, count * ul, "unmapped pfn list", at);
+    yield* emit({ kind: "unmapped", offset: at, payload: count * ul, count });
+    for (const vcpu of online ?? []) {
+      yield* emit({ kind: "vcpu_basic", offset: r.offset, payload: basicSize, vcpu });
+      if (extended) yield* emit({ kind: "vcpu_extended", offset: r.offset, payload: LEGACY_EXTENDED_VCPU_SIZE, vcpu });
+      if (xsaveLen) {
+        at = r.offset;
+        const x = await r.read(16, "xsave header");
+        const mask = x.u64le();
+        const size = x.u64le();
+        if (size !== BigInt(xsaveLen - 16)) {
+          throw new MalformedError(`vcpu ${vcpu} xsave size disagrees with the xcnt block`, at + 8, {
+            expected: String(xsaveLen - 16),
+            found: size.toString(),
+          });
+        }
+        yield* emit({ kind: "vcpu_xsave", offset: at, payload: xsaveLen - 16, vcpu, mask });
+      }
+    }
+    yield* emit({ kind: "shared_info", offset: r.offset, payload: LEGACY_PAGE_SIZE });
+  }
+  if (!(await r.atEnd())) {
+    throw new WireError("TRAILING_BYTES", "bytes after the end of the legacy image", r.offset, {
+      expected: "end of stream",
+    });
+  }
+}
+
+/** Refuse a length the remaining input cannot back (when the input's size is known). */
+function checkBacked(r: StreamReader, n: number, what: string, at: number): void {
+  const left = bytesLeft(r);
+  if (n > left) throw new TruncatedError(what, at, n, left);
+}
+
+const printable = (s: string): string => s.replace(/[^\x20-\x7e]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);

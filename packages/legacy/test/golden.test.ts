@@ -1,0 +1,94 @@
+import { describe, expect, test } from "vitest";
+import { MemorySink, StreamReader, WireError } from "@vmstream/framing";
+import { legacyCodec } from "../src/index.js";
+import { LIBXC, LIBXL, convertBytes, fixture, pipeReader } from "./helpers.js";
+
+// Which legacy input + convert-legacy-stream flags produced each conv_* file
+// (shared/tools/xenpeer/build_all.py and build_vectors.py; re-run by hand with Debian's xen-utils-4.17).
+const cases: { input: string; width: 32 | 64; guest: "pv" | "hvm"; libxc?: string; libxl?: string }[] = [
+  { input: "legacy_hvm_32.bin", width: 32, guest: "hvm", libxc: "conv_hvm_32_libxc.bin", libxl: "conv_hvm_32_libxl.bin" },
+  { input: "legacy_hvm_64.bin", width: 64, guest: "hvm", libxc: "conv_hvm_64_libxc.bin", libxl: "conv_hvm_64_libxl.bin" },
+  { input: "legacy_pv_32.bin", width: 32, guest: "pv", libxc: "conv_pv_32_libxc.bin", libxl: "conv_pv_32_libxl.bin" },
+  { input: "legacy_pv_64.bin", width: 64, guest: "pv", libxc: "conv_pv_64_libxc.bin", libxl: "conv_pv_64_libxl.bin" },
+  { input: "legacy_pv_32tool_64guest.bin", width: 32, guest: "pv", libxl: "conv_pv_32t64g.bin" },
+  { input: "legacy_tiny_hvm_32.bin", width: 32, guest: "hvm", libxc: "conv_tiny_32.libxc.bin", libxl: "conv_tiny_32.libxl.bin" },
+  { input: "legacy_tiny_hvm_64.bin", width: 64, guest: "hvm", libxc: "conv_tiny_64.libxc.bin", libxl: "conv_tiny_64.libxl.bin" },
+];
+
+describe("convert matches convert-legacy-stream byte for byte", () => {
+  for (const c of cases) {
+    for (const [to, golden] of [[LIBXC, c.libxc], [LIBXL, c.libxl]] as const) {
+      if (!golden) continue;
+      test(`${c.input} -w ${c.width} -g ${c.guest} -f ${to.family}`, async () => {
+        const input = fixture(c.input);
+        expect(legacyCodec.detect(input.subarray(0, 4096))).toBe(String(c.width));
+        // Flags agreeing with the bytes, no flags at all, and a pipe-like reader all give the tool's bytes.
+        expect(await convertBytes(input, to, { width: c.width, guest: c.guest })).toEqual(fixture(golden));
+        expect(await convertBytes(input, to)).toEqual(fixture(golden));
+        expect(await convertBytes(input, to, {}, undefined, pipeReader(input))).toEqual(fixture(golden));
+      });
+    }
+  }
+
+  test("libxc@2 and libxc@3 targets both give the tool's output (it writes image version 3)", async () => {
+    const input = fixture("legacy_hvm_64.bin");
+    const golden = fixture("conv_hvm_64_libxc.bin");
+    expect(await convertBytes(input, { family: "libxc", version: "2" })).toEqual(golden);
+    expect(new DataView(golden.buffer, golden.byteOffset).getUint32(12, false)).toBe(3);
+  });
+});
+
+describe("width and guest flags that contradict the bytes are refused", () => {
+  const refusals: [string, { width?: 32 | 64; guest?: "pv" | "hvm" }, number][] = [
+    // conv_wrongw.bin is what the tool emits (exit 0) for legacy_hvm_64 with -w 32: garbage.
+    ["legacy_hvm_64.bin", { width: 32 }, 4],
+    ["legacy_hvm_32.bin", { width: 64 }, 4],
+    ["legacy_pv_32.bin", { width: 64 }, 4],
+    ["legacy_pv_64.bin", { width: 32 }, 4],
+    ["legacy_pv_64.bin", { guest: "hvm" }, 8],
+    ["legacy_hvm_64.bin", { guest: "pv" }, 8],
+    ["legacy_hvm_32.bin", { guest: "pv" }, 4],
+  ];
+  for (const [name, opts, offset] of refusals) {
+    test(`${name} with ${JSON.stringify(opts)}`, async () => {
+      const sink = new MemorySink();
+      const err = await legacyCodec.convert!(StreamReader.of(fixture(name)), "64", LIBXC, sink, opts).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(WireError);
+      expect((err as WireError).code).toBe("REFUSED");
+      expect((err as WireError).offset).toBe(offset);
+      expect(sink.length).toBe(0);
+    });
+  }
+  test("the tool's garbage for a wrong width is not what we write", async () => {
+    const ours = await convertBytes(fixture("legacy_hvm_64.bin"), LIBXC);
+    expect(ours).not.toEqual(fixture("conv_wrongw.bin"));
+    expect(ours).toEqual(fixture("conv_hvm_64_libxc.bin"));
+  });
+});
+
+describe("xl files without STREAMv2", () => {
+  const xl = fixture("legacy_xl_hvm_64.bin");
+  test("detected as legacy@64", () => {
+    expect(legacyCodec.detect(xl.subarray(0, 4096))).toBe("64");
+  });
+  test("convert to xl@1: xl header with STREAMv2 set, then the libxl conversion of the payload", async () => {
+    const out = await convertBytes(xl, { family: "xl", version: "1" });
+    const optLen = new DataView(xl.buffer, xl.byteOffset).getUint32(44, true);
+    const headerLen = 48 + optLen;
+    const expectedHeader = xl.slice(0, headerLen);
+    expectedHeader[36] = expectedHeader[36]! | 2;
+    expect(out.subarray(0, headerLen)).toEqual(expectedHeader);
+    // The payload is legacy_hvm_64.bin; its libxl conversion is the tool's.
+    expect(xl.subarray(headerLen)).toEqual(fixture("legacy_hvm_64.bin"));
+    expect(out.subarray(headerLen)).toEqual(fixture("conv_hvm_64_libxl.bin"));
+  });
+  test("convert to libxl@2 is refused: the xl header and config would be lost", async () => {
+    await expect(convertBytes(xl, LIBXL)).rejects.toMatchObject({ code: "REFUSED" });
+  });
+  test("bare legacy to xl@1 gets a minimal xl header", async () => {
+    const out = await convertBytes(fixture("legacy_tiny_hvm_32.bin"), { family: "xl", version: "1" });
+    expect(Buffer.from(out.subarray(0, 32)).toString("latin1")).toBe("Xen saved domain, xl format\n \0 \r");
+    expect(Array.from(out.subarray(32, 48))).toEqual([4, 3, 2, 1, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    expect(out.subarray(48)).toEqual(fixture("conv_tiny_32.libxl.bin"));
+  });
+});
