@@ -6,6 +6,14 @@ import { UsageError } from "./errors.js";
 
 export async function openInput(path: string, opts: StreamReaderOptions = {}): Promise<StreamReader> {
   if (path === "-") return new StreamReader(await stdinSource(), opts);
+  // A directory opens fine on Linux and fails only at the first read: refuse it as a usage error.
+  let isDir = false;
+  try {
+    isDir = statSync(path).isDirectory();
+  } catch {
+    // Reported by the open below, with its errno.
+  }
+  if (isDir) throw new UsageError(`cannot read ${path}: it is a directory`);
   try {
     return new StreamReader(await fileSource(path), opts);
   } catch (e) {

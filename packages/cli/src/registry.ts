@@ -5,6 +5,14 @@ import * as vmstate from "@vmstream/vmstate";
 import { families, latest } from "@vmstream/wire-spec";
 import { UsageError } from "./errors.js";
 
+/*
+ * Browser-safe on purpose (no `node:` imports): the web inspector imports this
+ * module (`@vmstream/cli/registry`) so both tools detect formats the same way.
+ */
+
+/** How many leading bytes detection looks at. */
+export const DETECT_BYTES = 4096;
+
 const pick = (mod: object, name: string): FamilyCodec[] => {
   const c = (mod as Record<string, unknown>)[name];
   return c && typeof c === "object" && "detect" in c ? [c as FamilyCodec] : [];
@@ -41,6 +49,11 @@ export function parseFormat(s: string): FormatId {
     throw new UsageError(`unknown version '${v}' of ${spec.name} (known: ${spec.versions.map((x) => x.version).join(", ")})`);
   }
   return { family: spec.name, version: v };
+}
+
+/** The family's title from the wire spec, e.g. "Xen domain context stream". */
+export function familyTitle(name: string): string {
+  return families.find((f) => f.name === name)?.title ?? name;
 }
 
 export function detect(head: Uint8Array): { codec: FamilyCodec; version: string } | null {

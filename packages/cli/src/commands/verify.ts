@@ -1,0 +1,20 @@
+import { type Command, formatOptions } from "../command.js";
+import { writeStdout } from "../io.js";
+import { withInput } from "../input.js";
+import { type Ctx, guarded } from "../report.js";
+
+/** `vmstream verify`: exit 0 and one "valid" line, or exit 1 and the contract line on stderr. */
+export const verify: Command = {
+  options: { ...formatOptions },
+  positionals: [1, 1],
+  async run([file], flags) {
+    const ctx: Ctx = { file: file! };
+    await guarded(ctx, () =>
+      withInput(ctx, file!, flags, async (o) => {
+        const rep = await o.codec.verify(o.reader, o.version, o.opts);
+        await writeStdout(`${file}: ${rep.format}: valid (${rep.items} records, ${rep.bytes} bytes)\n`);
+        for (const n of rep.notes) process.stderr.write(`${file}: ${rep.format}: note: ${n}\n`);
+      }),
+    );
+  },
+};
