@@ -1,2 +1,4 @@
 export {};
 export * from "./schema/index.js";
+export * from "./checker/index.js";
+export * from "./samples/index.js";

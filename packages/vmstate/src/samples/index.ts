@@ -1,0 +1,1 @@
+export { sampleDevices, sampleUart, sampleTimer, sampleNic, sampleReleases, type SampleDevice } from "./devices.js";
