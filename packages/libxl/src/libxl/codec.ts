@@ -1,0 +1,291 @@
+import {
+  BufferedSink,
+  ByteWriter,
+  type FamilyCodec,
+  type Inspection,
+  MalformedError,
+  type Sink,
+  type StreamReader,
+  type VerifyReport,
+  fromBase64,
+  jsonText,
+  toInt,
+} from "@vmstream/framing";
+import { asArr, asObj, libxcHeaderFromJson, libxcHeaderJson, libxcRecordFromJson } from "../libxc/json.js";
+import { type LibxcHeader, type LibxcRecord, REC, domainTypeName } from "../libxc/model.js";
+import type { LibxcReadMode } from "../libxc/reader.js";
+import { writeLibxcHeader, writeLibxcRecord, writePageDataHead } from "../libxc/writer.js";
+import { Summary } from "../summary.js";
+import type { LibxlRecord } from "./model.js";
+import { type LibxlHeader, type LibxlItem, readLibxlHeader, walkLibxl } from "./reader.js";
+import { writeLibxlHeader, writeLibxlRecord } from "./writer.js";
+import { xenstoreFromJson, xenstoreJson } from "./xenstore.js";
+
+/** A libxl stream in memory: libxl records with the libxc image's pieces in stream order. */
+export type LibxlEntry = { libxl: LibxlRecord } | { libxcHeader: LibxcHeader } | { libxc: LibxcRecord };
+
+export interface LibxlStream {
+  options: number;
+  entries: LibxlEntry[];
+}
+
+export function detectLibxl(head: Uint8Array): string | null {
+  const magic = "LibxlFmt";
+  if (head.byteLength < 16) return null;
+  for (let i = 0; i < 8; i++) if (head[i] !== magic.charCodeAt(i)) return null;
+  return "2";
+}
+
+/** JSON value of one libxl record. */
+export function libxlRecordJson(rec: LibxlRecord): unknown {
+  if (rec.type === "EMULATOR_XENSTORE_DATA") {
+    return { type: rec.type, emulator_id: rec.emulator_id, index: rec.index, ...xenstoreJson(rec.entries) };
+  }
+  return rec;
+}
+
+function itemJson(it: LibxlItem): unknown {
+  if (it.layer === "libxl") return libxlRecordJson(it.record!);
+  if (it.layer === "libxc-header") return { libxc: { type: "HEADER", version: it.header.version, ...libxcHeaderJson(it.header) } };
+  return { libxc: it.info.record };
+}
+
+export function libxlRecordFromJson(v: unknown, where: string): LibxlRecord {
+  const o = asObj(v, where);
+  switch (o.type) {
+    case "END":
+    case "LIBXC_CONTEXT":
+    case "CHECKPOINT_END":
+      return { type: o.type };
+    case "EMULATOR_XENSTORE_DATA":
+      return {
+        type: o.type,
+        emulator_id: toInt(o.emulator_id, `${where}.emulator_id`, 0, 0xffff_ffff),
+        index: toInt(o.index ?? 0, `${where}.index`, 0, 0xffff_ffff),
+        entries: xenstoreFromJson(o, where),
+      };
+    case "EMULATOR_CONTEXT":
+      return {
+        type: o.type,
+        emulator_id: toInt(o.emulator_id, `${where}.emulator_id`, 0, 0xffff_ffff),
+        index: toInt(o.index ?? 0, `${where}.index`, 0, 0xffff_ffff),
+        data: fromBase64(String(o.data ?? ""), `${where}.data`),
+      };
+    case "CHECKPOINT_STATE":
+      return { type: o.type, control_id: toInt(o.control_id, `${where}.control_id`, 0, 0xffff_ffff) };
+    case "OPTIONAL":
+      return { type: o.type, code: toInt(o.code, `${where}.code`, 0x8000_0000, 0xffff_ffff), body: fromBase64(String(o.body ?? ""), `${where}.body`) };
+    default:
+      throw new MalformedError(`${where}.type: unknown libxl record type`, 0, { found: JSON.stringify(o.type) });
+  }
+}
+
+export function libxlEntriesFromJson(records: unknown): LibxlEntry[] {
+  return asArr(records, "records").map((x, i): LibxlEntry => {
+    const where = `records[${i}]`;
+    const o = asObj(x, where);
+    if (o.libxc === undefined) return { libxl: libxlRecordFromJson(o, where) };
+    const inner = asObj(o.libxc, `${where}.libxc`);
+    if (inner.type === "HEADER") {
+      const v = toInt(inner.version, `${where}.libxc.version`, 2, 3) as 2 | 3;
+      return { libxcHeader: libxcHeaderFromJson(inner, v) };
+    }
+    return { libxc: libxcRecordFromJson(inner, `${where}.libxc`) };
+  });
+}
+
+/** Write entries (header excluded) to a writer-backed sink. */
+export async function writeLibxlEntries(entries: readonly LibxlEntry[], bs: BufferedSink, w: ByteWriter): Promise<void> {
+  for (const e of entries) {
+    w.reset();
+    if ("libxl" in e) writeLibxlRecord(w, e.libxl);
+    else if ("libxcHeader" in e) writeLibxcHeader(w, e.libxcHeader);
+    else writeLibxcRecord(w, e.libxc);
+    await bs.write(w.finish());
+  }
+}
+
+export async function writeLibxl(s: LibxlStream, out: Sink): Promise<void> {
+  const w = new ByteWriter(1 << 16);
+  const bs = new BufferedSink(out);
+  await bs.write(writeLibxlHeader(w, { legacy: (s.options & 2) !== 0 }).finish());
+  await writeLibxlEntries(s.entries, bs, w);
+  await bs.flush();
+}
+
+/** Everything after the libxl header, read into memory. */
+export async function readLibxlBody(r: StreamReader, notes: string[] = []): Promise<LibxlEntry[]> {
+  const out: LibxlEntry[] = [];
+  for await (const it of walkLibxl(r, "model", notes)) {
+    if (it.layer === "libxl") out.push({ libxl: it.record! });
+    else if (it.layer === "libxc-header") out.push({ libxcHeader: it.header });
+    else out.push({ libxc: it.info.record! });
+  }
+  return out;
+}
+
+export async function readLibxl(r: StreamReader): Promise<LibxlStream> {
+  const notes: string[] = [];
+  const h = await readLibxlHeader(r, notes);
+  return { options: h.options, entries: await readLibxlBody(r, notes) };
+}
+
+/** The `"records": [...]` part of a document, as pieces. */
+export async function* libxlRecordsJson(r: StreamReader, notes: string[]): AsyncIterable<string> {
+  yield `"records": [`;
+  let first = true;
+  for await (const it of walkLibxl(r, "model", notes)) {
+    yield `${first ? "" : ","}\n${jsonText(itemJson(it))}`;
+    first = false;
+  }
+  yield "\n]";
+}
+
+async function* decodeLibxl(r: StreamReader): AsyncIterable<string> {
+  const notes: string[] = [];
+  const h = await readLibxlHeader(r, notes);
+  yield `{"format": "libxl@2",\n"options": ${h.options},\n`;
+  yield* libxlRecordsJson(r, notes);
+  yield "}\n";
+}
+
+/** Re-encode everything after the libxl header through the writers, piping page contents. */
+export async function recodeLibxlBody(r: StreamReader, bs: BufferedSink, w: ByteWriter, notes: string[]): Promise<void> {
+  for await (const it of walkLibxl(r, "stream", notes)) {
+    w.reset();
+    if (it.layer === "libxl") writeLibxlRecord(w, it.record!);
+    else if (it.layer === "libxc-header") writeLibxcHeader(w, it.header);
+    else {
+      const rec = it.info.record!;
+      if (rec.type === "PAGE_DATA") {
+        await bs.write(writePageDataHead(w, rec.pages).finish());
+        await it.reader.pipePages(bs);
+        continue;
+      }
+      writeLibxcRecord(w, rec);
+    }
+    await bs.write(w.finish());
+  }
+}
+
+/** Verify everything after the libxl header. */
+export async function verifyLibxlBody(r: StreamReader, notes: string[], mode: LibxcReadMode = "verify", summary?: Summary): Promise<{ items: number; libxc: LibxcHeader | null; stats: LibxlStats }> {
+  let items = 0;
+  let libxc: LibxcHeader | null = null;
+  const stats: LibxlStats = { pfns: 0, dataPages: 0, pageRecords: 0, checkpoints: 0 };
+  for await (const it of walkLibxl(r, mode, notes)) {
+    items++;
+    if (it.layer === "libxc-header") {
+      libxc = it.header;
+      summary?.add("libxc", "HEADER", it.offset, 40);
+    } else if (it.layer === "libxl") summary?.add("libxl", it.name, it.offset, it.length);
+    else {
+      const i = it.info;
+      if (i.code === REC.PAGE_DATA) {
+        stats.pageRecords++;
+        stats.pfns += i.pfns;
+        stats.dataPages += i.dataPages;
+        summary?.add("libxc", i.name, i.offset, i.length, i.pfns, i.dataPages);
+      } else {
+        if (i.code === REC.CHECKPOINT) stats.checkpoints++;
+        summary?.add("libxc", i.name, i.offset, i.length);
+      }
+    }
+  }
+  return { items, libxc, stats };
+}
+
+export interface LibxlStats {
+  pfns: number;
+  dataPages: number;
+  pageRecords: number;
+  checkpoints: number;
+}
+
+/** Verify a libxl stream from its header (the entry the legacy converter runs on its output). */
+export async function verifyLibxl(r: StreamReader): Promise<VerifyReport> {
+  const start = r.offset;
+  const notes: string[] = [];
+  await readLibxlHeader(r, notes);
+  const { items } = await verifyLibxlBody(r, notes);
+  return { format: "libxl@2", items, bytes: r.offset - start, notes };
+}
+
+/** Inspect from the libxl header; a fault is reported, not thrown. */
+export async function inspectLibxlFrom(r: StreamReader, format: string, pre: string[] = [], preJson: Record<string, unknown> = {}): Promise<Inspection> {
+  const s = new Summary();
+  const notes: string[] = [];
+  const start = r.offset;
+  let header: LibxlHeader | null = null;
+  let res: Awaited<ReturnType<typeof verifyLibxlBody>> | null = null;
+  const stats: LibxlStats = { pfns: 0, dataPages: 0, pageRecords: 0, checkpoints: 0 };
+  let libxc: LibxcHeader | null = null;
+  try {
+    header = await readLibxlHeader(r, notes);
+    res = await verifyLibxlBody(r, notes, "verify", s);
+  } catch (e) {
+    s.catch(e);
+  }
+  if (res) {
+    Object.assign(stats, res.stats);
+    libxc = res.libxc;
+  } else {
+    // Partial: recount what the listing saw.
+    for (const l of s.lines) {
+      if (l.pfns !== undefined) {
+        stats.pageRecords += l.records;
+        stats.pfns += l.pfns;
+        stats.dataPages += l.data_pages ?? 0;
+      }
+    }
+  }
+  const json = {
+    format,
+    ...preJson,
+    libxl_options: header?.options ?? null,
+    libxc_version: libxc?.version ?? null,
+    domain_type: libxc ? domainTypeName(libxc.domainType) : null,
+    page_size: libxc ? 2 ** libxc.pageShift : null,
+    xen: libxc ? (libxc.xenMajor === 0 ? `legacy converter ${libxc.xenMinor}` : `${libxc.xenMajor}.${libxc.xenMinor}`) : null,
+    bytes: r.offset - start,
+    page_records: stats.pageRecords,
+    pfns: stats.pfns,
+    data_pages: stats.dataPages,
+    listing: s.lines,
+    notes,
+    fault: s.fault,
+  };
+  const text = [
+    `format       ${format}${header && header.options & 2 ? " (legacy-converted)" : ""}`,
+    ...pre,
+    `libxc        ${libxc ? `v${libxc.version}, ${json.domain_type}, page size ${json.page_size}, saved by Xen ${json.xen}` : "(none)"}`,
+    `pages        ${stats.pageRecords} PAGE_DATA record(s), ${stats.pfns} pfn(s), ${stats.dataPages} page(s) of data (${stats.dataPages * 4096} bytes)`,
+    "",
+    ...s.table(),
+    ...notes.map((n) => `note: ${n}`),
+  ].join("\n");
+  return { format, json, text };
+}
+
+export const libxlCodec: FamilyCodec = {
+  family: "libxl",
+  versions: ["2"],
+  detect: detectLibxl,
+  inspect: (r) => inspectLibxlFrom(r, "libxl@2"),
+  verify: (r) => verifyLibxl(r),
+  decode: (r) => decodeLibxl(r),
+  async encode(doc: unknown, out: Sink): Promise<void> {
+    const d = asObj(doc, "document");
+    if (d.format !== "libxl@2") throw new MalformedError("format: expected libxl@2", 0, { found: JSON.stringify(d.format) });
+    await writeLibxl({ options: toInt(d.options ?? 0, "options", 0, 3), entries: libxlEntriesFromJson(d.records) }, out);
+  },
+  async recode(r: StreamReader, _version: string, out: Sink): Promise<void> {
+    const notes: string[] = [];
+    const h = await readLibxlHeader(r, notes);
+    const w = new ByteWriter(1 << 16);
+    const bs = new BufferedSink(out);
+    await bs.write(writeLibxlHeader(w, { legacy: (h.options & 2) !== 0 }).finish());
+    await recodeLibxlBody(r, bs, w, notes);
+    await bs.flush();
+  },
+};
