@@ -2,3 +2,4 @@ export {};
 export * from "./schema/index.js";
 export * from "./checker/index.js";
 export * from "./samples/index.js";
+export * from "./stream/index.js";

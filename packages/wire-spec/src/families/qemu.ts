@@ -66,3 +66,37 @@ export const qemu: FamilySpec = {
     },
   ],
 };
+
+/**
+ * RAM section ("ram", version 4) record flags: the low bits of each record's
+ * be64 word, below the target page size (migration/ram.c). `flags & ~CONTINUE`
+ * must be exactly one of ZERO, MEM_SIZE, PAGE, EOS, XBZRLE, HOOK, COMPRESS_PAGE
+ * or MULTIFD_FLUSH.
+ */
+export const QEMU_RAM_FLAG = {
+  FULL: 0x01,
+  ZERO: 0x02,
+  MEM_SIZE: 0x04,
+  PAGE: 0x08,
+  EOS: 0x10,
+  CONTINUE: 0x20,
+  XBZRLE: 0x40,
+  HOOK: 0x80,
+  COMPRESS_PAGE: 0x100,
+  MULTIFD_FLUSH: 0x200,
+} as const;
+
+/** QEMU_VM_COMMAND numbers, names and fixed payload lengths (-1: variable). */
+export const QEMU_COMMANDS: Readonly<Record<number, { name: string; len: number }>> = {
+  1: { name: "OPEN_RETURN_PATH", len: 0 },
+  2: { name: "PING", len: 4 },
+  3: { name: "POSTCOPY_ADVISE", len: -1 },
+  4: { name: "POSTCOPY_LISTEN", len: 0 },
+  5: { name: "POSTCOPY_RUN", len: 0 },
+  6: { name: "POSTCOPY_RAM_DISCARD", len: -1 },
+  7: { name: "PACKAGED", len: 4 },
+  8: { name: "ENABLE_COLO", len: 0 },
+  9: { name: "POSTCOPY_RESUME", len: 0 },
+  10: { name: "RECV_BITMAP", len: -1 },
+  11: { name: "SWITCHOVER_START", len: 0 },
+};

@@ -1,0 +1,148 @@
+/**
+ * `inspect --view analyze`: the value QEMU 7.2's scripts/analyze-migration.py
+ * prints with `-d state`, and its exact text (Python's json.dumps with
+ * indent=4, ensure_ascii). Built from the same parse as everything else;
+ * streams the script cannot read (commands, configuration subsections) give
+ * what it would print if it skipped them.
+ */
+import { RefusedError, safeObject, type CodecOptions, type StreamReader } from "@vmstream/framing";
+import { DEFAULT_PAGE_SIZE } from "./constants.js";
+import { asUtf8 } from "./latin1.js";
+import { parseStream, ParseState } from "./parse.js";
+import { loadBorrowed, pageSizeOpt, parseVersion } from "./pipeline.js";
+import { Az, Kind, type Desc, type Slot } from "./vmdesc.js";
+
+/** Python dicts keep insertion order and re-assignment keeps the first position: so do Maps. */
+export type PyValue = string | boolean | PyValue[] | Map<string, PyValue>;
+
+export async function analyzeView(input: StreamReader, version: string, opts: CodecOptions): Promise<{ value: unknown; text: string; py: PyValue }> {
+  const v = parseVersion(version);
+  const b = await loadBorrowed(opts);
+  const ps = pageSizeOpt(opts);
+  const st = new ParseState(ps ?? DEFAULT_PAGE_SIZE);
+  const sections = new Map<number, { idstr: string; data: Map<string, PyValue> }>();
+  let sizes: Map<string, PyValue> | null = null;
+  let cur = { idstr: "", id: 0 };
+  for await (const ev of parseStream(input, { version: v, pages: false, pageSize: ps, borrowed: b.vmdesc }, st)) {
+    switch (ev.t) {
+      case "section":
+        cur = { idstr: ev.idstr, id: ev.id };
+        if (ev.body === "ram") {
+          if (ev.kind === "start" || ev.kind === "full") {
+            sizes = new Map();
+            sections.set(ev.id, { idstr: ev.idstr, data: new Map([["section sizes", sizes]]) });
+          } else {
+            sizes = (sections.get(ev.id)?.data.get("section sizes") as Map<string, PyValue> | undefined) ?? null;
+          }
+        }
+        break;
+      case "ram":
+        if (ev.rec.blocks && sizes) for (const bl of ev.rec.blocks) sizes.set(asUtf8(bl.name), `0x${bl.length.toString(16).padStart(16, "0")}`);
+        break;
+      case "state":
+        sections.set(cur.id, { idstr: cur.idstr, data: analyzeDesc(ev.dev.desc, ev.value) });
+        break;
+      case "raw":
+        throw new RefusedError(
+          `section ${cur.idstr} (${cur.id}) has no vmdesc entry, so analyze-migration cannot read it${st.vmdesc || b.vmdesc ? "" : " (the stream has no vmdesc; pass a sibling stream as schema)"}`,
+          ev.offset,
+        );
+      default:
+        break;
+    }
+  }
+  if (!st.vmdesc && !b.vmdesc) throw new RefusedError("the stream has no vmdesc trailer; analyze-migration cannot read it", 0);
+  const top = new Map<string, PyValue>();
+  for (const [id, s] of sections) top.set(`${asUtf8(s.idstr)} (${id | 0})`, s.data);
+  return { value: toPlain(top), text: pyJson(top, 0) + "\n", py: top };
+}
+
+function analyzeDesc(d: Desc, value: Record<string, unknown>): Map<string, PyValue> {
+  const m = new Map<string, PyValue>();
+  for (const s of d.slots) {
+    const v = value[s.key];
+    if (s.index >= 0) {
+      if (s.index === 0 || !m.has(s.name)) m.set(s.name, []);
+      (m.get(s.name) as PyValue[]).push(elem(s, (v as unknown[])[s.index]));
+    } else if (s.arrayed) {
+      m.set(s.name, (v as unknown[]).map((x) => elem(s, x)));
+    } else {
+      m.set(s.name, elem(s, v));
+    }
+  }
+  for (let k = 0; k < d.subs.length; k++) m.set(asUtf8(d.subs[k]!.name), analyzeDesc(d.subs[k]!, value[d.subKeys[k]!] as Record<string, unknown>));
+  return m;
+}
+
+function elem(s: Slot, v: unknown): PyValue {
+  switch (s.az) {
+    case Az.Struct:
+      return analyzeDesc(s.struct!, v as Record<string, unknown>);
+    case Az.Bool:
+      if (s.kind === Kind.Bool) return v !== false && v !== 0;
+      return (v as Uint8Array).byteLength > 0 && (v as Uint8Array)[0] !== 0;
+    case Az.Int:
+    case Az.UInt: {
+      const bits = BigInt(s.size * 8);
+      let x: bigint;
+      if (s.kind === Kind.Bytes) {
+        x = 0n;
+        for (const c of v as Uint8Array) x = (x << 8n) | BigInt(c);
+        if (s.az === Az.Int && s.size > 0 && x >> (bits - 1n)) x -= 1n << bits;
+      } else {
+        x = BigInt(v as number | string);
+      }
+      const u = x < 0n ? x + (1n << bits) : x;
+      const h = `0x${u.toString(16).padStart(s.size * 2, "0")}`;
+      return x < 0n ? `${h} (${x})` : h;
+    }
+    default: {
+      const b = v as Uint8Array;
+      let out = "";
+      for (let i = 0; i < b.byteLength; i++) out += (i ? " " : "") + (b[i]! < 16 ? "0" : "") + b[i]!.toString(16);
+      return out;
+    }
+  }
+}
+
+function toPlain(v: PyValue): unknown {
+  if (v instanceof Map) {
+    const o = safeObject();
+    for (const [k, x] of v) o[k] = toPlain(x);
+    return o;
+  }
+  if (Array.isArray(v)) return v.map(toPlain);
+  return v;
+}
+
+/** Python's json.dumps(v, indent=4, separators=(',', ': ')) with ensure_ascii. */
+export function pyJson(v: PyValue, depth: number): string {
+  if (typeof v === "string") return pyString(v);
+  if (typeof v === "boolean") return v ? "true" : "false";
+  const pad = "\n" + "    ".repeat(depth + 1);
+  const end = "\n" + "    ".repeat(depth);
+  if (Array.isArray(v)) {
+    if (v.length === 0) return "[]";
+    return "[" + v.map((x) => pad + pyJson(x, depth + 1)).join(",") + end + "]";
+  }
+  if (v.size === 0) return "{}";
+  let s = "{";
+  let first = true;
+  for (const [k, x] of v) {
+    s += (first ? "" : ",") + pad + pyString(k) + ": " + pyJson(x, depth + 1);
+    first = false;
+  }
+  return s + end + "}";
+}
+
+const ESC: Record<string, string> = { '"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f" };
+
+export function pyString(s: string): string {
+  let out = '"';
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x20 && c <= 0x7e && c !== 0x22 && c !== 0x5c) out += s[i];
+    else out += ESC[s[i]!] ?? `\\u${c.toString(16).padStart(4, "0")}`;
+  }
+  return out + '"';
+}

@@ -1,0 +1,43 @@
+/** The QEMU savevm family for the CLI: formats qemu@3 (what QEMU writes) and qemu@4. */
+import { RefusedError, type CodecOptions, type FamilyCodec, type FormatId, type Sink, type StreamReader } from "@vmstream/framing";
+import { QEMU_VM_FILE_MAGIC } from "./constants.js";
+import { analyzeView } from "./analyze.js";
+import { decodeDoc, encodeDoc } from "./document.js";
+import { inspectStream, verifyStream } from "./inspect.js";
+import { parseVersion, pump } from "./pipeline.js";
+
+export const qemuCodec: FamilyCodec = {
+  family: "qemu",
+  versions: ["3", "4"],
+  detect(head: Uint8Array): string | null {
+    if (head.byteLength < 8) return null;
+    const dv = new DataView(head.buffer, head.byteOffset, 8);
+    if (dv.getUint32(0) !== QEMU_VM_FILE_MAGIC) return null;
+    const v = dv.getUint32(4);
+    return v === 3 || v === 4 ? String(v) : null;
+  },
+  async inspect(input, version, opts) {
+    if (opts.view === "analyze") {
+      const a = await analyzeView(input, version, opts);
+      return { format: `qemu@${version}`, json: a.value, text: a.text };
+    }
+    if (opts.view !== undefined && opts.view !== "summary")
+      throw new RefusedError(`unknown view "${opts.view}"`, 0, { expected: "analyze or summary" });
+    return inspectStream(input, version, opts);
+  },
+  verify: verifyStream,
+  decode: decodeDoc,
+  encode: encodeDoc,
+  async recode(input: StreamReader, version: string, out: Sink, opts: CodecOptions): Promise<void> {
+    const v = parseVersion(version);
+    await pump(input, v, v, out, opts);
+  },
+  async convert(input: StreamReader, version: string, to: FormatId, out: Sink, opts: CodecOptions): Promise<void> {
+    const v = parseVersion(version);
+    if (to.family !== "qemu") throw new RefusedError(`qemu@${version} cannot be converted to ${to.family}`, 0);
+    await pump(input, v, parseVersion(to.version), out, opts);
+  },
+  convertTargets(version: string): FormatId[] {
+    return version === "3" ? [{ family: "qemu", version: "4" }] : version === "4" ? [{ family: "qemu", version: "3" }] : [];
+  },
+};

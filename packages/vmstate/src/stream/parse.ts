@@ -1,0 +1,432 @@
+/**
+ * The savevm stream as a sequence of events, read in one forward pass.
+ *
+ * RAM sections stream record by record (page payloads skipped on seekable
+ * sources unless asked for). Device sections are not self-delimiting: their
+ * layout is in the vmdesc trailer at the very end. So at the first device
+ * section the rest of the stream (device state plus vmdesc, small next to RAM)
+ * is buffered once, the vmdesc is found at its end, and parsing continues
+ * over the buffered bytes with the same absolute offsets.
+ */
+import {
+  ByteReader,
+  LimitError,
+  MalformedError,
+  TruncatedError,
+  WireError,
+  checkCount,
+  hex,
+  type StreamReader,
+} from "@vmstream/framing";
+import {
+  DEFAULT_PAGE_SIZE,
+  MAX_TAIL,
+  MIG_CMD,
+  MIG_CMD_PACKAGED,
+  MIG_CMD_POSTCOPY_ADVISE,
+  QEMU_SECTION,
+  QEMU_VM_FILE_MAGIC,
+  QEMU_VM_SUBSECTIONS_END,
+} from "./constants.js";
+import { latin1 } from "./latin1.js";
+import { RamState, readRamRecord, type RamRecord } from "./ram.js";
+import { readDesc, type StateValue } from "./state.js";
+import { deviceKey, locateVmdesc, parseVmdesc, type DeviceDesc, type Vmdesc } from "./vmdesc.js";
+
+export type SectionKind = "start" | "part" | "end" | "full";
+export const SECTION_KINDS: Record<number, SectionKind> = {
+  [QEMU_SECTION.SECTION_START]: "start",
+  [QEMU_SECTION.SECTION_PART]: "part",
+  [QEMU_SECTION.SECTION_END]: "end",
+  [QEMU_SECTION.SECTION_FULL]: "full",
+};
+export const SECTION_CODES: Record<SectionKind, number> = { start: 1, part: 2, end: 3, full: 4 };
+
+export interface ConfigSub {
+  name: string;
+  version: number;
+  data: Uint8Array;
+}
+
+export type Ev =
+  | { t: "header"; offset: number; version: number }
+  | { t: "config"; offset: number; name: string; subs: ConfigSub[] }
+  | { t: "command"; offset: number; cmd: number; data: Uint8Array; pkg: Uint8Array | null }
+  | { t: "section"; offset: number; kind: SectionKind; id: number; idstr: string; instance: number; version: number; body: "ram" | "state" | "raw" }
+  | { t: "ram"; rec: RamRecord }
+  | { t: "state"; offset: number; dev: DeviceDesc; value: StateValue }
+  | { t: "raw"; offset: number; data: Uint8Array }
+  | { t: "end"; offset: number; id: number; footer: boolean }
+  | { t: "eof"; offset: number }
+  | { t: "vmdesc"; offset: number; bytes: Uint8Array; vmdesc: Vmdesc | null };
+
+export interface ParseOptions {
+  /** File version the stream must carry (3 or 4). */
+  version: number;
+  /** Keep RAM page payloads (decode, recode) or skip them (inspect, verify). */
+  pages: boolean;
+  /** Target page size when the stream does not give it (default 4096). */
+  pageSize?: number | undefined;
+  /** A vmdesc borrowed from a sibling stream, for streams that carry none. */
+  borrowed?: Vmdesc | null | undefined;
+}
+
+/** What the parser learned, readable while and after events flow. */
+export class ParseState {
+  ram: RamState;
+  footers: boolean | undefined = undefined;
+  vmdesc: Vmdesc | null = null;
+  vmdescOffset = -1;
+  /** Sections whose bodies were delimited by scanning (no schema): boundaries are a best guess. */
+  guessed = 0;
+  readonly iterables = new Map<number, { idstr: string; body: "ram" | "raw" }>();
+  readonly fullIds = new Set<number>();
+  tail = false;
+  size = 0;
+  constructor(pageSize: number) {
+    this.ram = new RamState(pageSize);
+  }
+}
+
+const be32 = (b: Uint8Array, p: number): number => ((b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!) >>> 0;
+
+export async function* parseStream(input: StreamReader, o: ParseOptions, st: ParseState): AsyncGenerator<Ev> {
+  const h = await input.read(8, "file header");
+  const magic = h.u32be();
+  if (magic !== QEMU_VM_FILE_MAGIC)
+    throw new WireError("BAD_MAGIC", "not a QEMU savevm stream", 0, { expected: hex(QEMU_VM_FILE_MAGIC, 8), found: hex(magic, 8) });
+  const version = h.u32be();
+  if (version !== o.version)
+    throw new WireError("UNSUPPORTED_VERSION", version === 2 ? "savevm v2 format is obsolete" : "unexpected file version", 4, {
+      expected: String(o.version),
+      found: String(version),
+    });
+  const v4 = version === 4;
+  yield { t: "header", offset: 0, version };
+
+  if ((await input.fill(1)) && input.peek(1)[0] === QEMU_SECTION.CONFIGURATION) {
+    const ev = await readConfig(input, v4);
+    for (const s of ev.subs) {
+      if (s.name === "configuration/target-page-bits" && s.data.byteLength === 4) {
+        const bits = be32(s.data, 0);
+        if (bits < 9 || bits > 30) throw new MalformedError("target page bits out of range", ev.offset, { found: String(bits) });
+        st.ram.pageSize = 2 ** bits;
+      }
+      if (s.name === "configuration/capabilities" && capabilities(s.data).includes("x-ignore-shared")) st.ram.ignoreShared = true;
+    }
+    yield ev;
+  }
+
+  for (;;) {
+    const at = input.offset;
+    if (input.buffered < 1 && !(await input.fill(1))) throw new TruncatedError("section type (no EOF)", at, 1, 0);
+    const type = input.take(1)[0]!;
+    switch (type) {
+      case QEMU_SECTION.EOF: {
+        yield { t: "eof", offset: at };
+        const tv = await readTrailer(input, st);
+        if (tv) yield tv;
+        return;
+      }
+      case QEMU_SECTION.COMMAND: {
+        const r = await input.read(4, "command header");
+        const cmd = r.u16be();
+        const len = r.u16be();
+        const def = MIG_CMD[cmd];
+        if (!def) throw new MalformedError(`unknown QEMU_VM_COMMAND ${cmd}`, at + 1, { expected: "1..11" });
+        if (def.len >= 0 && len !== def.len)
+          throw new MalformedError(`command ${def.name} has the wrong length`, at + 3, { expected: String(def.len), found: String(len) });
+        await input.need(len, `command ${def.name}`);
+        const data = input.take(len).slice();
+        let pkg: Uint8Array | null = null;
+        if (cmd === MIG_CMD_PACKAGED) {
+          const n = be32(data, 0);
+          const avail = input.size !== undefined ? input.size - input.offset : Number.MAX_SAFE_INTEGER;
+          checkCount(n, 1, avail, "packaged stream length", at + 5);
+          if (n > MAX_TAIL) throw new LimitError(`packaged stream of ${n} bytes`, at + 5);
+          await input.need(n, "packaged stream");
+          pkg = input.take(n).slice();
+        }
+        if (cmd === MIG_CMD_POSTCOPY_ADVISE && len === 16) st.ram.postcopyAdvised = true;
+        yield { t: "command", offset: at, cmd, data, pkg };
+        continue;
+      }
+      case QEMU_SECTION.SECTION_START:
+      case QEMU_SECTION.SECTION_FULL:
+      case QEMU_SECTION.SECTION_PART:
+      case QEMU_SECTION.SECTION_END:
+        break;
+      default:
+        throw new MalformedError(`unknown section type ${hex(type, 2)}`, at, {
+          expected: st.footers === undefined ? "a section, command or EOF" : "a section, command or EOF after the previous footer",
+        });
+    }
+    const kind = SECTION_KINDS[type]!;
+    let id: number;
+    let idstr = "";
+    let instance = 0;
+    let sversion = 0;
+    let body: "ram" | "state" | "raw";
+    let dev: DeviceDesc | undefined;
+    if (kind === "start" || kind === "full") {
+      const r = await input.read(5, "section header");
+      id = r.u32be();
+      const n = r.u8();
+      if (n === 0) throw new MalformedError("empty section idstr", at + 5);
+      const rest = await input.read(n + 8, "section header");
+      idstr = latin1(rest.bytesView(n));
+      instance = rest.u32be();
+      sversion = rest.u32be();
+      if (idstr === "ram") {
+        if (sversion !== 4) throw new MalformedError("RAM section version is not 4", at + 6 + n + 4, { expected: "4", found: String(sversion) });
+        body = "ram";
+        st.iterables.set(id, { idstr, body });
+      } else if (kind === "start") {
+        body = "raw";
+        st.iterables.set(id, { idstr, body });
+      } else {
+        await ensureTail(input, st, o);
+        const key = deviceKey(idstr, instance);
+        dev = (st.vmdesc ?? o.borrowed)?.devices.get(key);
+        body = dev ? "state" : "raw";
+        if (st.fullIds.has(id) && st.vmdesc) throw new MalformedError(`section id ${id} sent twice`, at + 1);
+        st.fullIds.add(id);
+      }
+    } else {
+      const r = await input.read(4, "section header");
+      id = r.u32be();
+      const it = st.iterables.get(id);
+      if (!it) throw new MalformedError(`${kind.toUpperCase()} for section id ${id} that no START opened`, at + 1);
+      idstr = it.idstr;
+      body = it.body;
+    }
+    yield { t: "section", offset: at, kind, id, idstr, instance, version: sversion, body };
+    if (body === "ram") {
+      for (;;) {
+        const rec = await readRamRecord(input, st.ram, o.pages);
+        yield { t: "ram", rec };
+        if (rec.flags & 0x10) break;
+      }
+    } else if (body === "state") {
+      const bat = input.offset;
+      const view = input.peek(input.buffered);
+      const r = new ByteReader(view, bat);
+      let value: StateValue | null = null;
+      try {
+        value = readDesc(r, dev!.desc, v4);
+      } catch (e) {
+        // A borrowed schema may not fit this stream's device state: keep the body raw then.
+        if (!(e instanceof WireError) || st.vmdesc) throw e instanceof WireError ? e.within(`${idstr}(${id})`) : e;
+      }
+      if (value && !st.vmdesc) {
+        // Borrowed schema: accept the parse only if the next section plausibly starts where it ended.
+        const q = r.pos;
+        const ok = st.footers === false ? plausibleHeader(view, q, st) : view[q] === 0x7e && q + 5 <= view.byteLength && be32(view, q + 1) === id;
+        if (!ok) value = null;
+      }
+      if (value) {
+        input.take(r.pos);
+        yield { t: "state", offset: bat, dev: dev!, value };
+      } else {
+        const n = await scanRaw(input, st, id, type === QEMU_SECTION.SECTION_FULL);
+        st.guessed++;
+        yield { t: "raw", offset: input.offset, data: input.take(n) };
+      }
+    } else {
+      const n = await scanRaw(input, st, id, type === QEMU_SECTION.SECTION_FULL);
+      st.guessed++;
+      yield { t: "raw", offset: input.offset, data: input.take(n) };
+    }
+    // Footers: machine types after 2.3 write them, older ones do not; the first section tells.
+    const fat = input.offset;
+    if (st.footers === undefined) st.footers = (await input.fill(1)) && input.peek(1)[0] === QEMU_SECTION.SECTION_FOOTER;
+    if (st.footers) {
+      await input.need(1, "section footer");
+      const b = input.take(1)[0]!;
+      if (b !== QEMU_SECTION.SECTION_FOOTER)
+        throw new MalformedError(`missing section footer for ${idstr}`, fat, { expected: "0x7e", found: hex(b, 2) });
+      const r = await input.read(4, "section footer");
+      const fid = r.u32be();
+      if (fid !== id) throw new MalformedError(`mismatched section id in footer for ${idstr}`, fat + 1, { expected: String(id), found: String(fid) });
+    }
+    yield { t: "end", offset: fat, id, footer: st.footers };
+  }
+}
+
+export function capabilities(data: Uint8Array): string[] {
+  const r = new ByteReader(data);
+  const out: string[] = [];
+  const n = r.u32be();
+  for (let i = 0; i < n && !r.done; i++) out.push(latin1(r.bytesView(r.u8())));
+  return out;
+}
+
+/** Bodies of the configuration subsections QEMU defines (savevm.c). */
+function configSubBody(r: ByteReader, name: string, at: number): Uint8Array {
+  const start = r.pos;
+  switch (name) {
+    case "configuration/target-page-bits":
+      r.skip(4, "target page bits");
+      break;
+    case "configuration/uuid":
+      r.skip(16, "uuid");
+      break;
+    case "configuration/capabilities": {
+      const cat = r.offset;
+      const n = r.u32be();
+      checkCount(n, 1, r.remaining, "capability count", cat);
+      for (let i = 0; i < n; i++) {
+        const l = r.u8();
+        r.skip(l, "capability name");
+      }
+      break;
+    }
+    default:
+      throw new MalformedError(`unknown configuration subsection "${name}"`, at, { expected: "target-page-bits, capabilities or uuid" });
+  }
+  return r.bytes.subarray(start, r.pos).slice();
+}
+
+async function readConfig(input: StreamReader, v4: boolean): Promise<Ev & { t: "config" }> {
+  const offset = input.offset;
+  await input.fill(1 << 20);
+  const view = input.peek(input.buffered);
+  const r = new ByteReader(view, offset);
+  r.u8();
+  const len = r.u32be();
+  if (len > 65536) throw new LimitError(`machine name of ${len} bytes`, offset + 1);
+  const name = latin1(r.bytesView(len, "machine name"));
+  const subs: ConfigSub[] = [];
+  for (;;) {
+    const sat = r.offset;
+    if (v4) {
+      const b = r.u8();
+      if (b === QEMU_VM_SUBSECTIONS_END) break;
+      if (b !== QEMU_SECTION.SUBSECTION)
+        throw new MalformedError("no subsection or SUBSECTIONS_END after the configuration", sat, { expected: "0x05 or 0x09", found: hex(b, 2) });
+    } else {
+      // QEMU's peek: a subsection only if 0x05 and a name starting with the vmsd name.
+      if (r.remaining < 2 || view[r.pos] !== QEMU_SECTION.SUBSECTION) break;
+      const l = view[r.pos + 1]!;
+      if (l < 14 || r.remaining < 2 + l || latin1(view.subarray(r.pos + 2, r.pos + 2 + 13)) !== "configuration") break;
+      r.u8();
+    }
+    const sname = latin1(r.bytesView(r.u8(), "subsection name"));
+    const version = r.u32be();
+    const data = configSubBody(r, sname, sat);
+    if (v4) {
+      const e = r.offset;
+      const b = r.u8();
+      if (b !== QEMU_VM_SUBSECTIONS_END) throw new MalformedError(`no SUBSECTIONS_END after ${sname}`, e, { expected: "0x09", found: hex(b, 2) });
+    }
+    subs.push({ name: sname, version, data });
+  }
+  input.take(r.pos);
+  return { t: "config", offset, name, subs };
+}
+
+/** Buffer the rest of the stream and find its vmdesc (once, at the first device section). */
+async function ensureTail(input: StreamReader, st: ParseState, o: ParseOptions): Promise<void> {
+  if (st.tail) return;
+  st.tail = true;
+  if (await input.fill(MAX_TAIL + 1)) throw new LimitError(`more than ${MAX_TAIL} bytes of device state after RAM`, input.offset);
+  const view = input.peek(input.buffered);
+  const p = locateVmdesc(view);
+  if (p < 0) return;
+  const jat = input.offset + p + 5;
+  const vd = parseVmdesc(view.subarray(p + 5), jat);
+  st.vmdesc = vd;
+  st.vmdescOffset = input.offset + p;
+  if (vd.pageSize !== undefined && vd.pageSize !== st.ram.pageSize) {
+    if (st.ram.used || o.pageSize !== undefined)
+      throw new MalformedError("vmdesc page_size differs from the page size the RAM section was read with", jat, {
+        expected: String(st.ram.pageSize),
+        found: String(vd.pageSize),
+      });
+    st.ram.pageSize = vd.pageSize;
+  }
+}
+
+/** After EOF: nothing, or `0x06, be32 N, N bytes of JSON` running exactly to the end. */
+async function readTrailer(input: StreamReader, st: ParseState): Promise<Ev | null> {
+  const at = input.offset;
+  if (!(await input.fill(1))) {
+    if (st.vmdesc) throw new MalformedError("EOF before the vmdesc trailer found at the end", at);
+    return null;
+  }
+  const b = input.take(1)[0]!;
+  if (b !== QEMU_SECTION.VMDESCRIPTION)
+    throw new WireError("TRAILING_BYTES", "bytes after EOF that are not a vmdesc trailer", at, { expected: "0x06", found: hex(b, 2) });
+  const r = await input.read(4, "vmdesc length");
+  const n = r.u32be();
+  if (input.size !== undefined) checkCount(n, 1, input.size - input.offset, "vmdesc length", at + 1);
+  if (n > MAX_TAIL) throw new LimitError(`vmdesc of ${n} bytes`, at + 1);
+  await input.need(n, "vmdesc");
+  const jat = input.offset;
+  const bytes = input.take(n).slice();
+  if (!(await input.atEnd())) throw new WireError("TRAILING_BYTES", "bytes after the vmdesc trailer", input.offset);
+  if (st.vmdesc && st.vmdescOffset !== at) throw new MalformedError("vmdesc trailer is not where the end of the stream says", at);
+  const vd = st.vmdesc ?? parseVmdesc(bytes, jat);
+  st.vmdesc = vd;
+  st.vmdescOffset = at;
+  return { t: "vmdesc", offset: at, bytes, vmdesc: vd };
+}
+
+const PLAUSIBLE_NEXT = new Set([0x00, 0x01, 0x02, 0x03, 0x04, 0x08]);
+
+/**
+ * Length of a section body nothing describes (no vmdesc entry, unknown
+ * iterable section). With footers the body ends at the first `0x7e <id>`
+ * followed by a plausible section type; without, at the first plausible
+ * section header or the final EOF. The bytes are kept whole, so a wrong guess
+ * still re-encodes identically; only the split between sections may be off.
+ */
+async function scanRaw(input: StreamReader, st: ParseState, id: number, full: boolean): Promise<number> {
+  let from = 0;
+  for (;;) {
+    const view = input.peek(input.buffered);
+    const n = view.byteLength;
+    if (st.footers !== false) {
+      for (let p = from; p + 5 < n; p++) {
+        if (view[p] === 0x7e && be32(view, p + 1) === id && PLAUSIBLE_NEXT.has(view[p + 5]!)) {
+          if (st.footers === undefined) st.footers = true;
+          return p;
+        }
+      }
+    }
+    if (st.footers !== true) {
+      for (let p = from; p < n; p++) {
+        if (plausibleHeader(view, p, st)) return p;
+      }
+    }
+    const more = st.tail ? false : await input.fill(n + (1 << 20));
+    if (!more && input.buffered === n) {
+      if (full || st.tail) throw new MalformedError(`cannot find the end of section ${id}: no vmdesc entry and no footer`, input.offset);
+      throw new MalformedError(`cannot find the end of iterable section ${id}`, input.offset);
+    }
+    if (n > MAX_TAIL) throw new LimitError(`section ${id} body beyond ${MAX_TAIL} bytes`, input.offset);
+    from = Math.max(0, n - 300);
+  }
+}
+
+function plausibleHeader(v: Uint8Array, p: number, st: ParseState): boolean {
+  const t = v[p]!;
+  const n = v.byteLength;
+  if (t === QEMU_SECTION.EOF) {
+    if (p + 1 === n) return true;
+    return v[p + 1] === QEMU_SECTION.VMDESCRIPTION && p + 6 <= n && be32(v, p + 2) === n - p - 6;
+  }
+  if (t !== QEMU_SECTION.SECTION_FULL && t !== QEMU_SECTION.SECTION_START) return false;
+  if (p + 6 > n) return false;
+  const id = be32(v, p + 1);
+  if (id > 0xffff || st.fullIds.has(id) || st.iterables.has(id)) return false;
+  const l = v[p + 5]!;
+  if (l === 0 || p + 6 + l + 8 > n) return false;
+  for (let i = 0; i < l; i++) {
+    const c = v[p + 6 + i]!;
+    if (c < 0x20 || c > 0x7e) return false;
+  }
+  const inst = be32(v, p + 6 + l);
+  const ver = be32(v, p + 10 + l);
+  return inst <= 0xffff && ver <= 0xffff;
+}

@@ -1,0 +1,276 @@
+/**
+ * RAM section records ("ram", version 4). Each record is a be64 word (page
+ * offset in its block | flags below the page size) and a flag-specific payload.
+ * The current block name carries across records *and sections*, so the reader
+ * state lives for the whole stream.
+ */
+import { ByteWriter, LimitError, MalformedError, type StreamReader, hex } from "@vmstream/framing";
+import { ENCODING_FLAG_XBZRLE, RAM_FLAG, RAM_PAGE_FLAGS, RAM_RECORD_KINDS, compressBound } from "./constants.js";
+import { latin1, latin1Bytes } from "./latin1.js";
+
+export interface RamBlock {
+  name: string;
+  length: number;
+  /** Postcopy: the block's page size when it differs from the host's. */
+  pageSize?: number;
+  /** x-ignore-shared: the block's guest physical address. */
+  gpa?: number;
+}
+
+export interface RamRecord {
+  offset: number;
+  flags: number;
+  /** The word without its flag bits: a page offset, or the byte total of MEM_SIZE. */
+  addr: number;
+  /** The block name when the record carries one (no CONTINUE). */
+  block: string | null;
+  fill: number;
+  blocks: RamBlock[] | null;
+  /** PAGE / COMPRESS_PAGE / XBZRLE payload: a view valid until the next read; null when skipped. */
+  data: Uint8Array | null;
+  dataLength: number;
+  /** XBZRLE encoding byte. */
+  xflag: number;
+}
+
+export interface RamTotals {
+  records: number;
+  pages: number;
+  zeroPages: number;
+  compressedPages: number;
+  xbzrlePages: number;
+  /** Payload bytes of PAGE/COMPRESS/XBZRLE records. */
+  pageBytes: number;
+}
+
+export class RamState {
+  current: string | null = null;
+  readonly blocks = new Map<string, number>();
+  /** Records have been read, so the page size can no longer change. */
+  used = false;
+  ignoreShared = false;
+  postcopyAdvised = false;
+  readonly totals: RamTotals = { records: 0, pages: 0, zeroPages: 0, compressedPages: 0, xbzrlePages: 0, pageBytes: 0 };
+  constructor(public pageSize: number) {}
+}
+
+const word = (b: Uint8Array, at: number, what: string): number => {
+  const hi = ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
+  const lo = ((b[4]! << 24) | (b[5]! << 16) | (b[6]! << 8) | b[7]!) >>> 0;
+  if (hi > 0x1fffff) throw new MalformedError(`${what} above 2^53 is not supported`, at, { found: hex((BigInt(hi) << 32n) | BigInt(lo)) });
+  return hi * 0x1_0000_0000 + lo;
+};
+
+async function name(input: StreamReader, what: string): Promise<string> {
+  const at = input.offset;
+  if (input.buffered < 1) await input.need(1, what);
+  const n = input.take(1)[0]!;
+  if (n === 0) throw new MalformedError(`empty ${what}`, at);
+  if (input.buffered < n) await input.need(n, what);
+  return latin1(input.take(n));
+}
+
+async function be64(input: StreamReader, what: string): Promise<number> {
+  const at = input.offset;
+  if (input.buffered < 8) await input.need(8, what);
+  return word(input.take(8), at, what);
+}
+
+/**
+ * Read one record. `keep` false skips page payloads (seeking on files); XBZRLE
+ * payloads are always read, since they are small and checked.
+ */
+export async function readRamRecord(input: StreamReader, st: RamState, keep: boolean): Promise<RamRecord> {
+  const offset = input.offset;
+  const ps = st.pageSize;
+  const w = await be64(input, "RAM record");
+  const flags = w % ps;
+  const addr = w - flags;
+  st.used = true;
+  st.totals.records++;
+  const rec: RamRecord = { offset, flags, addr, block: null, fill: 0, blocks: null, data: null, dataLength: 0, xflag: 0 };
+  const kind = flags & ~RAM_FLAG.CONTINUE;
+  if (!RAM_RECORD_KINDS.has(kind))
+    throw new MalformedError(`unknown combination of RAM flags ${hex(flags)}`, offset + 7, { expected: "one of ZERO, MEM_SIZE, PAGE, EOS, XBZRLE, HOOK, COMPRESS_PAGE, MULTIFD_FLUSH (plus CONTINUE)" });
+  if (flags & RAM_PAGE_FLAGS) {
+    let blockName: string;
+    if (flags & RAM_FLAG.CONTINUE) {
+      if (st.current === null) throw new MalformedError("RAM CONTINUE record with no block named before", offset + 7);
+      blockName = st.current;
+    } else {
+      const nat = input.offset;
+      blockName = await name(input, "RAM block name");
+      if (st.blocks.size > 0 && !st.blocks.has(blockName))
+        throw new MalformedError(`unknown RAM block "${blockName}"`, nat, { expected: [...st.blocks.keys()].join(", ") });
+      rec.block = blockName;
+      st.current = blockName;
+    }
+    const len = st.blocks.get(blockName);
+    if (len !== undefined && addr >= len)
+      throw new MalformedError(`RAM offset ${hex(addr)} beyond block "${blockName}" (${hex(len)} bytes)`, offset);
+  }
+  switch (kind) {
+    case RAM_FLAG.MEM_SIZE: {
+      rec.blocks = [];
+      let left = addr;
+      while (left > 0) {
+        const bat = input.offset;
+        const b: RamBlock = { name: await name(input, "RAM block name"), length: 0 };
+        b.length = await be64(input, "RAM block length");
+        // A postcopy destination reads the block page size when it differs from the host's:
+        // it shows as a be64 where the next name's length byte (never 0) would be.
+        if (st.postcopyAdvised && left - b.length > 0) {
+          if (input.buffered < 1) await input.need(1, "RAM block list");
+          if (input.peek(1)[0] === 0) b.pageSize = await be64(input, "RAM block page size");
+        }
+        if (st.ignoreShared) b.gpa = await be64(input, "RAM block address");
+        if (b.length > left) throw new MalformedError(`RAM block "${b.name}" length exceeds the announced total`, bat, { expected: `at most ${left}`, found: String(b.length) });
+        left -= b.length;
+        if (rec.blocks.length >= 4096) throw new LimitError("more than 4096 RAM blocks", bat);
+        rec.blocks.push(b);
+        st.blocks.set(b.name, b.length);
+      }
+      break;
+    }
+    case RAM_FLAG.ZERO:
+      if (input.buffered < 1) await input.need(1, "RAM fill byte");
+      rec.fill = input.take(1)[0]!;
+      st.totals.zeroPages++;
+      break;
+    case RAM_FLAG.PAGE:
+      rec.dataLength = ps;
+      st.totals.pages++;
+      st.totals.pageBytes += ps;
+      if (keep) {
+        if (input.buffered < ps) await input.need(ps, "RAM page");
+        rec.data = input.take(ps);
+      } else {
+        await input.skip(ps, "RAM page");
+      }
+      break;
+    case RAM_FLAG.COMPRESS_PAGE: {
+      const at = input.offset;
+      if (input.buffered < 4) await input.need(4, "compressed page length");
+      const b = input.take(4);
+      const n = ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
+      if (n > compressBound(ps)) throw new MalformedError("compressed page length out of range", at, { expected: `at most ${compressBound(ps)}`, found: String(n) });
+      rec.dataLength = n;
+      st.totals.compressedPages++;
+      st.totals.pageBytes += n;
+      if (keep) {
+        if (input.buffered < n) await input.need(n, "compressed page");
+        rec.data = input.take(n);
+      } else {
+        await input.skip(n, "compressed page");
+      }
+      break;
+    }
+    case RAM_FLAG.XBZRLE: {
+      const at = input.offset;
+      if (input.buffered < 3) await input.need(3, "XBZRLE header");
+      const b = input.take(3);
+      rec.xflag = b[0]!;
+      if (rec.xflag !== ENCODING_FLAG_XBZRLE) throw new MalformedError("bad XBZRLE encoding flag", at, { expected: "0x01", found: hex(rec.xflag, 2) });
+      const n = (b[1]! << 8) | b[2]!;
+      if (n > ps) throw new MalformedError("XBZRLE length above the page size", at + 1, { expected: `at most ${ps}`, found: String(n) });
+      if (input.buffered < n) await input.need(n, "XBZRLE data");
+      const dat = input.offset;
+      rec.data = input.take(n);
+      rec.dataLength = n;
+      checkXbzrle(rec.data, ps, dat);
+      st.totals.xbzrlePages++;
+      st.totals.pageBytes += n;
+      break;
+    }
+    default:
+      // EOS, HOOK (RDMA only; nothing follows on a file), MULTIFD_FLUSH: no payload.
+      break;
+  }
+  return rec;
+}
+
+/** The run structure QEMU's xbzrle_decode_buffer accepts. */
+function checkXbzrle(src: Uint8Array, dlen: number, base: number): void {
+  const slen = src.byteLength;
+  let i = 0;
+  let d = 0;
+  const uleb = (): number => {
+    if (slen - i < 2) throw new MalformedError("XBZRLE run truncated", base + i);
+    const a = src[i]!;
+    if (!(a & 0x80)) {
+      i += 1;
+      return a;
+    }
+    const b = src[i + 1]!;
+    if (b & 0x80) throw new MalformedError("XBZRLE run length longer than 2 bytes", base + i);
+    i += 2;
+    return (a & 0x7f) | (b << 7);
+  };
+  while (i < slen) {
+    const zat = i;
+    const z = uleb();
+    if (zat !== 0 && z === 0) throw new MalformedError("XBZRLE zero run of length 0", base + zat);
+    d += z;
+    if (d > dlen) throw new MalformedError("XBZRLE runs exceed the page", base + zat);
+    const nat = i;
+    const nz = uleb();
+    if (nz === 0) throw new MalformedError("XBZRLE data run of length 0", base + nat);
+    if (d + nz > dlen || i + nz > slen) throw new MalformedError("XBZRLE data run exceeds the page or the record", base + nat);
+    d += nz;
+    i += nz;
+  }
+}
+
+/** Write a record's word and payload (the payload bytes come from `rec.data`). */
+export function writeRamRecord(w: ByteWriter, rec: RamRecord, st: RamState): void {
+  const ps = st.pageSize;
+  if (rec.flags < 0 || rec.flags >= ps || rec.addr % ps !== 0 || !Number.isSafeInteger(rec.addr) || rec.addr < 0)
+    throw new MalformedError(`RAM record: addr must be a multiple of ${ps} and flags below it`, 0, { found: `${rec.addr}/${rec.flags}` });
+  w.u64be(BigInt(rec.addr + rec.flags));
+  const flags = rec.flags;
+  const kind = flags & ~RAM_FLAG.CONTINUE;
+  if (flags & RAM_PAGE_FLAGS && !(flags & RAM_FLAG.CONTINUE)) {
+    if (rec.block === null) throw new MalformedError("RAM record without CONTINUE needs a block name", 0);
+    writeName(w, rec.block);
+    st.current = rec.block;
+  }
+  switch (kind) {
+    case RAM_FLAG.MEM_SIZE:
+      for (const b of rec.blocks ?? []) {
+        writeName(w, b.name);
+        w.u64be(BigInt(b.length));
+        if (b.pageSize !== undefined) w.u64be(BigInt(b.pageSize));
+        if (b.gpa !== undefined) w.u64be(BigInt(b.gpa));
+      }
+      break;
+    case RAM_FLAG.ZERO:
+      w.u8(rec.fill & 0xff);
+      break;
+    case RAM_FLAG.PAGE:
+      need(rec, ps);
+      w.bytes(rec.data!);
+      break;
+    case RAM_FLAG.COMPRESS_PAGE:
+      need(rec, -1);
+      w.u32be(rec.data!.byteLength).bytes(rec.data!);
+      break;
+    case RAM_FLAG.XBZRLE:
+      need(rec, -1);
+      w.u8(rec.xflag).u16be(rec.data!.byteLength).bytes(rec.data!);
+      break;
+    default:
+      break;
+  }
+}
+
+function need(rec: RamRecord, n: number): void {
+  if (!rec.data || (n >= 0 && rec.data.byteLength !== n))
+    throw new MalformedError(`RAM record needs ${n >= 0 ? `${n} bytes of ` : ""}data`, 0, { found: String(rec.data?.byteLength ?? "none") });
+}
+
+function writeName(w: ByteWriter, s: string): void {
+  const b = latin1Bytes(s);
+  if (!b || b.byteLength === 0 || b.byteLength > 255) throw new MalformedError("RAM block name must be 1-255 latin1 chars", 0, { found: JSON.stringify(s) });
+  w.u8(b.byteLength).bytes(b);
+}
+

@@ -1,0 +1,223 @@
+/**
+ * The vmdesc trailer: QEMU's own JSON description of every FULL section it sent
+ * (field names, types, per-element sizes, the subsections actually sent). It
+ * makes device bodies parseable without knowing any VMSD, the way
+ * scripts/analyze-migration.py does. Here it is compiled once per stream into
+ * plain slot lists that the state reader and writer walk.
+ */
+import { LimitError, MAX_DEPTH, MalformedError } from "@vmstream/framing";
+import { QEMU_SECTION } from "./constants.js";
+
+/** How a slot's bytes become a JSON value in `decode`. */
+export const Kind = { Int: 0, UInt: 1, Bool: 2, Bytes: 3, Struct: 4 } as const;
+export type Kind = (typeof Kind)[keyof typeof Kind];
+
+/** How analyze-migration.py prints a field (its reader class). */
+export const Az = { Int: 0, UInt: 1, Bool: 2, Hex: 3, Struct: 4 } as const;
+export type Az = (typeof Az)[keyof typeof Az];
+
+export interface Slot {
+  /** Unique key in the decoded object (the vmdesc name; `name#2`… for repeats). */
+  key: string;
+  /** The vmdesc name, which is analyze-migration's key. */
+  name: string;
+  type: string;
+  kind: Kind;
+  az: Az;
+  /** Bytes per element (leaves). */
+  size: number;
+  /** Elements this slot covers: `array_len`, else 1. */
+  count: number;
+  /** -1, or the element index of an `index` entry. */
+  index: number;
+  /** True when the decoded value is an array (array_len or index entries). */
+  arrayed: boolean;
+  /** Length of the decoded array: `count`, or for index entries the number of entries in the group. */
+  total: number;
+  struct: Desc | null;
+}
+
+export interface Desc {
+  /** vmsd_name; "" for old-style save_state sections. */
+  name: string;
+  version: number;
+  slots: Slot[];
+  subs: Desc[];
+  /** Key of each subsection in the decoded object, parallel to `subs`. */
+  subKeys: string[];
+  /** Written by VMState (gets format 4's SUBSECTIONS_END); false for old-style save_state bodies. */
+  vmstate: boolean;
+}
+
+export interface DeviceDesc {
+  name: string;
+  instance: number;
+  desc: Desc;
+}
+
+export interface Vmdesc {
+  pageSize: number | undefined;
+  devices: Map<string, DeviceDesc>;
+  /** The JSON text as QEMU wrote it. */
+  text: string;
+}
+
+export const deviceKey = (idstr: string, instance: number): string => `${idstr}\u0000${instance}`;
+
+const INT_TYPES: Record<string, Az> = {
+  int8: Az.Int,
+  int16: Az.Int,
+  int32: Az.Int,
+  "int32 equal": Az.Int,
+  "int32 le": Az.Int,
+  int64: Az.Int,
+  "int64 equal": Az.Int,
+  "uint8 equal": Az.Int,
+  "uint16 equal": Az.Int,
+  uint8: Az.UInt,
+  uint16: Az.UInt,
+  uint32: Az.UInt,
+  "uint32 equal": Az.UInt,
+  uint64: Az.UInt,
+};
+
+const td = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * Find the vmdesc at the end of `tail` (bytes that run to the end of the
+ * stream): `0x06, be32 N, N bytes of JSON` ending exactly at the last byte,
+ * preceded by the EOF byte. Returns its position in `tail`, or -1.
+ */
+export function locateVmdesc(tail: Uint8Array): number {
+  const n = tail.byteLength;
+  // The JSON holds no raw control byte (QEMU escapes them), so the marker is the last 0x06.
+  for (let p = n - 6; p >= 1; p--) {
+    if (tail[p] !== QEMU_SECTION.VMDESCRIPTION) continue;
+    const len = ((tail[p + 1]! << 24) | (tail[p + 2]! << 16) | (tail[p + 3]! << 8) | tail[p + 4]!) >>> 0;
+    if (len === n - p - 5 && tail[p + 5] === 0x7b && tail[p - 1] === QEMU_SECTION.EOF) return p;
+    return -1;
+  }
+  return -1;
+}
+
+/** Parse and compile vmdesc JSON bytes; `offset` is where they start in the stream. */
+export function parseVmdesc(bytes: Uint8Array, offset: number): Vmdesc {
+  let text: string;
+  let json: unknown;
+  try {
+    text = td.decode(bytes);
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new MalformedError(`vmdesc is not valid UTF-8 JSON (${(e as Error).message})`, offset);
+  }
+  return compileVmdesc(json, text, offset);
+}
+
+export function compileVmdesc(json: unknown, text: string, offset: number): Vmdesc {
+  const top = obj(json, "vmdesc", offset);
+  const ps = top["page_size"];
+  const devices = new Map<string, DeviceDesc>();
+  const list = top["devices"];
+  if (!Array.isArray(list)) throw new MalformedError("vmdesc has no devices list", offset);
+  for (let i = 0; i < list.length; i++) {
+    const d = obj(list[i], `vmdesc.devices[${i}]`, offset);
+    const name = d["name"];
+    const inst = d["instance_id"];
+    if (typeof name !== "string" || typeof inst !== "number")
+      throw new MalformedError(`vmdesc.devices[${i}]: name and instance_id expected`, offset);
+    const desc = compileDesc(d, `vmdesc.devices[${i}]`, offset, 0);
+    devices.set(deviceKey(name, inst >>> 0), { name, instance: inst >>> 0, desc });
+  }
+  return { pageSize: typeof ps === "number" ? ps : undefined, devices, text };
+}
+
+function obj(v: unknown, where: string, offset: number): Record<string, unknown> {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) throw new MalformedError(`${where}: object expected`, offset);
+  return v as Record<string, unknown>;
+}
+
+function compileDesc(d: Record<string, unknown>, where: string, offset: number, depth: number): Desc {
+  if (depth > MAX_DEPTH) throw new LimitError(`${where}: nesting deeper than ${MAX_DEPTH}`, offset);
+  const vmstate = typeof d["vmsd_name"] === "string";
+  const fields = d["fields"] ?? [];
+  if (!Array.isArray(fields)) throw new MalformedError(`${where}.fields: array expected`, offset);
+  const used = new Set<string>();
+  const unique = (name: string): string => {
+    let k = name;
+    for (let n = 2; used.has(k); n++) k = `${name}#${n}`;
+    used.add(k);
+    return k;
+  };
+  const arrays = new Map<string, { key: string; next: number; group: Slot[] }>();
+  const slots: Slot[] = [];
+  for (let i = 0; i < fields.length; i++) {
+    const f = obj(fields[i], `${where}.fields[${i}]`, offset);
+    const name = f["name"];
+    const type = f["type"];
+    const size = f["size"];
+    if (typeof name !== "string" || typeof type !== "string" || typeof size !== "number" || !Number.isSafeInteger(size) || size < 0)
+      throw new MalformedError(`${where}.fields[${i}]: name, type and size expected`, offset);
+    const arrayLen = typeof f["array_len"] === "number" ? (f["array_len"] as number) : 0;
+    const index = typeof f["index"] === "number" ? (f["index"] as number) : -1;
+    let key: string;
+    if (index >= 0) {
+      const a = arrays.get(name);
+      if (index === 0 || !a) {
+        if (index !== 0) throw new MalformedError(`${where}.fields[${i}]: ${name} starts at index ${index}`, offset);
+        key = unique(name);
+        arrays.set(name, { key, next: 1, group: [] });
+      } else {
+        if (a.next !== index) throw new MalformedError(`${where}.fields[${i}]: ${name} index ${index} out of order`, offset);
+        a.next++;
+        key = a.key;
+      }
+    } else {
+      key = unique(name);
+    }
+    const st = f["struct"];
+    let struct: Desc | null = null;
+    let kind: Kind;
+    let az: Az;
+    if (type === "struct" && st !== undefined) {
+      struct = compileDesc(obj(st, `${where}.fields[${i}].struct`, offset), `${where}.${name}`, offset, depth + 1);
+      kind = Kind.Struct;
+      az = Az.Struct;
+    } else if (type in INT_TYPES) {
+      az = INT_TYPES[type]!;
+      kind = size === 1 || size === 2 || size === 4 || size === 8 ? (az === Az.Int ? Kind.Int : Kind.UInt) : Kind.Bytes;
+    } else if (type === "bool") {
+      az = Az.Bool;
+      kind = size === 1 ? Kind.Bool : Kind.Bytes;
+    } else {
+      az = Az.Hex;
+      kind = Kind.Bytes;
+    }
+    const slot: Slot = {
+      key,
+      name,
+      type,
+      kind,
+      az,
+      size,
+      count: arrayLen > 1 ? arrayLen : 1,
+      index,
+      arrayed: arrayLen > 1 || index >= 0,
+      total: arrayLen > 1 ? arrayLen : 1,
+      struct,
+    };
+    slots.push(slot);
+    if (index >= 0) arrays.get(name)!.group.push(slot);
+  }
+  for (const a of arrays.values()) for (const g of a.group) g.total = a.next;
+  const subs: Desc[] = [];
+  const subKeys: string[] = [];
+  const ss = d["subsections"] ?? [];
+  if (!Array.isArray(ss)) throw new MalformedError(`${where}.subsections: array expected`, offset);
+  for (let i = 0; i < ss.length; i++) {
+    const s = compileDesc(obj(ss[i], `${where}.subsections[${i}]`, offset), `${where}.subsections[${i}]`, offset, depth + 1);
+    subs.push(s);
+    subKeys.push(unique(s.name));
+  }
+  const version = typeof d["version"] === "number" ? (d["version"] as number) : 0;
+  return { name: vmstate ? (d["vmsd_name"] as string) : "", version, slots, subs, subKeys, vmstate };
+}

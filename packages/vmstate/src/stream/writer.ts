@@ -1,0 +1,103 @@
+/**
+ * Writes savevm streams (format 3 or 4) from parser events or from a decoded
+ * document. One ByteWriter is reused and flushed to the sink in large pieces.
+ */
+import { ByteWriter, MalformedError, type Sink } from "@vmstream/framing";
+import { QEMU_SECTION, QEMU_VM_FILE_MAGIC, QEMU_VM_SUBSECTIONS_END } from "./constants.js";
+import { latin1Bytes } from "./latin1.js";
+import type { ConfigSub, SectionKind } from "./parse.js";
+import { SECTION_CODES } from "./parse.js";
+import { RamState, writeRamRecord, type RamRecord } from "./ram.js";
+import { writeDesc, type StateValue } from "./state.js";
+import type { Desc } from "./vmdesc.js";
+
+const FLUSH_AT = 1 << 18;
+
+export class QemuWriter {
+  private readonly w = new ByteWriter(1 << 16);
+  readonly ram: RamState;
+  written = 0;
+  constructor(
+    private readonly sink: Sink,
+    readonly version: number,
+    pageSize: number,
+  ) {
+    this.ram = new RamState(pageSize);
+  }
+  get v4(): boolean {
+    return this.version === 4;
+  }
+
+  header(): void {
+    this.w.u32be(QEMU_VM_FILE_MAGIC).u32be(this.version);
+  }
+
+  config(name: string, subs: readonly ConfigSub[]): void {
+    const n = bytesOf(name, "machine name", 0, 65536);
+    this.w.u8(QEMU_SECTION.CONFIGURATION).u32be(n.byteLength).bytes(n);
+    for (const s of subs) {
+      const sn = bytesOf(s.name, "configuration subsection name", 1, 255);
+      this.w.u8(QEMU_SECTION.SUBSECTION).u8(sn.byteLength).bytes(sn).u32be(s.version >>> 0).bytes(s.data);
+      if (this.v4) this.w.u8(QEMU_VM_SUBSECTIONS_END);
+    }
+    if (this.v4) this.w.u8(QEMU_VM_SUBSECTIONS_END);
+  }
+
+  command(cmd: number, data: Uint8Array, pkg: Uint8Array | null): void {
+    if (data.byteLength > 0xffff) throw new MalformedError("command payload above 65535 bytes", 0);
+    this.w.u8(QEMU_SECTION.COMMAND).u16be(cmd).u16be(data.byteLength).bytes(data);
+    if (pkg) this.w.bytes(pkg);
+  }
+
+  section(kind: SectionKind, id: number, idstr: string, instance: number, version: number): void {
+    this.w.u8(SECTION_CODES[kind]).u32be(id >>> 0);
+    if (kind === "start" || kind === "full") {
+      const n = bytesOf(idstr, "idstr", 1, 255);
+      this.w.u8(n.byteLength).bytes(n).u32be(instance >>> 0).u32be(version >>> 0);
+    }
+  }
+
+  async ramRecord(rec: RamRecord): Promise<void> {
+    writeRamRecord(this.w, rec, this.ram);
+    if (this.w.length >= FLUSH_AT) await this.flush();
+  }
+
+  state(desc: Desc, value: StateValue | unknown, path: string): void {
+    writeDesc(this.w, desc, value, this.v4, path);
+  }
+
+  raw(data: Uint8Array): void {
+    this.w.bytes(data);
+  }
+
+  footer(id: number): void {
+    this.w.u8(QEMU_SECTION.SECTION_FOOTER).u32be(id >>> 0);
+  }
+
+  eof(): void {
+    this.w.u8(QEMU_SECTION.EOF);
+  }
+
+  vmdesc(bytes: Uint8Array): void {
+    this.w.u8(QEMU_SECTION.VMDESCRIPTION).u32be(bytes.byteLength).bytes(bytes);
+  }
+
+  async maybeFlush(): Promise<void> {
+    if (this.w.length >= FLUSH_AT) await this.flush();
+  }
+
+  async flush(): Promise<void> {
+    if (this.w.length === 0) return;
+    const v = this.w.finish();
+    this.written += v.byteLength;
+    await this.sink.write(v);
+    this.w.reset();
+  }
+}
+
+function bytesOf(s: unknown, what: string, min: number, max: number): Uint8Array {
+  const b = typeof s === "string" ? latin1Bytes(s) : null;
+  if (!b || b.byteLength < min || b.byteLength > max)
+    throw new MalformedError(`${what} must be a string of ${min}-${max} latin1 chars`, 0, { found: JSON.stringify(s) });
+  return b;
+}
