@@ -5,11 +5,12 @@
  * streams the script cannot read (commands, configuration subsections) give
  * what it would print if it skipped them.
  */
-import { RefusedError, safeObject, type CodecOptions, type StreamReader } from "@vmstream/framing";
+import { ByteWriter, RefusedError, safeObject, type CodecOptions, type StreamReader } from "@vmstream/framing";
 import { DEFAULT_PAGE_SIZE } from "./constants.js";
 import { asUtf8 } from "./latin1.js";
 import { parseStream, ParseState } from "./parse.js";
 import { loadBorrowed, pageSizeOpt, parseVersion } from "./pipeline.js";
+import { writeDesc } from "./state.js";
 import { Az, Kind, type Desc, type Slot } from "./vmdesc.js";
 
 /** Python dicts keep insertion order and re-assignment keeps the first position: so do Maps. */
@@ -97,7 +98,13 @@ function elem(s: Slot, v: unknown): PyValue {
       return x < 0n ? `${h} (${x})` : h;
     }
     default: {
-      const b = v as Uint8Array;
+      let b = v as Uint8Array;
+      if (s.kind === Kind.Struct) {
+        // tmp/vstruct: the script prints the format-3 bytes.
+        const w = new ByteWriter(64);
+        writeDesc(w, s.struct!, v, false, s.name);
+        b = w.finish();
+      }
       let out = "";
       for (let i = 0; i < b.byteLength; i++) out += (i ? " " : "") + (b[i]! < 16 ? "0" : "") + b[i]!.toString(16);
       return out;

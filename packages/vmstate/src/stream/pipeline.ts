@@ -92,6 +92,8 @@ export async function pump(input: StreamReader, inVersion: number, outVersion: n
           await w.ramRecord(ev.rec);
           break;
         case "state":
+          if (inVersion !== outVersion && ev.dev.desc.opaqueVmstate)
+            throw new RefusedError(`section ${cur} holds a qtailq/qlist/gtree whose nested descriptions the vmdesc does not give: cannot convert it to qemu@${outVersion}`, ev.offset);
           w.state(ev.dev.desc, ev.value, cur);
           break;
         case "raw":

@@ -109,8 +109,14 @@ function readElem(r: ByteReader, s: Slot, v4: boolean, depth: number): unknown {
       const b = r.u8();
       return b === 0 ? false : b === 1 ? true : b;
     }
-    case Kind.Struct:
-      return readDesc(r, s.struct!, v4, depth + 1);
+    case Kind.Struct: {
+      const at = r.offset;
+      const v = readDesc(r, s.struct!, v4, depth + 1);
+      // vmdesc sizes count the bytes QEMU wrote for the element (format 3 has no end markers).
+      if (!v4 && r.offset - at !== s.size)
+        throw new MalformedError(`${s.type} ${s.name} is ${r.offset - at} bytes, vmdesc says ${s.size}`, at);
+      return v;
+    }
     default:
       return r.bytesView(s.size, s.type);
   }

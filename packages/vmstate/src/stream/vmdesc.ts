@@ -47,6 +47,8 @@ export interface Desc {
   subKeys: string[];
   /** Written by VMState (gets format 4's SUBSECTIONS_END); false for old-style save_state bodies. */
   vmstate: boolean;
+  /** Holds (at any depth) a qtailq/qlist/gtree whose element descriptions the vmdesc cannot give. */
+  opaqueVmstate: boolean;
 }
 
 export interface DeviceDesc {
@@ -82,6 +84,7 @@ const INT_TYPES: Record<string, Az> = {
 };
 
 const td = new TextDecoder("utf-8", { fatal: true });
+const INLINE_LISTS = new Set(["qtailq", "qlist", "gtree"]);
 
 /**
  * Find the vmdesc at the end of `tail` (bytes that run to the end of the
@@ -150,6 +153,7 @@ function compileDesc(d: Record<string, unknown>, where: string, offset: number, 
   };
   const arrays = new Map<string, { key: string; next: number; group: Slot[] }>();
   const slots: Slot[] = [];
+  let opaque = false;
   for (let i = 0; i < fields.length; i++) {
     const f = obj(fields[i], `${where}.fields[${i}]`, offset);
     const name = f["name"];
@@ -182,6 +186,16 @@ function compileDesc(d: Record<string, unknown>, where: string, offset: number, 
       struct = compileDesc(obj(st, `${where}.fields[${i}].struct`, offset), `${where}.${name}`, offset, depth + 1);
       kind = Kind.Struct;
       az = Az.Struct;
+    } else if ((type === "tmp" || type === "vstruct") && typeof f["vmsd_name"] === "string" && Array.isArray(f["fields"])) {
+      // QEMU writes these nested descriptions inline in the field's own object.
+      struct = compileDesc(f, `${where}.${name}`, offset, depth + 1);
+      kind = Kind.Struct;
+      az = Az.Hex;
+    } else if (INLINE_LISTS.has(type) && typeof f["vmsd_name"] === "string") {
+      // qtailq/qlist/gtree elements are described with duplicate keys: only the last survives.
+      opaque = true;
+      az = Az.Hex;
+      kind = Kind.Bytes;
     } else if (type in INT_TYPES) {
       az = INT_TYPES[type]!;
       kind = size === 1 || size === 2 || size === 4 || size === 8 ? (az === Az.Int ? Kind.Int : Kind.UInt) : Kind.Bytes;
@@ -217,7 +231,9 @@ function compileDesc(d: Record<string, unknown>, where: string, offset: number, 
     const s = compileDesc(obj(ss[i], `${where}.subsections[${i}]`, offset), `${where}.subsections[${i}]`, offset, depth + 1);
     subs.push(s);
     subKeys.push(unique(s.name));
+    if (s.opaqueVmstate) opaque = true;
   }
+  for (const sl of slots) if (sl.struct?.opaqueVmstate) opaque = true;
   const version = typeof d["version"] === "number" ? (d["version"] as number) : 0;
-  return { name: vmstate ? (d["vmsd_name"] as string) : "", version, slots, subs, subKeys, vmstate };
+  return { name: vmstate ? (d["vmsd_name"] as string) : "", version, slots, subs, subKeys, vmstate, opaqueVmstate: opaque };
 }
