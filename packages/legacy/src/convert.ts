@@ -134,6 +134,7 @@ async function convertShaped(r: StreamReader, shape: LegacyShape, target: Legacy
   let xenstore = new ByteWriter(256);
   let hasKv = false;
   let p2mSize = 0;
+  let sawQemu = false;
   const ul = ulongSize(shape.width);
 
   const writeHeaders = () => {
@@ -287,6 +288,7 @@ async function convertShaped(r: StreamReader, shape: LegacyShape, target: Legacy
         out.record(XC.END, new Uint8Array(0));
         break;
       case "qemu": {
+        sawQemu = true;
         if (!it.sized || it.signature !== "DeviceModelRecord0002") {
           throw new RefusedError(`QEMU record "${it.signature}" is not convertible (only DeviceModelRecord0002 is)`, it.offset);
         }
@@ -310,6 +312,13 @@ async function convertShaped(r: StreamReader, shape: LegacyShape, target: Legacy
     await out.maybeFlush();
   }
   if (hasKv) writeEmulatorKv(out, xenstore);
+  if (shape.guest === "hvm" && !sawQemu) {
+    notes.push(
+      libxl
+        ? "HVM image without a QEMU record: no EMULATOR_CONTEXT written (the device model starts without saved state)"
+        : "HVM image without a QEMU record: output equals convert-legacy-stream --skip-qemu",
+    );
+  }
   if (libxl) out.record(XL.END, new Uint8Array(0));
   await out.flush();
   report.records = out.records;

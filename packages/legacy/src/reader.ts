@@ -323,6 +323,8 @@ export async function* walkLegacy(r: StreamReader, shape: LegacyShape): AsyncGen
     yield* emit({ kind: "hvm_magic", offset: at, payload: 0, ioreq, bufioreq, store });
     const ctxSize = t.u32le();
     yield* emit({ kind: "hvm_context", offset: at + 24, payload: ctxSize });
+    // libxc's own stream ends here; the QEMU record is the toolstack's, and a bare xc_domain_save image has none.
+    if (await r.atEnd()) return;
     at = r.offset;
     const q = await r.read(21, "QEMU record signature");
     const signature = String.fromCharCode(...q.bytesView(21));

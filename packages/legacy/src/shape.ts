@@ -41,7 +41,8 @@ const allOnes = (b: Uint8Array, at: number, n: number): boolean => {
 /**
  * Xen's HVM save blob always opens with its HEADER descriptor (code 1,
  * instance 0, 24 bytes) and magic 0x54381286; in a 32-bit image with an
- * empty body that blob starts at octet 40.
+ * empty body that blob starts at octet 36 (p2m_size, end chunk, three magic
+ * pfns, context length).
  */
 const hvmContextAt = (b: Uint8Array, at: number): boolean =>
   b.length >= at + 12 && u32(b, at) === 1 && u32(b, at + 4) === 24 && u32(b, at + 8) === 0x5438_1286;
@@ -83,8 +84,8 @@ export function sniffLegacy(b: Uint8Array): Sniffed | null {
   // w4 = 0: a 64-bit p2m_size, or a 32-bit HVM image whose first chunk ends the body.
   if (p2m32 === 0) return null;
   const pv64 = b.length >= 16 && allOnes(b, 8, 8) && (b.length < 24 || isExtBlockId(b, 20));
-  const ok64 = pv64 || (b.length >= 12 && firstChunkOk(i32(b, 8))) || b.length < 12;
-  const empty32 = hvmContextAt(b, 40);
+  const ok64 = pv64 || b.length < 12 || firstChunkOk(i32(b, 8)) || i32(b, 8) === 0;
+  const empty32 = hvmContextAt(b, 36);
   if (empty32) return { width: 32, guest: "hvm", widthSure: !ok64 };
   if (!ok64) return null;
   return { width: 64, guest: pv64 ? "pv" : "hvm", widthSure: true };
