@@ -81,6 +81,7 @@ export function loadVmsd(plan: VmsdPlan, r: ByteReader, version: number, target:
 }
 
 function loadField(f: FieldPlan, r: ByteReader, target: State, ctx: RunContext): void {
+  if (f.def.type === "validate") return; // VMSTATE_VALIDATE: a check, never bytes
   const cur = target[f.key];
   const at = r.offset;
   const size = f.size(target, at);
