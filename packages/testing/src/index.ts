@@ -5,3 +5,4 @@ export * from "./legacy.js";
 export * from "./qemu.js";
 export * from "./vmstate.js";
 export * from "./mutate.js";
+export * from "./matrix.js";

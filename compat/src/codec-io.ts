@@ -1,0 +1,82 @@
+/**
+ * Round trips go through the same `FamilyCodec` interface the CLI uses
+ * (StreamReader in, Sink out), so the matrix tests what users run.
+ */
+import { type CodecOptions, type FamilyCodec, MemorySink, StreamReader, WireError } from "@vmstream/framing";
+
+export async function encodeDoc(codec: FamilyCodec, doc: unknown, opts: CodecOptions = {}): Promise<Uint8Array> {
+  const sink = new MemorySink();
+  await codec.encode(doc, sink, opts);
+  await sink.close();
+  return sink.bytes();
+}
+
+export async function decodeDoc(codec: FamilyCodec, bytes: Uint8Array, version: string, opts: CodecOptions = {}): Promise<Record<string, unknown>> {
+  let text = "";
+  for await (const piece of codec.decode(StreamReader.of(bytes), version, opts)) text += piece;
+  return JSON.parse(text) as Record<string, unknown>;
+}
+
+export async function convertBytes(
+  codec: FamilyCodec,
+  bytes: Uint8Array,
+  version: string,
+  to: { family: string; version: string },
+  opts: CodecOptions = {},
+): Promise<Uint8Array> {
+  if (!codec.convert) throw new WireError("REFUSED", `${codec.family} has no convert`, 0);
+  const sink = new MemorySink();
+  await codec.convert(StreamReader.of(bytes), version, to, sink, opts);
+  await sink.close();
+  return sink.bytes();
+}
+
+export async function recodeBytes(codec: FamilyCodec, bytes: Uint8Array, version: string, opts: CodecOptions = {}): Promise<Uint8Array> {
+  const sink = new MemorySink();
+  await codec.recode(StreamReader.of(bytes), version, sink, opts);
+  await sink.close();
+  return sink.bytes();
+}
+
+/** What happened when an operation ran: the value, a typed wire error, or something that must never escape. */
+export type Outcome<T> = { ok: true; value: T } | { ok: false; wire: WireError } | { ok: false; wire: null; error: unknown };
+
+export async function attempt<T>(fn: () => Promise<T>): Promise<Outcome<T>> {
+  try {
+    return { ok: true, value: await fn() };
+  } catch (e) {
+    if (e instanceof WireError) return { ok: false, wire: e };
+    return { ok: false, wire: null, error: e };
+  }
+}
+
+export const describeError = (e: unknown): string => (e instanceof Error ? `${e.name}: ${e.message}` : String(e));
+
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false;
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** First differing offset, for failure messages. */
+export function firstDiff(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.byteLength, b.byteLength);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return i;
+  return n;
+}
+
+/** Pick a named export if a module has it (codecs land in parallel; a missing one is a failing cell, not a crash). */
+export function pick<T>(mod: object, name: string): T | null {
+  const v = (mod as Record<string, unknown>)[name];
+  return v === undefined || v === null ? null : (v as T);
+}
+
+/** Thrown while building a property whose codec or arbitrary does not exist yet. */
+export class NotImplemented extends Error {
+  override name = "NotImplemented";
+}
+
+export function need<T>(v: T | null, what: string): T {
+  if (v === null) throw new NotImplemented(`not implemented: ${what}`);
+  return v;
+}

@@ -1,0 +1,179 @@
+/**
+ * The four properties for an adjacent version pair of a stream family, written
+ * once against a small per-family adapter. The adapter supplies arbitraries
+ * (from @vmstream/testing, derived from the spec), the `vmstream decode`
+ * document of a value, and the model of what an upgrade or downgrade means;
+ * the codec under test is only ever driven through `FamilyCodec`.
+ */
+import fc from "fast-check";
+import { type FamilyCodec, StreamReader } from "@vmstream/framing";
+import { isDeepStrictEqual } from "node:util";
+import type { CellSpec } from "./cell.js";
+import { attempt, convertBytes, decodeDoc, describeError, encodeDoc, firstDiff } from "./codec-io.js";
+import { type FieldValues, type LossRule, type SpecVerdict, describeLoss, lossWords, predictLoss, specDiff } from "./spec-diff.js";
+
+export interface StreamAdapter<V> {
+  family: string;
+  /** Throws NotImplemented when the codec has not landed. */
+  codec(): FamilyCodec;
+  /** Valid values at a version; throws NotImplemented for a version it does not know yet. */
+  arbitrary(version: string): fc.Arbitrary<V>;
+  /** The lossless JSON document (`vmstream decode`) describing the value at a version. */
+  toDoc(v: V, version: string): unknown;
+  /** The comparable part of a decoded document (drops offsets and other derived fields). */
+  project(doc: Record<string, unknown>): unknown;
+  /** The model of conversion: the same content expressed at another version (only called when the spec predicts no loss). */
+  retag(v: V, version: string): V;
+  /** The data the value carries, named as the spec names it. */
+  fieldValues(v: V): FieldValues;
+}
+
+const show = (x: unknown): string => {
+  const s = JSON.stringify(x, (_k, v) => (typeof v === "bigint" ? v.toString() : v));
+  return s.length > 300 ? `${s.slice(0, 300)}…` : s;
+};
+
+function sameDoc(what: string, got: unknown, want: unknown): void {
+  if (!isDeepStrictEqual(got, want)) throw new Error(`${what}: decoded ${show(got)}, expected ${show(want)}`);
+}
+
+/** A refusal counts only if it is a typed REFUSED error whose message names one of the predicted losses. */
+function checkRefusal(err: { code: string; message: string }, predicted: readonly LossRule[], what: string): void {
+  if (err.code !== "REFUSED") throw new Error(`${what}: failed with ${err.code} (${err.message}) instead of a refusal naming the loss`);
+  if (predicted.length === 0) throw new Error(`${what}: refused (${err.message}) although the spec says the value fits`);
+  const words = predicted.flatMap(lossWords);
+  if (!words.some((w) => err.message.includes(w))) {
+    throw new Error(`${what}: refusal "${err.message}" does not name the loss (${predicted.map(describeLoss).join("; ")})`);
+  }
+}
+
+type Observed = "converted" | "refused" | "lost-silently" | "error";
+
+export function streamPairCells<V>(a: StreamAdapter<V>, from: string, to: string): CellSpec[] {
+  const fam = a.family;
+  const target = (version: string) => ({ family: fam, version });
+  let verdict: SpecVerdict | null = null;
+  const sv = (): SpecVerdict => (verdict ??= specDiff(fam, from, to));
+  const encodeAt = (c: FamilyCodec, v: V, version: string) => encodeDoc(c, a.toDoc(v, version));
+
+  /** Convert `v` (written at `src`) to `dst`; classify what happened against the model. */
+  async function observe(c: FamilyCodec, v: V, src: string, dst: string, rules: readonly LossRule[]): Promise<{ kind: Observed; detail: string }> {
+    const bytes = await encodeAt(c, v, src);
+    const r = await attempt(() => convertBytes(c, bytes, src, target(dst)));
+    if (!r.ok) {
+      if (r.wire === null) return { kind: "error", detail: `non-wire error escaped: ${describeError(r.error)}` };
+      if (r.wire.code !== "REFUSED") return { kind: "error", detail: `${r.wire.code}: ${r.wire.message}` };
+      return { kind: "refused", detail: r.wire.message };
+    }
+    const predicted = predictLoss(rules, a.fieldValues(v));
+    if (predicted.length > 0) return { kind: "lost-silently", detail: `converted although ${predicted.map(describeLoss).join("; ")}` };
+    const got = a.project(await decodeDoc(c, r.value, dst));
+    const want = a.project(a.toDoc(a.retag(v, dst), dst) as Record<string, unknown>);
+    if (!isDeepStrictEqual(got, want)) return { kind: "lost-silently", detail: `decoded ${show(got)}, expected ${show(want)}` };
+    return { kind: "converted", detail: "" };
+  }
+
+  const cells: CellSpec[] = [
+    {
+      family: fam,
+      from,
+      to,
+      property: "upgrade",
+      build() {
+        const c = a.codec();
+        return fc.asyncProperty(a.arbitrary(from), async (v) => {
+          const predicted = predictLoss(sv().upgradeLoss, a.fieldValues(v));
+          const bytes = await encodeAt(c, v, from);
+          const r = await attempt(() => convertBytes(c, bytes, from, target(to)));
+          if (!r.ok) {
+            if (r.wire === null) throw new Error(`upgrade threw a non-wire error: ${describeError(r.error)}`);
+            checkRefusal(r.wire, predicted, "upgrade");
+            return;
+          }
+          if (predicted.length) throw new Error(`upgrade succeeded although ${predicted.map(describeLoss).join("; ")}`);
+          const got = a.project(await decodeDoc(c, r.value, to));
+          sameDoc(`${fam}@${from} → ${to}`, got, a.project(a.toDoc(a.retag(v, to), to) as Record<string, unknown>));
+        });
+      },
+    },
+    {
+      family: fam,
+      from,
+      to,
+      property: "downgrade",
+      build() {
+        const c = a.codec();
+        return fc.asyncProperty(a.arbitrary(to), async (v) => {
+          const predicted = predictLoss(sv().downgradeLoss, a.fieldValues(v));
+          const bytes = await encodeAt(c, v, to);
+          const r = await attempt(() => convertBytes(c, bytes, to, target(from)));
+          if (!r.ok) {
+            if (r.wire === null) throw new Error(`downgrade threw a non-wire error: ${describeError(r.error)}`);
+            checkRefusal(r.wire, predicted, "downgrade");
+            return;
+          }
+          if (predicted.length) throw new Error(`downgrade was silent: it succeeded although ${predicted.map(describeLoss).join("; ")}`);
+          const down = a.project(await decodeDoc(c, r.value, from));
+          sameDoc(`${fam}@${to} → ${from}`, down, a.project(a.toDoc(a.retag(v, from), from) as Record<string, unknown>));
+          // Lossless means the way back gives the very same stream.
+          const back = await convertBytes(c, r.value, from, target(to));
+          const same = back.byteLength === bytes.byteLength && firstDiff(back, bytes) === bytes.byteLength;
+          if (!same) throw new Error(`downgrade is not lossless: ${to} → ${from} → ${to} differs at byte ${firstDiff(back, bytes)}`);
+        });
+      },
+    },
+    {
+      family: fam,
+      from,
+      to,
+      property: "forward",
+      build() {
+        const c = a.codec();
+        const expect = sv().forward;
+        return fc.asyncProperty(a.arbitrary(to), async (v) => {
+          const bytes = await encodeAt(c, v, to);
+          for (const [op, run] of [
+            ["verify", () => c.verify(StreamReader.of(bytes), from, {})],
+            ["decode", () => decodeDoc(c, bytes, from)],
+          ] as const) {
+            const r = await attempt(run as () => Promise<unknown>);
+            if (expect === "skip") {
+              if (!r.ok) throw new Error(`a ${from} reader must skip what ${to} adds, but ${op} failed: ${r.wire ? r.wire.message : describeError(r.error)}`);
+              continue;
+            }
+            if (r.ok) throw new Error(`a ${fam}@${from} reader ${op} accepted ${fam}@${to} data`);
+            if (r.wire === null) throw new Error(`${op} with a ${from} reader threw a non-wire error: ${describeError(r.error)}`);
+            if (r.wire.code !== "UNSUPPORTED_VERSION" && r.wire.code !== "BAD_MAGIC") {
+              throw new Error(`${op} with a ${from} reader rejected ${to} data with ${r.wire.code} at offset ${r.wire.offset} (${r.wire.message}), not at the header version`);
+            }
+          }
+        });
+      },
+    },
+    {
+      family: fam,
+      from,
+      to,
+      property: "static-dynamic",
+      build() {
+        const c = a.codec();
+        return fc.asyncProperty(a.arbitrary(from), a.arbitrary(to), async (x, y) => {
+          const s = sv();
+          for (const [dir, v, src, dst, rules] of [
+            ["upgrade", x, from, to, s.upgradeLoss],
+            ["downgrade", y, to, from, s.downgradeLoss],
+          ] as const) {
+            const predicted = predictLoss(rules, a.fieldValues(v)).length ? "refused" : "converted";
+            const o = await observe(c, v, src, dst, rules);
+            if (o.kind !== predicted) throw new Error(`${dir}: the spec predicts ${predicted}, the codec ${o.kind}${o.detail ? ` (${o.detail})` : ""}`);
+          }
+          const bytes = await encodeAt(c, y, to);
+          const r = await attempt(() => c.verify(StreamReader.of(bytes), from, {}));
+          const fwd = r.ok ? "skip" : "reject";
+          if (fwd !== s.forward) throw new Error(`forward: the spec predicts ${s.forward}, the ${from} reader did ${fwd}`);
+        });
+      },
+    },
+  ];
+  return cells;
+}

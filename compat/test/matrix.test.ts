@@ -1,0 +1,51 @@
+/**
+ * The compat matrix as part of `npm test`: every cell runs at the matrix seed
+ * (FC_SEED, default fixed) with FC_NUM_RUNS runs (default 1,000), each cell is
+ * a test, the known-incompatibilities list must be exact, and the committed
+ * MATRIX.md must equal a fresh rendering (CI fails when it is stale).
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { cellKey, renderMarkdown } from "@vmstream/testing";
+import { beforeAll, describe, expect, test } from "vitest";
+import { MATRIX_MD, type MatrixRun, OUT_DIR, RENDER, isDefaultParams, matrixCells, matrixParams, readKnown, runMatrix, writeMatrix } from "../src/index.js";
+
+const params = matrixParams();
+const cells = matrixCells();
+let run: MatrixRun;
+
+beforeAll(async () => {
+  // Printed so any CI run can be replayed: FC_SEED=<seed> FC_NUM_RUNS=<runs> npm run compat
+  console.log(`compat matrix: seed ${params.seed}, ${params.numRuns} runs per cell, ${cells.length} cells`);
+  run = await runMatrix({ ...params, known: readKnown(), cells });
+  writeMatrix(run.matrix, { markdown: join(OUT_DIR, "MATRIX.md") });
+  const slow = [...run.timings].sort((a, b) => b.ms - a.ms).slice(0, 5);
+  console.log(`compat matrix: ${(run.ms / 1000).toFixed(1)}s; slowest: ${slow.map((t) => `${t.key} ${(t.ms / 1000).toFixed(1)}s`).join(", ")}`);
+}, 300_000);
+
+describe("matrix cells", () => {
+  for (const c of cells) {
+    const key = cellKey(c);
+    test(key, () => {
+      const cell = run.matrix.cells.find((x) => cellKey(x) === key);
+      expect(cell, `${key} did not run`).toBeDefined();
+      if (cell!.verdict === "fail") expect.fail(`${key}: ${cell!.reason}`);
+      if (cell!.verdict === "pass") expect(cell!.runs).toBe(params.numRuns);
+    });
+  }
+});
+
+test("known-incompatibilities.json lists exactly the failing cells", () => {
+  expect(run.problems).toEqual([]);
+});
+
+test("the matrix covers every spec pair and property", () => {
+  expect(new Set(run.matrix.cells.map(cellKey)).size).toBe(run.matrix.cells.length);
+  expect(run.matrix.cells.length).toBe(cells.length);
+});
+
+test.skipIf(!isDefaultParams(params))("compat/MATRIX.md is up to date (npm run compat regenerates it)", () => {
+  const committed = readFileSync(MATRIX_MD, "utf8");
+  const fresh = renderMarkdown(run.matrix, RENDER);
+  expect(committed, "compat/MATRIX.md is stale: run `npm run compat` and commit it").toBe(fresh);
+});
