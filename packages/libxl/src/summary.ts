@@ -16,6 +16,7 @@ export interface SummaryLine {
 export class Summary {
   readonly lines: SummaryLine[] = [];
   fault: { offset: number; message: string; code: string } | null = null;
+  private error: WireError | null = null;
 
   add(layer: string, name: string, offset: number, length: number, pfns?: number, dataPages?: number): void {
     const last = this.lines[this.lines.length - 1];
@@ -39,6 +40,19 @@ export class Summary {
     if (!isWireError(e)) throw e;
     const w = e as WireError;
     this.fault = { offset: w.offset, message: w.message, code: w.code };
+    this.error = w;
+  }
+
+  /**
+   * Hand back the inspection, or, after a fault, throw the fault with the
+   * inspection attached as `partial` (the CLI prints what was understood).
+   */
+  finish<T>(ins: T): T {
+    if (this.error) {
+      (this.error as WireError & { partial?: T }).partial = ins;
+      throw this.error;
+    }
+    return ins;
   }
 
   table(): string[] {
@@ -50,7 +64,6 @@ export class Summary {
           : l.name;
       out.push(`  ${l.layer.padEnd(5)}  ${hex(l.offset).padEnd(10)}  ${String(l.length).padStart(10)}  ${what}`);
     }
-    if (this.fault) out.push("", `first fault at offset ${this.fault.offset}: ${this.fault.message}`);
     return out;
   }
 }

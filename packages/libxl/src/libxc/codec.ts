@@ -247,7 +247,7 @@ export function libxcInspection(header: LibxcHeader | null, x: LibxcReader | nul
     ...s.table(),
     ...json.notes.map((n) => `note: ${n}`),
   ].join("\n");
-  return { format, json, text };
+  return s.finish({ format, json, text });
 }
 
 export const libxcCodec: FamilyCodec = {

@@ -264,7 +264,7 @@ export async function inspectLibxlFrom(r: StreamReader, format: string, pre: str
     ...s.table(),
     ...notes.map((n) => `note: ${n}`),
   ].join("\n");
-  return { format, json, text };
+  return s.finish({ format, json, text });
 }
 
 export const libxlCodec: FamilyCodec = {
