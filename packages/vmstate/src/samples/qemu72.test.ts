@@ -20,6 +20,8 @@ interface Excerpt {
   payload: string;
   footer: string;
   vmdesc: string;
+  /** What the destination device already holds (fdc: its FIFO size and drive count). */
+  current?: Record<string, unknown>;
 }
 
 const hex = (s: string) => Uint8Array.from(s.match(/../g) ?? [], (h) => parseInt(h, 16));
@@ -32,7 +34,7 @@ describe("QEMU 7.2 device sections (pc-7.2-netusb.mig)", () => {
     const schema = qemu72Devices[sec.idstr]!;
     test(`${sec.idstr} v${sec.version}: load, save byte-exact, vmdesc as QEMU wrote it`, () => {
       const payload = hex(sec.payload);
-      const state = loadState(schema, payload, { version: sec.version, base: sec.payloadOffset });
+      const state = loadState(schema, payload, { version: sec.version, base: sec.payloadOffset, current: sec.current ?? {} });
       const { bytes, vmdesc } = saveWithVmdesc(schema, state, { idstr: sec.idstr, instanceId: sec.instanceId, version: sec.version });
       expect(bytes).toEqual(payload);
       expect(vmdesc).toBe(sec.vmdesc);
@@ -47,6 +49,16 @@ describe("QEMU 7.2 device sections (pc-7.2-netusb.mig)", () => {
     expect((pit.channels as unknown[]).length).toBe(3);
     const serial = loadState(qemu72Devices.serial!, hex(by.serial!.payload), { version: 3 });
     expect(Object.keys(serial.state as object)).toContain("fcr_vmstate");
+    const fdc = loadState(qemu72Devices.fdc!, hex(by.fdc!.payload), { version: 2, current: { state: { fifo_size: 512, num_floppies: 2 } } });
+    const drives = (fdc.state as Record<string, unknown>).drives as Record<string, unknown>[];
+    expect(drives.map((d) => Object.keys(d))).toEqual([
+      ["head", "track", "sect", "fdrive/media_rate"],
+      ["head", "track", "sect", "fdrive/media_rate"],
+    ]);
+    // A destination with a different drive count refuses the stream (VMSTATE_UINT8_EQUAL).
+    expect(() => loadState(qemu72Devices.fdc!, hex(by.fdc!.payload), { version: 2, current: { state: { fifo_size: 512, num_floppies: 1 } } })).toThrow(
+      /num_floppies: value differs/,
+    );
   });
 
   const full = new URL("../../../../../shared/fixtures/qemu/pc-7.2-netusb.mig", import.meta.url);
@@ -55,7 +67,7 @@ describe("QEMU 7.2 device sections (pc-7.2-netusb.mig)", () => {
     for (const sec of excerpt.sections) {
       const r = new ByteReader(stream);
       r.pos = sec.payloadOffset;
-      loadState(qemu72Devices[sec.idstr]!, r, { version: sec.version });
+      loadState(qemu72Devices[sec.idstr]!, r, { version: sec.version, current: sec.current ?? {} });
       expect(r.u8()).toBe(0x7e);
       expect(r.u32be()).toBe(sec.sectionId);
     }

@@ -1,8 +1,9 @@
 /**
  * A few real device descriptions of QEMU 7.2 (x86 `pc`), restated from their
  * VMSTATE_* declarations: fw_cfg (hw/nvram/fw_cfg.c), mc146818rtc
- * (hw/rtc/mc146818rtc.c), i8254 (hw/timer/i8254_common.c) and the ISA serial
- * port (hw/char/serial.c, serial-isa.c, util/fifo8.c). Tests check that they
+ * (hw/rtc/mc146818rtc.c), i8254 (hw/timer/i8254_common.c), the ISA serial
+ * port (hw/char/serial.c, serial-isa.c, util/fifo8.c) and the ISA floppy
+ * controller (hw/block/fdc.c, fdc-isa.c). Tests check that they
  * decode and re-encode real 7.2 streams and reproduce QEMU's vmdesc entries.
  *
  * QEMU's `needed()` callbacks read device internals; here a subsection is
@@ -154,9 +155,57 @@ export const isaSerial: Vmsd = defineVmsd({
   fields: [{ name: "state", type: "struct", vmsd: serialCore }],
 });
 
+const fdriveSub = (name: string) =>
+  defineVmsd({ name: `fdrive/${name}`, version: 1, minimumVersion: 1, fields: [{ name, type: "uint8" }] });
+
+const fdrive = defineVmsd({
+  name: "fdrive",
+  version: 1,
+  minimumVersion: 1,
+  fields: [
+    { name: "head", type: "uint8" },
+    { name: "track", type: "uint8" },
+    { name: "sect", type: "uint8" },
+  ],
+  subsections: [fdriveSub("media_changed"), fdriveSub("media_rate"), fdriveSub("perpendicular")],
+});
+
+const fdcCore = defineVmsd({
+  name: "fdc",
+  version: 2,
+  minimumVersion: 2,
+  fields: [
+    ...["sra", "srb", "dor_vmstate", "tdr", "dsr", "msr", "status0", "status1", "status2"].map((name) => ({ name, type: "uint8" as const })),
+    // Command FIFO: its length is the destination's fifo_size, which is not migrated.
+    { name: "fifo", type: "uint8", count: { field: "fifo_size", width: "int32" } },
+    { name: "data_pos", type: "uint32" },
+    { name: "data_len", type: "uint32" },
+    ...["data_state", "data_dir", "eot", "timer0", "timer1", "precomp_trk", "config", "lock", "pwrd"].map((name) => ({
+      name,
+      type: "uint8" as const,
+    })),
+    { name: "num_floppies", type: "uint8_equal" },
+    { name: "drives", type: "struct", vmsd: fdrive, num: 2, version: 1 },
+  ],
+  subsections: [
+    defineVmsd({ name: "fdc/reset_sensei", version: 1, minimumVersion: 1, fields: [{ name: "reset_sensei", type: "int32" }] }),
+    defineVmsd({ name: "fdc/result_timer", version: 1, minimumVersion: 1, fields: [{ name: "result_timer", type: "timer" }] }),
+    defineVmsd({ name: "fdc/phase", version: 1, minimumVersion: 1, fields: [{ name: "phase", type: "uint8" }] }),
+  ],
+});
+
+/** isa-fdc's description. Load with `current: { state: { fifo_size: 512, num_floppies } }`. */
+export const isaFdc: Vmsd = defineVmsd({
+  name: "fdc",
+  version: 2,
+  minimumVersion: 2,
+  fields: [{ name: "state", type: "struct", vmsd: fdcCore }],
+});
+
 /** Section idstr → description, for the devices above. */
 export const qemu72Devices: Readonly<Record<string, Vmsd>> = {
   fw_cfg: fwCfg,
+  fdc: isaFdc,
   mc146818rtc,
   i8254,
   serial: isaSerial,
