@@ -93,12 +93,12 @@ const INLINE_LISTS = new Set(["qtailq", "qlist", "gtree"]);
  */
 export function locateVmdesc(tail: Uint8Array): number {
   const n = tail.byteLength;
-  // The JSON holds no raw control byte (QEMU escapes them), so the marker is the last 0x06.
+  // The JSON holds no raw control byte (QEMU escapes them), so the marker is among the last 0x06 bytes.
   for (let p = n - 6; p >= 1; p--) {
     if (tail[p] !== QEMU_SECTION.VMDESCRIPTION) continue;
     const len = ((tail[p + 1]! << 24) | (tail[p + 2]! << 16) | (tail[p + 3]! << 8) | tail[p + 4]!) >>> 0;
     if (len === n - p - 5 && tail[p + 5] === 0x7b && tail[p - 1] === QEMU_SECTION.EOF) return p;
-    return -1;
+    // A 0x06 inside the length field itself: keep looking further back.
   }
   return -1;
 }

@@ -1,0 +1,47 @@
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { gunzipSync } from "node:zlib";
+import { MemorySink, StreamReader } from "@vmstream/framing";
+import { qemuCodec } from "../src/index.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const FIXTURES = join(here, "fixtures");
+export const SHARED = join(here, "../../../../shared/fixtures/qemu");
+
+/** A fixture from the repository copy (gzip) or, for the large ones, the shared folder. */
+export function fixture(name: string): Uint8Array | null {
+  const gz = join(FIXTURES, `${name}.gz`);
+  if (existsSync(gz)) return new Uint8Array(gunzipSync(readFileSync(gz)));
+  const p = join(SHARED, name);
+  return existsSync(p) ? new Uint8Array(readFileSync(p)) : null;
+}
+
+export const REPO_STREAMS = ["pc-7.2-stopped", "pc-7.2-postcopy", "pc-7.2-uuid", "q35-7.2-smp2"];
+export const SHARED_STREAMS = ["pc-7.2-netusb", "pc-7.2-ram6m", "pc-7.2-compress", "pc-2.0-old"];
+
+export async function recode(bytes: Uint8Array, version = "3", opts = {}): Promise<Uint8Array> {
+  const sink = new MemorySink();
+  await qemuCodec.recode(StreamReader.of(bytes), version, sink, opts);
+  return sink.bytes();
+}
+
+export async function convert(bytes: Uint8Array, from: string, to: string, opts = {}): Promise<Uint8Array> {
+  const sink = new MemorySink();
+  await qemuCodec.convert!(StreamReader.of(bytes), from, { family: "qemu", version: to }, sink, opts);
+  return sink.bytes();
+}
+
+export async function decodeText(bytes: Uint8Array, version = "3", opts = {}): Promise<string> {
+  let s = "";
+  for await (const piece of qemuCodec.decode(StreamReader.of(bytes), version, opts)) s += piece;
+  return s;
+}
+
+export async function encode(doc: unknown): Promise<Uint8Array> {
+  const sink = new MemorySink();
+  await qemuCodec.encode(doc, sink, {});
+  return sink.bytes();
+}
+
+export const same = (a: Uint8Array, b: Uint8Array): boolean => Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)) === 0;

@@ -1,0 +1,104 @@
+import { describe, expect, test } from "vitest";
+import { StreamReader, WireError } from "@vmstream/framing";
+import { qemuCodec, type QemuSummary } from "../src/index.js";
+import { convert, fixture } from "./qemu-helpers.js";
+
+const real = fixture("pc-7.2-stopped.mig")!;
+const summary = async (b: Uint8Array): Promise<QemuSummary> => (await qemuCodec.inspect(StreamReader.of(b), "3", {})).json as QemuSummary;
+
+async function fault(b: Uint8Array, version = "3"): Promise<WireError> {
+  try {
+    await qemuCodec.verify(StreamReader.of(b), version, {});
+  } catch (e) {
+    if (e instanceof WireError) return e;
+    throw e;
+  }
+  throw new Error("verify accepted a damaged stream");
+}
+
+describe("faults are reported at the offset where they start", async () => {
+  const s = await summary(real);
+  const section = (idstr: string) => s.sections.find((x) => x.idstr === idstr)!;
+
+  test("bad magic at 0, unsupported version at 4", async () => {
+    const a = real.slice();
+    a[0] = 0x51 ^ 1;
+    expect(await fault(a)).toMatchObject({ code: "BAD_MAGIC", offset: 0 });
+    const b = real.slice();
+    b[7] = 2;
+    expect(await fault(b)).toMatchObject({ code: "UNSUPPORTED_VERSION", offset: 4 });
+  });
+
+  test("a wrong footer id (QEMU: 'Mismatched section id in footer for globalstate')", async () => {
+    const g = section("globalstate");
+    const b = real.slice();
+    const footerAt = g.offset + g.size - 5;
+    expect(b[footerAt]).toBe(0x7e);
+    b[footerAt + 4]! ^= 1;
+    const e = await fault(b);
+    expect(e.offset).toBe(footerAt + 1);
+    expect(e.message).toMatch(/mismatched section id in footer for globalstate/);
+  });
+
+  test("a renamed subsection (fw_cfg/dma -> fw_cfg/dmb) is caught at its header", async () => {
+    const i = Buffer.from(real).indexOf("fw_cfg/dma");
+    const b = real.slice();
+    b[i + 9] = "b".charCodeAt(0);
+    const e = await fault(b);
+    expect(e.offset).toBe(i - 1);
+    expect(e.message).toMatch(/subsection name differs/);
+  });
+
+  test("an unknown section type", async () => {
+    const t = section("timer");
+    const b = real.slice();
+    b[t.offset] = 0x0b;
+    expect(await fault(b)).toMatchObject({ offset: t.offset, code: "MALFORMED" });
+  });
+
+  test("an unknown RAM flag combination names the record", async () => {
+    const r = section("ram");
+    // The START body begins with the MEM_SIZE word; make it MEM_SIZE|PAGE.
+    const at = r.offset + 1 + 4 + 1 + 3 + 8;
+    const b = real.slice();
+    b[at + 7] = 0x0c;
+    const e = await fault(b);
+    expect(e.offset).toBe(at + 7);
+    expect(e.message).toMatch(/unknown combination of RAM flags 0xc/);
+  });
+
+  test("truncation inside a page and inside the vmdesc", async () => {
+    const e1 = await fault(real.subarray(0, 5000));
+    expect(e1.code).toBe("TRUNCATED");
+    expect(e1.offset).toBeLessThanOrEqual(5000);
+    const e2 = await fault(real.subarray(0, real.length - 10));
+    expect(e2.offset).toBeLessThanOrEqual(real.length - 10);
+  });
+
+  test("bytes after the vmdesc", async () => {
+    const b = new Uint8Array(real.length + 1);
+    b.set(real);
+    expect(await fault(b)).toMatchObject({ code: "TRAILING_BYTES", offset: real.length });
+  });
+
+  test("inspect reports the first fault instead of throwing", async () => {
+    const b = real.slice(0, 100_000);
+    const s2 = await summary(b);
+    expect(s2.fault?.code).toBe("TRUNCATED");
+    expect(s2.sections.length).toBeGreaterThan(0);
+  });
+
+  test("format 4: a missing SUBSECTIONS_END is an error at that byte", async () => {
+    const v4 = await convert(real, "3", "4");
+    const s4 = (await qemuCodec.inspect(StreamReader.of(v4), "4", {})).json as QemuSummary;
+    const t = s4.sections.find((x) => x.idstr === "timer")!;
+    // timer has no subsections: its body ends with 0x09 just before the footer.
+    const end = t.offset + t.size - 5 - 1;
+    expect(v4[end]).toBe(0x09);
+    const b = v4.slice();
+    b[end] = 0x07;
+    const e = await fault(b, "4");
+    expect(e.offset).toBe(end);
+    expect(e.expected).toBe("0x05 or 0x09");
+  });
+});

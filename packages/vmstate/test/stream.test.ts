@@ -1,0 +1,133 @@
+import { isDeepStrictEqual } from "node:util";
+import { gunzipSync } from "node:zlib";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, test } from "vitest";
+import { StreamReader, WireError } from "@vmstream/framing";
+import { qemuCodec, type QemuSummary } from "../src/index.js";
+import { FIXTURES, REPO_STREAMS, SHARED, SHARED_STREAMS, convert, decodeText, encode, fixture, recode, same } from "./qemu-helpers.js";
+
+function reference(name: string): string | null {
+  const gz = join(FIXTURES, `${name}.analyze.json.gz`);
+  if (existsSync(gz)) return gunzipSync(readFileSync(gz)).toString("utf8");
+  const p = join(SHARED, `${name}.analyze.json`);
+  return existsSync(p) ? readFileSync(p, "utf8") : null;
+}
+
+const all = [...REPO_STREAMS, ...SHARED_STREAMS];
+
+describe.each(all)("%s", (name) => {
+  const bytes = fixture(`${name}.mig`);
+  const t = bytes ? test : test.skip;
+
+  t("detect, verify and inspect", async () => {
+    expect(qemuCodec.detect(bytes!.subarray(0, 4096))).toBe("3");
+    const rep = await qemuCodec.verify(StreamReader.of(bytes!), "3", {});
+    expect(rep.bytes).toBe(bytes!.byteLength);
+    const ins = await qemuCodec.inspect(StreamReader.of(bytes!), "3", {});
+    const s = ins.json as QemuSummary;
+    expect(s.fault).toBeNull();
+    expect(s.size).toBe(bytes!.byteLength);
+    // The EOF byte sits where the vmdesc (or the end of the stream) says.
+    expect(s.eof).toBe(s.vmdesc ? s.vmdesc.offset - 1 : bytes!.byteLength - 1);
+    // Section sizes tile the stream between the first section and EOF.
+    let at = s.sections[0]!.offset;
+    for (const x of s.sections) {
+      if (x.offset !== at) {
+        // Only commands may sit between sections.
+        expect(s.commands.some((c) => c.offset === at)).toBe(true);
+      }
+      at = x.offset + x.size;
+    }
+    expect(ins.text).toMatch(/valid\n$/);
+  });
+
+  t("recode is byte-identical", async () => {
+    expect(same(await recode(bytes!), bytes!)).toBe(true);
+  });
+
+  t("decode then encode is byte-identical", async () => {
+    const text = await decodeText(bytes!);
+    const doc = JSON.parse(text) as { format: string; stream: unknown[] };
+    expect(doc.format).toBe("qemu@3");
+    expect(same(await encode(doc), bytes!)).toBe(true);
+  });
+
+  t("3 -> 4 -> 3 is byte-identical, and format 4 verifies", async () => {
+    if (name === "pc-2.0-old") {
+      await expect(convert(bytes!, "3", "4")).rejects.toMatchObject({ code: "REFUSED" });
+      return;
+    }
+    const v4 = await convert(bytes!, "3", "4");
+    expect(qemuCodec.detect(v4)).toBe("4");
+    expect(v4.byteLength).toBeGreaterThan(bytes!.byteLength);
+    await qemuCodec.verify(StreamReader.of(v4), "4", {});
+    expect(same(await recode(v4, "4"), v4)).toBe(true);
+    const doc4 = JSON.parse(await decodeText(v4, "4"));
+    expect(same(await encode(doc4), v4)).toBe(true);
+    expect(same(await convert(v4, "4", "3"), bytes!)).toBe(true);
+    // A format-3 reader must reject the format-4 bytes (wrong version), and a
+    // format-4 reader the format-3 ones.
+    await expect(qemuCodec.verify(StreamReader.of(bytes!), "4", {})).rejects.toMatchObject({ code: "UNSUPPORTED_VERSION", offset: 4 });
+  });
+
+  const ref = reference(name);
+  (bytes && ref ? test : test.skip)("--view analyze equals analyze-migration.py output", async () => {
+    const a = await qemuCodec.inspect(StreamReader.of(bytes!), "3", { view: "analyze" });
+    expect(a.text).toBe(ref);
+    expect(isDeepStrictEqual(JSON.parse(JSON.stringify(a.json)), JSON.parse(ref!))).toBe(true);
+  });
+});
+
+describe("stream features", () => {
+  test("configuration subsection (validate-uuid) is decoded and kept", async () => {
+    const b = fixture("pc-7.2-uuid.mig")!;
+    const s = (await qemuCodec.inspect(StreamReader.of(b), "3", {})).json as QemuSummary;
+    expect(s.configuration).toEqual({
+      name: "pc-i440fx-7.2",
+      subsections: [{ name: "configuration/uuid", version: 1, size: 16, value: "0b5e55ed-c0de-4a11-9e57-000000000001" }],
+    });
+  });
+
+  test("postcopy commands are decoded in order with their payloads", async () => {
+    const b = fixture("pc-7.2-postcopy.mig")!;
+    const s = (await qemuCodec.inspect(StreamReader.of(b), "3", {})).json as QemuSummary;
+    expect(s.commands.map((c) => [c.offset, c.name, c.length])).toEqual([
+      [26, "OPEN_RETURN_PATH", 0],
+      [31, "PING", 4],
+      [40, "POSTCOPY_ADVISE", 16],
+    ]);
+    const doc = JSON.parse(await decodeText(b));
+    // PING carries 1; ADVISE the host and target page sizes (4096, 4096).
+    expect(doc.stream[2]).toEqual({ command: "PING", cmd: 2, data: "AAAAAQ==" });
+    expect(Buffer.from(doc.stream[3].data, "base64").toString("hex")).toBe("00000000000010000000000000001000");
+  });
+
+  test("RAM totals of the 6 MiB random-RAM stream", async () => {
+    const b = fixture("pc-7.2-ram6m.mig");
+    if (!b) return;
+    const s = (await qemuCodec.inspect(StreamReader.of(b), "3", {})).json as QemuSummary;
+    // 6 MiB of random data are 1536 pages that cannot be ZERO pages.
+    expect(s.ram.pages).toBeGreaterThanOrEqual(1536);
+    expect(s.ram.pageBytes).toBe(s.ram.pages * 4096);
+    expect(s.ram.blocks[0]).toEqual({ name: "pc.ram", length: 32 * 1024 * 1024 });
+  });
+
+  test("compressed pages (COMPRESS_PAGE) round-trip and are counted", async () => {
+    const b = fixture("pc-7.2-compress.mig");
+    if (!b) return;
+    const s = (await qemuCodec.inspect(StreamReader.of(b), "3", {})).json as QemuSummary;
+    expect(s.ram.compressedPages).toBeGreaterThan(0);
+  });
+
+  test("a stream without footers or vmdesc (pc-2.0) is read with guessed bodies, losslessly", async () => {
+    const b = fixture("pc-2.0-old.mig");
+    if (!b) return;
+    const s = (await qemuCodec.inspect(StreamReader.of(b), "3", {})).json as QemuSummary;
+    expect(s.footers).toBe(false);
+    expect(s.vmdesc).toBeNull();
+    expect(s.sections.map((x) => x.idstr)).toContain("0000:00:02.0/rtl8139");
+    expect(s.notes.join(" ")).toMatch(/delimited by scanning/);
+    await expect(qemuCodec.inspect(StreamReader.of(b), "3", { view: "analyze" })).rejects.toMatchObject({ code: "REFUSED" });
+  });
+});
