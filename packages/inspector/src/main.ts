@@ -1,0 +1,250 @@
+import bundledMatrix from "virtual:bundled-matrix";
+import { byId, bytes, el, hex } from "./dom.js";
+import type { Fault, Reply, Task } from "./protocol.js";
+import { HexView } from "./view/hex.js";
+import { type Located, holderOf, locateAll } from "./view/locate.js";
+import { parseCells, renderMatrix } from "./view/matrix.js";
+import { TreeView } from "./view/tree.js";
+import ParseWorker from "./worker.ts?worker&inline";
+import "./style.css";
+
+/** The lossless JSON view is for small streams: it holds the whole document as text. */
+const DECODE_MAX_FILE = 64 << 20;
+const DECODE_MAX_TEXT = 16 << 20;
+
+interface State {
+  file: File;
+  format?: string;
+  located: Located[];
+  fault?: Fault;
+  views: Partial<Record<"summary" | "analyze" | "decode", unknown>>;
+}
+
+let state: State | undefined;
+let worker: Worker | undefined;
+let nextId = 1;
+const pending = new Map<number, (r: Reply) => void>();
+
+const hexView = new HexView(byId("hex"));
+const tree = new TreeView(byId("tree"), (item) => select(item));
+
+/** Run one task in the worker; replies other than progress resolve it. */
+function runTask(task: Task, file: File, label: string, extra: { format?: string; limit?: number } = {}): Promise<Reply> {
+  if (!worker) {
+    worker = new ParseWorker();
+    worker.onmessage = (ev: MessageEvent<Reply>) => {
+      const r = ev.data;
+      if (r.kind === "progress") return showProgress(label, r.offset, r.size);
+      if (r.kind === "detected") return pending.get(r.id)?.(r);
+      const done = pending.get(r.id);
+      pending.delete(r.id);
+      done?.(r);
+    };
+    // A worker that cannot start or crashes must not leave the page waiting forever.
+    worker.onerror = (ev) => {
+      ev.preventDefault();
+      const message = `the parsing worker failed: ${ev.message || "it could not start"}`;
+      for (const done of pending.values()) done({ id: 0, kind: "error", message });
+      pending.clear();
+      hideProgress();
+    };
+  }
+  const id = nextId++;
+  showProgress(label, 0, file.size);
+  return new Promise((resolve) => {
+    pending.set(id, (r) => {
+      if (r.kind === "detected") return onDetected(r.format, r.title);
+      hideProgress();
+      resolve(r);
+    });
+    worker!.postMessage({ id, task, file, ...extra });
+  });
+}
+
+function showProgress(label: string, offset: number, size: number): void {
+  const p = byId("progress");
+  p.hidden = false;
+  const bar = p.querySelector("progress")!;
+  bar.value = size ? offset / size : 0;
+  p.querySelector("span")!.textContent = `${label}… ${size ? Math.floor((100 * offset) / size) : 0}%`;
+}
+
+const hideProgress = () => {
+  byId("progress").hidden = true;
+};
+
+function onDetected(format: string, title: string): void {
+  if (!state || state.format) return;
+  state.format = format;
+  byId("format").textContent = format;
+  byId("format-title").textContent = title;
+  byId("view-analyze").hidden = !format.startsWith("qemu@");
+}
+
+function select(item: Located): void {
+  byId("hex-title").textContent = `${item.label} at ${hex(item.offset)}${item.length !== undefined ? `, ${item.length.toLocaleString("en-US")} bytes` : ""}`;
+  hexView.show(item.offset, { start: item.offset, end: item.offset + (item.length ?? 1) });
+}
+
+function showFault(f: Fault, where: "verify" | "inspect"): void {
+  if (!state) return;
+  state.fault = f;
+  hexView.setFault(f.offset);
+  const holder = holderOf(state.located, f.offset);
+  if (holder) tree.reveal(holder.path, "fault");
+  byId("hex-title").textContent = `first fault at ${hex(f.offset)}${holder ? ` (in ${holder.label})` : ""}`;
+  hexView.show(f.offset, { start: f.offset, end: f.offset + 1 });
+  if (where === "inspect") {
+    byId("text").textContent += `\nfirst fault  offset ${f.offset} (${hex(f.offset)}): ${f.message}`;
+  }
+}
+
+function setVerify(kind: "valid" | "invalid" | "error" | "pending", ...text: (string | Node)[]): void {
+  const v = byId("verify");
+  v.className = kind;
+  v.replaceChildren(...text);
+}
+
+async function openFile(file: File): Promise<void> {
+  // A new file cancels whatever the worker was doing for the previous one.
+  worker?.terminate();
+  worker = undefined;
+  for (const done of pending.values()) done({ id: 0, kind: "error", message: "cancelled" });
+  pending.clear();
+
+  state = { file, located: [], views: {} };
+  const mine = state;
+  byId("summary").hidden = false;
+  byId("panes").hidden = false;
+  byId("file-name").textContent = file.name;
+  byId("file-size").textContent = bytes(file.size);
+  byId("format").textContent = "detecting…";
+  byId("format-title").textContent = "";
+  byId("text").textContent = "";
+  byId("tree").replaceChildren();
+  selectView("summary");
+  setVerify("pending", "…");
+  hexView.setFile(file);
+  byId("hex-title").textContent = "";
+
+  const ins = await runTask("inspect", file, "inspecting");
+  if (state !== mine) return;
+  if (ins.kind === "inspected") {
+    mine.views.summary = ins.json;
+    mine.located = locateAll(ins.json);
+    tree.show(ins.json);
+    byId("text").textContent = ins.text;
+  } else if (ins.kind === "fault") {
+    if (!mine.format) byId("format").textContent = ins.format ?? "unknown";
+    if (ins.partial) {
+      mine.views.summary = ins.partial.json;
+      mine.located = locateAll(ins.partial.json);
+      tree.show(ins.partial.json);
+      byId("text").textContent = ins.partial.text;
+    } else {
+      tree.show({ note: "The codec could not show anything before the fault; see the bytes on the right." });
+    }
+    showFault(ins.fault, "inspect");
+  } else if (ins.kind === "error") {
+    if (ins.message === "cancelled") return;
+    byId("format").textContent = mine.format ?? "unknown";
+    tree.show({ error: ins.message });
+  }
+
+  const ver = await runTask("verify", file, "verifying");
+  if (state !== mine) return;
+  if (ver.kind === "verified") {
+    setVerify("valid", `✔ valid — ${ver.items.toLocaleString("en-US")} records, ${ver.bytes.toLocaleString("en-US")} bytes`, ...ver.notes.map((n) => el("div", { class: "note" }, `note: ${n}`)));
+  } else if (ver.kind === "fault") {
+    const line = `${file.name}: ${ver.format ?? mine.format ?? "unknown"}: offset ${ver.fault.offset}: ${ver.fault.message}`;
+    const jump = el("button", { type: "button" }, "show the bytes");
+    jump.addEventListener("click", () => showFault(ver.fault, "verify"));
+    setVerify("invalid", `✘ invalid at offset ${ver.fault.offset} (${hex(ver.fault.offset)}) `, jump, el("div", { class: "mono line", "data-testid": "fault-line" }, line));
+    if (!mine.fault || mine.fault.offset !== ver.fault.offset) showFault(ver.fault, "verify");
+  } else if (ver.kind === "error" && ver.message !== "cancelled") {
+    setVerify("error", `could not verify: ${ver.message}`);
+  }
+}
+
+type View = "summary" | "analyze" | "decode";
+
+function selectView(v: View): void {
+  for (const x of ["summary", "analyze", "decode"] as const) byId(`view-${x}`).setAttribute("aria-selected", String(x === v));
+}
+
+async function showView(v: View): Promise<void> {
+  const s = state;
+  if (!s) return;
+  selectView(v);
+  if (s.views[v] !== undefined) {
+    tree.show(s.views[v], v === "summary");
+    return;
+  }
+  if (v === "decode" && s.file.size > DECODE_MAX_FILE) {
+    tree.show({ note: `The lossless JSON view is for streams up to ${bytes(DECODE_MAX_FILE)}; use 'vmstream decode' for this one.` });
+    return;
+  }
+  const r = await runTask(v === "analyze" ? "analyze" : "decode", s.file, v === "analyze" ? "reading device state" : "decoding", { limit: DECODE_MAX_TEXT });
+  if (state !== s) return;
+  let value: unknown;
+  if (r.kind === "inspected") value = r.json;
+  else if (r.kind === "decoded") {
+    value = r.truncated ? { note: `first ${bytes(r.text.length)} of the document only`, text: r.text } : JSON.parse(r.text);
+  } else if (r.kind === "fault") value = { fault: `offset ${r.fault.offset}: ${r.fault.message}` };
+  else value = { error: r.kind === "error" ? r.message : "unexpected reply" };
+  s.views[v] = value;
+  tree.show(value, false);
+}
+
+// ---- wiring ----
+
+const input = byId<HTMLInputElement>("file");
+input.addEventListener("change", () => {
+  const f = input.files?.[0];
+  if (f) void openFile(f);
+});
+for (const v of ["summary", "analyze", "decode"] as const) byId(`view-${v}`).addEventListener("click", () => void showView(v));
+
+document.addEventListener("dragover", (e) => {
+  e.preventDefault();
+  document.body.classList.add("dragging");
+});
+document.addEventListener("dragleave", () => document.body.classList.remove("dragging"));
+document.addEventListener("drop", (e) => {
+  e.preventDefault();
+  document.body.classList.remove("dragging");
+  const f = e.dataTransfer?.files[0];
+  if (!f) return;
+  if (!byId("matrix-view").hidden) void openMatrix(f);
+  else void openFile(f);
+});
+
+function tab(which: "stream" | "matrix"): void {
+  byId("stream-view").hidden = which !== "stream";
+  byId("matrix-view").hidden = which !== "matrix";
+  byId("tab-stream").setAttribute("aria-selected", String(which === "stream"));
+  byId("tab-matrix").setAttribute("aria-selected", String(which === "matrix"));
+}
+byId("tab-stream").addEventListener("click", () => tab("stream"));
+byId("tab-matrix").addEventListener("click", () => tab("matrix"));
+
+function showMatrix(text: string, source: string): void {
+  const box = byId("matrix");
+  try {
+    renderMatrix(box, parseCells(JSON.parse(text)), source);
+  } catch (e) {
+    box.replaceChildren(el("p", { class: "invalid", "data-testid": "matrix-summary" }, `${source}: not a matrix.json: ${(e as Error).message}`));
+  }
+}
+
+async function openMatrix(f: File): Promise<void> {
+  showMatrix(await f.text(), f.name);
+}
+const matrixInput = byId<HTMLInputElement>("matrix-file");
+matrixInput.addEventListener("change", () => {
+  const f = matrixInput.files?.[0];
+  if (f) void openMatrix(f);
+});
+
+if (bundledMatrix !== null) showMatrix(bundledMatrix, "compat/out/matrix.json (bundled at build time)");
+else byId("matrix").replaceChildren(el("p", { class: "muted" }, "No matrix was bundled with this build (run `npm run compat` before building); open a matrix.json instead."));

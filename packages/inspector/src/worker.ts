@@ -1,0 +1,104 @@
+/**
+ * The parsing worker: every byte of a stream is read here, from `File.stream()`
+ * through framing's `webStreamSource`, so a 1 GiB stream neither blocks the
+ * page nor sits whole in memory. The page only ever slices small windows for
+ * the hex view.
+ */
+import { type CodecOptions, type FamilyCodec, StreamReader, WireError, jsonText, webStreamSource } from "@vmstream/framing";
+import { DETECT_BYTES, codecFor, detect, familyTitle, parseFormat } from "@vmstream/cli/registry";
+import type { Reply, Request } from "./protocol.js";
+
+const post = (r: Reply) => (self as unknown as { postMessage(m: Reply): void }).postMessage(r);
+
+/** Codec JSON may hold bigint and Uint8Array: give the page the lossless JSON form. */
+const plain = (v: unknown): unknown => JSON.parse(jsonText(v));
+
+function reader(req: Request): StreamReader {
+  let last = 0;
+  const size = req.file.size;
+  return new StreamReader(webStreamSource(req.file.stream() as ReadableStream<Uint8Array>), {
+    onProgress(offset) {
+      const now = Date.now();
+      if (now - last < 100) return; // a few updates a second are plenty
+      last = now;
+      post({ id: req.id, kind: "progress", offset, size });
+    },
+  });
+}
+
+async function pick(req: Request): Promise<{ codec: FamilyCodec; version: string }> {
+  if (req.format) {
+    const f = parseFormat(req.format);
+    return { codec: codecFor(f.family), version: f.version };
+  }
+  const head = new Uint8Array(await req.file.slice(0, DETECT_BYTES).arrayBuffer());
+  const found = detect(head);
+  if (!found) {
+    throw new WireError(
+      "UNDETECTED",
+      head.byteLength < 8 ? `too short to hold any stream header (${head.byteLength} bytes)` : "cannot detect the stream format from its header",
+      0,
+    );
+  }
+  return found;
+}
+
+async function run(req: Request): Promise<void> {
+  let format: string | undefined;
+  const r = reader(req);
+  try {
+    const { codec, version } = await pick(req);
+    format = `${codec.family}@${version}`;
+    post({ id: req.id, kind: "detected", format, title: familyTitle(codec.family) });
+    const opts: CodecOptions = {};
+    switch (req.task) {
+      case "inspect":
+      case "analyze": {
+        if (req.task === "analyze") opts.view = "analyze";
+        const ins = await codec.inspect(r, version, opts);
+        post({ id: req.id, kind: "inspected", format: ins.format, json: plain(ins.json), text: ins.text });
+        break;
+      }
+      case "verify": {
+        const rep = await codec.verify(r, version, opts);
+        post({ id: req.id, kind: "verified", format: rep.format, items: rep.items, bytes: rep.bytes, notes: rep.notes });
+        break;
+      }
+      case "decode": {
+        const limit = req.limit ?? 8 << 20;
+        let text = "";
+        let truncated = false;
+        for await (const piece of codec.decode(r, version, opts)) {
+          text += piece;
+          if (text.length > limit) {
+            text = text.slice(0, limit);
+            truncated = true;
+            break;
+          }
+        }
+        post({ id: req.id, kind: "decoded", text, truncated });
+        break;
+      }
+    }
+  } catch (e) {
+    if (e instanceof WireError) {
+      const p = (e as { partial?: { json?: unknown; text?: unknown } }).partial;
+      const partial = p && typeof p.text === "string" ? { json: plain(p.json ?? null), text: p.text } : undefined;
+      post({
+        id: req.id,
+        kind: "fault",
+        ...(format ? { format } : {}),
+        fault: { offset: e.offset, message: e.message, code: e.code, path: e.path },
+        ...(partial ? { partial } : {}),
+      });
+    } else {
+      post({ id: req.id, kind: "error", message: (e as Error)?.message ?? String(e) });
+    }
+  } finally {
+    await r.close().catch(() => {});
+  }
+}
+
+self.onmessage = (ev: MessageEvent<Request>) => {
+  void run(ev.data);
+};
