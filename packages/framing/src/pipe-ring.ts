@@ -1,0 +1,26 @@
+/**
+ * Layout shared by `pipeSource` (node.ts) and its reader thread
+ * (stdin-worker.ts): a ring of fixed-size slots in a SharedArrayBuffer plus a
+ * small control block. One writer (the thread) and one reader (the main
+ * thread) advance two sequence numbers; a slot is free when it is more than
+ * `slots` behind the write sequence.
+ */
+export const RING_SLOTS = 32;
+/** A pipe delivers at most its capacity per read (64 KiB by default, up to 1 MiB). */
+export const RING_SLOT_SIZE = 128 << 10;
+
+/** Int32 indexes in the control block. */
+export const CTL_WRITE = 0;
+export const CTL_READ = 1;
+/** Set by the thread: errno text follows in `error` (see below) and the stream ends. */
+export const CTL_ERROR = 2;
+/** Slot lengths start after the four control words. */
+export const CTL_LENGTHS = 4;
+
+export interface RingInit {
+  fd: number;
+  data: SharedArrayBuffer;
+  control: SharedArrayBuffer;
+  slots: number;
+  slotSize: number;
+}
