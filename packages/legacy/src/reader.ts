@@ -81,6 +81,9 @@ export async function openLegacy(r: StreamReader, version: string, opts: CodecOp
     start = base + XL_HEADER_SIZE + optLen;
     xl = true;
     // The payload head: a config larger than the buffer is read, bounded by what the source delivers.
+    if (!(await r.fill(XL_HEADER_SIZE + optLen))) {
+      throw new TruncatedError("xl optional data", base + XL_HEADER_SIZE, optLen, r.buffered - XL_HEADER_SIZE, { path: "xl" });
+    }
     await r.fill(XL_HEADER_SIZE + optLen + 64);
   } else {
     await r.fill(64);

@@ -1,4 +1,4 @@
-import { MalformedError, RefusedError, hex, type CodecOptions } from "@vmstream/framing";
+import { MalformedError, RefusedError, TruncatedError, hex, type CodecOptions } from "@vmstream/framing";
 import { LEGACY_CHUNK_MIN, LEGACY_EXT_BLOCKS, LEGACY_MAX_BATCH, XL_MAGIC } from "@vmstream/wire-spec";
 
 export type Width = 32 | 64;
@@ -84,7 +84,8 @@ export function sniffLegacy(b: Uint8Array): Sniffed | null {
   // w4 = 0: a 64-bit p2m_size, or a 32-bit HVM image whose first chunk ends the body.
   if (p2m32 === 0) return null;
   const pv64 = b.length >= 16 && allOnes(b, 8, 8) && (b.length < 24 || isExtBlockId(b, 20));
-  const ok64 = pv64 || b.length < 12 || firstChunkOk(i32(b, 8)) || i32(b, 8) === 0;
+  // A 64-bit image whose body is empty has its HVM context at octet 40 (p2m_size, end chunk, pfns, length).
+  const ok64 = pv64 || b.length < 12 || firstChunkOk(i32(b, 8)) || (i32(b, 8) === 0 && (b.length < 52 || hvmContextAt(b, 40)));
   const empty32 = hvmContextAt(b, 36);
   if (empty32) return { width: 32, guest: "hvm", widthSure: !ok64 };
   if (!ok64) return null;
@@ -128,6 +129,7 @@ export function detectLegacy(head: Uint8Array): "32" | "64" | null {
  * contradicts them is refused rather than producing garbage.
  */
 export function resolveShape(head: Uint8Array, base: number, version: string, opts: CodecOptions): { width: Width; guest: Guest } {
+  if (head.length < 8) throw new TruncatedError("legacy image header", base, 8, head.length);
   const s = sniffLegacy(head);
   if (!s) {
     throw new MalformedError("not a legacy Xen image", base + 4, {
@@ -146,9 +148,9 @@ export function resolveShape(head: Uint8Array, base: number, version: string, op
       );
     }
     width = flag;
-  } else if (flag === undefined && !s.widthSure && (version === "32" || version === "64")) {
-    width = Number(version) as Width;
   }
+  // `version` (detected, or a bare --format) never overrides the bytes: only an explicit width flag does.
+  void version;
   const guest = width === s.width ? s.guest : "hvm";
   if (opts.guest !== undefined && opts.guest !== guest) {
     throw new RefusedError(
