@@ -1,7 +1,12 @@
-// `npm start`: the main job — `vmstream inspect` on the sample streams bundled in the repo.
+// `npm start` (after `npm run build`): the main job — `vmstream inspect` and
+// `vmstream verify` on the sample streams bundled in samples/, one after another.
 import { spawnSync } from "node:child_process";
-import { readdirSync, statSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
+
+const CLI = "packages/cli/bin/vmstream.js";
+const tty = process.stdout.isTTY && !process.env.NO_COLOR;
+const bold = (s) => (tty ? `\x1b[1m${s}\x1b[0m` : s);
 
 const samples = [];
 const walk = (d) => {
@@ -12,10 +17,20 @@ const walk = (d) => {
   }
 };
 walk("samples");
-let status = 0;
+
+console.log(bold(`vmstream: inspecting the ${samples.length} sample streams in samples/ (what they are: samples/README.md)`));
+let failed = 0;
 for (const s of samples) {
-  console.log(`\n$ vmstream inspect ${s}`);
-  const r = spawnSync(process.execPath, ["packages/cli/bin/vmstream.js", "inspect", s], { stdio: "inherit" });
-  if (r.status !== 0) status = 1;
+  console.log(`\n${bold(`$ vmstream inspect ${s}`)}`);
+  const ins = spawnSync(process.execPath, [CLI, "inspect", s], { stdio: "inherit" });
+  console.log(bold(`$ vmstream verify ${s}`));
+  const ver = spawnSync(process.execPath, [CLI, "verify", s], { stdio: "inherit" });
+  if (ins.status !== 0 || ver.status !== 0) failed++;
 }
-process.exit(status);
+
+console.log(`\n${failed === 0 ? `All ${samples.length} samples decoded and verified.` : `${failed} of ${samples.length} samples failed.`}`);
+console.log("Next: npx vmstream inspect YOUR-STREAM   (npx vmstream --help for every command)");
+if (existsSync("packages/inspector/dist/index.html")) {
+  console.log("      open packages/inspector/dist/index.html in a browser to explore a stream byte by byte");
+}
+process.exitCode = failed === 0 ? 0 : 1;
