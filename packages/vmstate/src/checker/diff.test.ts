@@ -161,3 +161,12 @@ describe("dumpVmstate on the sample devices", () => {
     ]);
   });
 });
+
+describe("parseVmstateDump", () => {
+  test("bad JSON and non-objects are MalformedErrors", async () => {
+    const { parseVmstateDump } = await import("./index.js");
+    expect(() => parseVmstateDump('{"a": ')).toThrow(/not JSON/);
+    expect(() => parseVmstateDump("[1]")).toThrow(/JSON object/);
+    expect(parseVmstateDump('{"vmschkmachine": {"Name": "x"}}')).toEqual({ vmschkmachine: { Name: "x" } });
+  });
+});

@@ -352,3 +352,15 @@ export function schemaDiff(srcDump: unknown, dstDump: unknown): Finding[] {
   }
   return out;
 }
+
+/** Parse a `-dump-vmstate` file's text; bad JSON is a MalformedError at the byte QEMU's writer would have broken. */
+export function parseVmstateDump(text: string, what = "dump"): unknown {
+  try {
+    const v: unknown = JSON.parse(text);
+    return asDump(v, what);
+  } catch (e) {
+    if (e instanceof MalformedError) throw e;
+    const m = /position (\d+)/.exec(String((e as Error).message));
+    throw new MalformedError(`${what}: not JSON (${(e as Error).message})`, m ? Number(m[1]) : 0);
+  }
+}

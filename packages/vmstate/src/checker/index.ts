@@ -1,4 +1,4 @@
-export { schemaDiff, formatFinding, findingJson, schemaDiffExitCode, type Finding, type FindingCode } from "./diff.js";
+export { schemaDiff, parseVmstateDump, formatFinding, findingJson, schemaDiffExitCode, type Finding, type FindingCode } from "./diff.js";
 export {
   dumpVmstate,
   dumpVmstateFile,

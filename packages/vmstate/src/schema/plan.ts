@@ -241,7 +241,7 @@ function scalar(
   load: (r: ByteReader) => number | bigint | boolean,
   save: (w: ByteWriter, v: unknown) => void,
 ): ElementCodec {
-  return { minWire, load: (r) => load(r), save: (w, v) => save(w, v) };
+  return { minWire, load, save };
 }
 
 function equalScalar(f: VmsdField, minWire: number, read: (r: ByteReader) => number | bigint, save: (w: ByteWriter, v: unknown) => void): ElementCodec {

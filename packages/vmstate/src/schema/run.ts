@@ -96,25 +96,29 @@ function loadField(f: FieldPlan, r: ByteReader, target: State, ctx: RunContext):
   if (min > 0) checkCount(n, min, r.remaining, `${f.def.name} element count`, at);
   else if (n > MAX_EMPTY_ELEMENTS) throw new LimitError(`${f.def.name}: ${n} elements of a description that may be empty`, at);
   const curArr = Array.isArray(cur) ? (cur as unknown[]) : undefined;
-  const out = new Array<unknown>(n);
-  for (let i = 0; i < n; i++) {
-    const c = curArr?.[i];
-    try {
-      if (f.def.pointers && c === null) {
+  const out: unknown[] = [];
+  const elem = f.elem;
+  const pointers = f.def.pointers === true;
+  let i = 0;
+  // One try for the whole run of elements; the index goes into the path on the way out.
+  try {
+    for (; i < n; i++) {
+      const c = curArr === undefined ? undefined : curArr[i];
+      if (pointers && c === null) {
         // The destination holds a NULL here, so the source sent the marker byte instead.
         const mat = r.offset;
         const b = r.u8();
         if (b !== NULL_MARKER) {
           throw new MalformedError("expected the null-pointer marker", mat, { expected: hex(NULL_MARKER, 2), found: hex(b, 2) });
         }
-        out[i] = null;
+        out.push(null);
       } else {
-        out[i] = f.elem.load(r, size, c, ctx);
+        out.push(elem.load(r, size, c, ctx));
       }
-    } catch (e) {
-      if (e instanceof WireError) e.within(`[${i}]`);
-      throw e;
     }
+  } catch (e) {
+    if (e instanceof WireError) e.within(`[${i}]`);
+    throw e;
   }
   target[f.key] = out;
 }
@@ -207,7 +211,9 @@ export function saveVmsd(
     }
     if (desc) desc.endArray();
     let opened = false;
-    for (const sub of plan.subsections()) {
+    const subs = plan.subsections();
+    for (let k = 0; k < subs.length; k++) {
+      const sub = subs[k]!;
       const sv = sub.vmsd;
       const own = value[sv.name];
       const needed = sv.needed ? sv.needed(value, own as State | undefined) : own !== undefined;
