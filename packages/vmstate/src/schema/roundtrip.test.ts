@@ -201,3 +201,30 @@ describe("hostile input", () => {
 });
 
 export type { State };
+
+describe("load-time checks", () => {
+  const s = defineVmsd({
+    name: "chk",
+    version: 1,
+    fields: [
+      { name: "n", type: "uint8" },
+      { name: "lim", type: "int32_le" },
+      { name: "ok", type: "validate", mustExist: true, exists: (st) => (st.n as number) < 10 },
+    ],
+  });
+  test("int32_le: 0 <= value <= the destination's current value", () => {
+    expect(loadState(s, Uint8Array.of(1, 0, 0, 0, 5), { current: { lim: 5 } })).toEqual({ n: 1, lim: 5 });
+    expect(() => loadState(s, Uint8Array.of(1, 0, 0, 0, 6), { current: { lim: 5 } })).toThrow(/lim: value out of range: expected 0..5, found 6/);
+    expect(() => loadState(s, Uint8Array.of(1, 0xff, 0xff, 0xff, 0xff))).toThrow(/expected >= 0, found -1/);
+  });
+  test("VMS_MUST_EXIST: a failed validation stops the load at that point", () => {
+    try {
+      loadState(s, Uint8Array.of(10, 0, 0, 0, 0));
+      expect.unreachable();
+    } catch (e) {
+      expect((e as WireError).message).toBe("chk/ok: input validation failed: chk/ok");
+      expect((e as WireError).offset).toBe(5);
+    }
+    expect(() => saveState(s, { n: 10, lim: 0 })).toThrow(/output state validation failed/);
+  });
+});
