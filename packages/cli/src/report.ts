@@ -23,6 +23,19 @@ export function partialOf(e: unknown): Inspection | undefined {
   return undefined;
 }
 
+/** A fault a codec reported inside its inspection (`json.fault`) instead of throwing. */
+export interface EmbeddedFault {
+  offset: number;
+  message: string;
+}
+
+export function embeddedFault(ins: Inspection): EmbeddedFault | undefined {
+  const f = (ins.json as { fault?: unknown } | null)?.fault;
+  if (!f || typeof f !== "object") return undefined;
+  const { offset, message } = f as { offset?: unknown; message?: unknown };
+  return typeof offset === "number" && typeof message === "string" ? { offset, message } : undefined;
+}
+
 /**
  * Run `fn`; a WireError becomes the contract line and exit code 1. Anything
  * else unexpected is reported the same way, never as a stack trace

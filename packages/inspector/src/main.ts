@@ -94,8 +94,9 @@ function showFault(f: Fault, where: "verify" | "inspect"): void {
   if (holder) tree.reveal(holder.path, "fault");
   byId("hex-title").textContent = `first fault at ${hex(f.offset)}${holder ? ` (in ${holder.label})` : ""}`;
   hexView.show(f.offset, { start: f.offset, end: f.offset + 1 });
-  if (where === "inspect") {
-    byId("text").textContent += `\nfirst fault  offset ${f.offset} (${hex(f.offset)}): ${f.message}`;
+  const text = byId("text");
+  if (where === "inspect" && !(text.textContent ?? "").includes(f.message)) {
+    text.textContent += `\nfirst fault  offset ${f.offset} (${hex(f.offset)}): ${f.message}`;
   }
 }
 

@@ -56,7 +56,15 @@ async function run(req: Request): Promise<void> {
       case "analyze": {
         if (req.task === "analyze") opts.view = "analyze";
         const ins = await codec.inspect(r, version, opts);
-        post({ id: req.id, kind: "inspected", format: ins.format, json: plain(ins.json), text: ins.text });
+        const json = plain(ins.json);
+        // Some codecs return the first fault inside their summary instead of throwing it.
+        const f = (json as { fault?: { offset?: unknown; message?: unknown; code?: unknown; path?: unknown } } | null)?.fault;
+        if (f && typeof f.offset === "number" && typeof f.message === "string") {
+          const fault = { offset: f.offset, message: f.message, code: String(f.code ?? "MALFORMED"), path: String(f.path ?? "") };
+          post({ id: req.id, kind: "fault", format, fault, partial: { json, text: ins.text } });
+        } else {
+          post({ id: req.id, kind: "inspected", format: ins.format, json, text: ins.text });
+        }
         break;
       }
       case "verify": {

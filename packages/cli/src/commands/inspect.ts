@@ -4,7 +4,7 @@ import { UsageError } from "../errors.js";
 import { writeStdout } from "../io.js";
 import { withInput } from "../input.js";
 import { familyTitle } from "../registry.js";
-import { type Ctx, guarded, partialOf } from "../report.js";
+import { type Ctx, embeddedFault, guarded, partialOf } from "../report.js";
 import { styleFor } from "../style.js";
 
 const hex = (n: number) => `0x${n.toString(16)}`;
@@ -18,9 +18,10 @@ export function headline(file: string, format: string | undefined, size: number 
 
 /**
  * `vmstream inspect`: a readable summary by default, JSON with --json or
- * --view. On a fault it still prints what was understood (when the codec
- * attached a partial inspection), a "first fault" line, and the contract error
- * line on stderr (exit 1).
+ * --view. A damaged stream (exit 1) still shows what was understood — the
+ * codec's partial inspection, thrown with the fault (`err.partial`) or
+ * returned with a `fault` field — then a "first fault" line, and the contract
+ * error line on stderr.
  */
 export const inspect: Command = {
   options: { ...formatOptions, json: { type: "boolean" }, view: { type: "string" } },
@@ -31,26 +32,36 @@ export const inspect: Command = {
     const ctx: Ctx = { file: file! };
     const st = styleFor(process.stdout);
     let size: number | undefined;
-    const show = async (ins: Inspection) => {
-      if (json) await writeStdout(`${jsonText(ins.json, 2)}\n`);
-      else await writeStdout(`${st.bold(headline(file!, ctx.format, size))}\n\n${ins.text.replace(/\n+$/, "")}\n`);
+
+    const show = async (ins: Inspection | undefined, fault: { offset: number; message: string } | undefined) => {
+      if (json) {
+        if (ins) await writeStdout(`${jsonText(ins.json, 2)}\n`);
+        return;
+      }
+      const text = ins ? ins.text.replace(/\n+$/, "") : "";
+      let out = `${st.bold(headline(file!, ctx.format, size))}\n${text ? `\n${text}\n` : ""}`;
+      // Codecs that already print the fault in their summary are not repeated.
+      if (fault && !text.includes(fault.message)) out += `\n${st.red(`first fault  offset ${fault.offset} (${hex(fault.offset)}): ${fault.message}`)}\n`;
+      await writeStdout(out);
     };
+
     await guarded(ctx, async () => {
+      let ins: Inspection | undefined;
+      let fault: WireError | undefined;
       try {
         await withInput(ctx, file!, flags, async (o) => {
           size = o.size;
-          await show(await o.codec.inspect(o.reader, o.version, o.opts));
+          ins = await o.codec.inspect(o.reader, o.version, o.opts);
         });
       } catch (e) {
-        // Readable mode: show what was understood and where it broke before the contract line.
-        if (!json && e instanceof WireError) {
-          const partial = partialOf(e);
-          const head = st.bold(headline(file!, ctx.format, size));
-          const body = partial ? `\n\n${partial.text.replace(/\n+$/, "")}\n` : "\n";
-          await writeStdout(`${head}${body}\n${st.red(`first fault  offset ${e.offset} (${hex(e.offset)}): ${e.message}`)}\n`);
-        }
-        throw e;
+        if (!(e instanceof WireError)) throw e;
+        fault = e;
+        ins = partialOf(e);
       }
+      const embedded = ins && !fault ? embeddedFault(ins) : undefined;
+      if (embedded) fault = new WireError("MALFORMED", embedded.message, embedded.offset);
+      await show(ins, fault);
+      if (fault) throw fault; // the contract line and exit 1
     });
   },
 };
