@@ -8,7 +8,12 @@ import { applyMutation, legacyImageArb, mutation, propertyParams, type LegacyIma
 import { legacyCodec, summarize } from "../src/index.js";
 import { LIBXC, LIBXL, convertBytes, fixture, pipeReader, textOf } from "./helpers.js";
 
-const params = propertyParams(60);
+/** Seed and run count only (FC_SEED / FC_NUM_RUNS), typed for any property. */
+function runs(n: number): { seed?: number; numRuns?: number } {
+  const { seed, numRuns } = propertyParams(n);
+  return seed === undefined ? { numRuns } : { seed, numRuns };
+}
+const params = runs(60);
 const image = legacyImageArb({ fillerOnlyBatches: true });
 
 /** What the model says inspect must count (independent of the reader). */
@@ -90,7 +95,7 @@ const legacyFixtures = readdirSync(fileURLToPath(new URL("./fixtures", import.me
 describe("damaged legacy fixtures", () => {
   for (const name of legacyFixtures) {
     const bytes = fixture(name);
-    test.prop([mutation(bytes.length)], propertyParams(40))(`${name}: success or a WireError inside the input`, async (m) => {
+    test.prop([mutation(bytes.length)], runs(40))(`${name}: success or a WireError inside the input`, async (m) => {
       const bad = applyMutation(bytes, m);
       const ops: (() => Promise<unknown>)[] = [
         () => legacyCodec.verify(StreamReader.of(bad), "64", {}),
