@@ -125,3 +125,25 @@ describe("vmdesc field entries", () => {
     );
   });
 });
+
+describe("the docs/spec/vmstate.md example", () => {
+  test("saves, loads back and describes itself", async () => {
+    const { defineVmsd: def, loadState, saveState } = await import("./index.js");
+    const fifo = def({ name: "uart/fifo", version: 1, minimumVersion: 1,
+      fields: [{ name: "level", type: "uint8" }, { name: "data", type: "uint8", num: 16 }] });
+    const uart = def({ name: "uart", version: 2, minimumVersion: 1,
+      fields: [{ name: "lcr", type: "uint8" }, { name: "timer", type: "timer", version: 2 }],
+      subsections: [fifo] });
+    const value = { lcr: 3, timer: -1n, "uart/fifo": { level: 0, data: new Array(16).fill(0) } };
+    const bytes = saveState(uart, value);
+    expect(bytes.length).toBe(1 + 8 + 1 + 1 + 9 + 4 + 1 + 16);
+    const state = loadState(uart, bytes, { version: 2 });
+    expect(state).toEqual(value);
+    const { vmdesc } = saveWithVmdesc(uart, state, { idstr: "uart" });
+    expect(vmdesc).toBe(
+      '{"name": "uart", "instance_id": 0, "vmsd_name": "uart", "version": 2, "fields": [{"name": "lcr", "type": "uint8", "size": 1}, ' +
+        '{"name": "timer", "type": "timer", "size": 8}], "subsections": [{"vmsd_name": "uart/fifo", "version": 1, "fields": [' +
+        '{"name": "level", "type": "uint8", "size": 1}, {"name": "data", "array_len": 16, "type": "uint8", "size": 1}]}]}',
+    );
+  });
+});
