@@ -102,3 +102,42 @@ describe("faults are reported at the offset where they start", async () => {
     expect(e.expected).toBe("0x05 or 0x09");
   });
 });
+
+describe("hostile vmdesc trailers are refused, never a hang or a stack overflow", async () => {
+  const s = await summary(real);
+  const withVmdesc = (text: string): Uint8Array => {
+    const j = new TextEncoder().encode(text);
+    const out = new Uint8Array(s.vmdesc!.offset + 5 + j.length);
+    out.set(real.subarray(0, s.vmdesc!.offset));
+    out[s.vmdesc!.offset] = 6;
+    new DataView(out.buffer).setUint32(s.vmdesc!.offset + 1, j.length);
+    out.set(j, s.vmdesc!.offset + 5);
+    return out;
+  };
+  const jsonAt = s.vmdesc!.offset + 5;
+
+  test("an array of 2^40 empty elements", async () => {
+    const b = withVmdesc(`{"page_size": 4096, "devices": [{"name": "timer", "instance_id": 0, "vmsd_name": "timer", "version": 2, "fields": [{"name": "x", "array_len": 1099511627776, "type": "buffer", "size": 0}]}]}`);
+    expect(await fault(b)).toMatchObject({ code: "LIMIT_EXCEEDED", offset: jsonAt });
+  });
+
+  test("nested arrays whose product is huge", async () => {
+    const inner = `{"vmsd_name": "a", "version": 1, "fields": [{"name": "y", "array_len": 100000, "type": "uint8", "size": 0}]}`;
+    const b = withVmdesc(`{"page_size": 4096, "devices": [{"name": "timer", "instance_id": 0, "vmsd_name": "timer", "version": 2, "fields": [{"name": "x", "array_len": 100000, "type": "struct", "struct": ${inner}, "size": 0}]}]}`);
+    expect(await fault(b)).toMatchObject({ code: "LIMIT_EXCEEDED" });
+  });
+
+  test("100000 levels of nesting", async () => {
+    const b = withVmdesc(`{"page_size": 4096, "devices": ${"[".repeat(100000)}${"]".repeat(100000)}}`);
+    const e = await fault(b);
+    expect(["MALFORMED", "LIMIT_EXCEEDED"]).toContain(e.code);
+    expect(e.offset).toBe(jsonAt);
+  });
+
+  test("a vmdesc that does not describe the bytes", async () => {
+    const text = new TextDecoder().decode(real.subarray(jsonAt)).replace(`"cpu_ticks_offset", "type": "int64", "size": 8`, `"cpu_ticks_offset", "type": "int64", "size": 4`);
+    const e = await fault(withVmdesc(text));
+    expect(e.code).toBe("MALFORMED");
+    expect(e.offset).toBeGreaterThan(s.sections.find((x) => x.idstr === "timer")!.offset);
+  });
+});

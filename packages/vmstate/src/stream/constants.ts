@@ -35,4 +35,4 @@ export const MIG_CMD_POSTCOPY_ADVISE = 3;
 export const DEFAULT_PAGE_SIZE = 4096;
 
 /** Device sections and the vmdesc are buffered whole; refuse tails larger than this. */
-export const MAX_TAIL = 256 * 1024 * 1024;
+export const MAX_TAIL = 128 * 1024 * 1024;

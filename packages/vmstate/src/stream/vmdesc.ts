@@ -49,6 +49,8 @@ export interface Desc {
   vmstate: boolean;
   /** Holds (at any depth) a qtailq/qlist/gtree whose element descriptions the vmdesc cannot give. */
   opaqueVmstate: boolean;
+  /** Elements one walk visits (bounded by MAX_ELEMENTS). */
+  weight: number;
 }
 
 export interface DeviceDesc {
@@ -85,6 +87,7 @@ const INT_TYPES: Record<string, Az> = {
 
 const td = new TextDecoder("utf-8", { fatal: true });
 const INLINE_LISTS = new Set(["qtailq", "qlist", "gtree"]);
+const MAX_ELEMENTS = 1 << 22;
 
 /**
  * Find the vmdesc at the end of `tail` (bytes that run to the end of the
@@ -162,6 +165,8 @@ function compileDesc(d: Record<string, unknown>, where: string, offset: number, 
     if (typeof name !== "string" || typeof type !== "string" || typeof size !== "number" || !Number.isSafeInteger(size) || size < 0)
       throw new MalformedError(`${where}.fields[${i}]: name, type and size expected`, offset);
     const arrayLen = typeof f["array_len"] === "number" ? (f["array_len"] as number) : 0;
+    if (!Number.isSafeInteger(arrayLen) || arrayLen < 0 || arrayLen > MAX_ELEMENTS)
+      throw new LimitError(`${where}.fields[${i}]: array_len ${arrayLen}`, offset);
     const index = typeof f["index"] === "number" ? (f["index"] as number) : -1;
     let key: string;
     if (index >= 0) {
@@ -234,6 +239,12 @@ function compileDesc(d: Record<string, unknown>, where: string, offset: number, 
     if (s.opaqueVmstate) opaque = true;
   }
   for (const sl of slots) if (sl.struct?.opaqueVmstate) opaque = true;
+  // Elements a walk of this description visits: a hostile vmdesc could make an
+  // array of empty elements cost time without bytes, so the total is capped.
+  let weight = 1;
+  for (const sl of slots) weight += sl.count * (sl.struct ? sl.struct.weight : 1);
+  for (const sb of subs) weight += sb.weight;
+  if (weight > MAX_ELEMENTS) throw new LimitError(`${where}: describes more than ${MAX_ELEMENTS} elements`, offset);
   const version = typeof d["version"] === "number" ? (d["version"] as number) : 0;
-  return { name: vmstate ? (d["vmsd_name"] as string) : "", version, slots, subs, subKeys, vmstate, opaqueVmstate: opaque };
+  return { name: vmstate ? (d["vmsd_name"] as string) : "", version, slots, subs, subKeys, vmstate, opaqueVmstate: opaque, weight };
 }
