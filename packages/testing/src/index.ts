@@ -6,3 +6,4 @@ export * from "./qemu.js";
 export * from "./vmstate.js";
 export * from "./mutate.js";
 export * from "./matrix.js";
+export * from "./fuzz.js";

@@ -1,0 +1,99 @@
+import { readFileSync, readdirSync, existsSync } from "node:fs";
+import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
+import { ByteWriter, padding8 } from "@vmstream/framing";
+import { contextDescriptorBytes, contextHeaderBytes } from "@vmstream/libxl";
+import {
+  contextStream,
+  legacyImageArb,
+  libxcImage,
+  libxcImageBytes,
+  libxlStream,
+  libxlStreamBytes,
+  qemuStream,
+  xlFile,
+  xlFileBytes,
+} from "@vmstream/testing";
+import fc from "fast-check";
+import { REPO } from "./run.js";
+
+/**
+ * Valid inputs per family for the fuzz tests: the fixtures committed in the
+ * repository (real tools' bytes) and the structure-aware arbitraries of
+ * @vmstream/testing. Mutations are applied on top by the tests.
+ */
+export const FAMILIES = ["context", "libxc", "libxl", "xl", "legacy", "qemu"] as const;
+export type Family = (typeof FAMILIES)[number];
+
+const LIBXL_FIX = join(REPO, "packages/libxl/test/fixtures");
+const LEGACY_FIX = join(REPO, "packages/legacy/test/fixtures");
+const QEMU_FIX = join(REPO, "packages/vmstate/test/fixtures");
+
+function files(dir: string, pick: (name: string) => boolean): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter(pick)
+    .sort()
+    .map((n) => join(dir, n));
+}
+
+const load = (p: string): Uint8Array => {
+  const b = readFileSync(p);
+  return new Uint8Array(p.endsWith(".gz") ? gunzipSync(b) : b);
+};
+
+/** Fixture paths per family (valid streams of that family). */
+export function corpusFiles(family: Family): string[] {
+  switch (family) {
+    case "context":
+      return files(join(LIBXL_FIX, "context"), (n) => n.endsWith(".bin"));
+    case "libxc":
+      return files(LIBXL_FIX, (n) => /^libxc_.*\.bin$|^conv_.*[._]libxc\.bin$/.test(n));
+    case "libxl":
+      return files(LIBXL_FIX, (n) => /^libxl_.*\.bin$|^conv_.*[._]libxl\.bin$/.test(n));
+    case "xl":
+      return files(LIBXL_FIX, (n) => /^xl_.*\.bin$/.test(n));
+    case "legacy":
+      return files(LEGACY_FIX, (n) => /^legacy_.*\.bin$/.test(n));
+    case "qemu":
+      return [...files(QEMU_FIX, (n) => /\.mig(\.gz)?$/.test(n)), ...files(join(REPO, "samples/qemu"), (n) => n.endsWith(".mig"))];
+  }
+}
+
+const cache = new Map<Family, Uint8Array[]>();
+export function corpus(family: Family, maxBytes = Infinity): Uint8Array[] {
+  if (!cache.has(family)) cache.set(family, corpusFiles(family).map(load));
+  return cache.get(family)!.filter((b) => b.byteLength <= maxBytes);
+}
+
+/** A context stream value as bytes, through the codec's own header and descriptor writers (synchronous). */
+function contextBytes(s: { version: 1 | 2; xenMajor: number; xenMinor: number; bigEndian: boolean; records: { type: number; instance: number; body: Uint8Array }[] }): Uint8Array {
+  const w = new ByteWriter(1024);
+  w.bytes(contextHeaderBytes(s));
+  for (const r of s.records) {
+    w.bytes(contextDescriptorBytes(s, r.type, r.instance, r.body.byteLength)).bytes(r.body).zeros(padding8(r.body.byteLength));
+  }
+  w.bytes(contextDescriptorBytes(s, 0, 0, 0));
+  return w.finish().slice();
+}
+
+/** Structure-aware valid streams of the family, as bytes. */
+export function generated(family: Family): fc.Arbitrary<Uint8Array> {
+  switch (family) {
+    case "context":
+      return fc
+        .constantFrom(1 as const, 2 as const)
+        .chain((version) => contextStream({ version }))
+        .map(contextBytes);
+    case "libxc":
+      return libxcImage().map(libxcImageBytes);
+    case "libxl":
+      return libxlStream().map(libxlStreamBytes);
+    case "xl":
+      return xlFile().map(xlFileBytes);
+    case "legacy":
+      return legacyImageArb().map((x) => x.bytes);
+    case "qemu":
+      return qemuStream({ maxParts: 2, maxDevices: 3 }).map((x) => x.bytes);
+  }
+}

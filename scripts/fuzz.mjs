@@ -1,0 +1,109 @@
+/**
+ * `npm run fuzz`: a longer fuzz run than CI's, over every decoder, through the
+ * built packages. Each case is generated from (seed + case number), so any
+ * case can be replayed alone; every input that breaks the decoder contract is
+ * written to packages/testing/regressions/<family>/<sha>.bin, where
+ * packages/cli/test/fuzz-regressions.test.ts replays it forever after.
+ *
+ *   node scripts/fuzz.mjs [--seed N] [--runs N] [--family F] [--minutes M]
+ *
+ * Defaults: a random seed (printed), 1500 cases per family, every family,
+ * no time limit.
+ */
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { gunzipSync } from "node:zlib";
+import { codecs } from "@vmstream/cli";
+import { ByteWriter, padding8 } from "@vmstream/framing";
+import { contextDescriptorBytes, contextHeaderBytes } from "@vmstream/libxl";
+import * as T from "@vmstream/testing";
+import fc from "fast-check";
+
+const REPO = fileURLToPath(new URL("../", import.meta.url));
+const { values } = parseArgs({
+  options: { seed: { type: "string" }, runs: { type: "string" }, family: { type: "string" }, minutes: { type: "string" } },
+});
+const seed = values.seed !== undefined ? Number(values.seed) : (Date.now() ^ (Math.random() * 2 ** 31)) >>> 0;
+const runs = Number(values.runs ?? 1500);
+const deadline = values.minutes ? Date.now() + Number(values.minutes) * 60_000 : Infinity;
+
+const files = (dir, re) =>
+  existsSync(join(REPO, dir))
+    ? readdirSync(join(REPO, dir))
+        .filter((n) => re.test(n))
+        .sort()
+        .map((n) => {
+          const b = readFileSync(join(REPO, dir, n));
+          return new Uint8Array(n.endsWith(".gz") ? gunzipSync(b) : b);
+        })
+    : [];
+
+function contextBytes(s) {
+  const w = new ByteWriter(1024);
+  w.bytes(contextHeaderBytes(s));
+  for (const r of s.records) w.bytes(contextDescriptorBytes(s, r.type, r.instance, r.body.byteLength)).bytes(r.body).zeros(padding8(r.body.byteLength));
+  w.bytes(contextDescriptorBytes(s, 0, 0, 0));
+  return w.finish().slice();
+}
+
+/** Same corpus and generators as packages/cli/test/fuzz-corpus.ts. */
+const FAMILIES = {
+  context: {
+    corpus: () => files("packages/libxl/test/fixtures/context", /\.bin$/),
+    generated: () => fc.constantFrom(1, 2).chain((version) => T.contextStream({ version })).map(contextBytes),
+  },
+  libxc: { corpus: () => files("packages/libxl/test/fixtures", /^libxc_.*\.bin$|^conv_.*[._]libxc\.bin$/), generated: () => T.libxcImage().map(T.libxcImageBytes) },
+  libxl: { corpus: () => files("packages/libxl/test/fixtures", /^libxl_.*\.bin$|^conv_.*[._]libxl\.bin$/), generated: () => T.libxlStream().map(T.libxlStreamBytes) },
+  xl: { corpus: () => files("packages/libxl/test/fixtures", /^xl_.*\.bin$/), generated: () => T.xlFile().map(T.xlFileBytes) },
+  legacy: { corpus: () => files("packages/legacy/test/fixtures", /^legacy_.*\.bin$/), generated: () => T.legacyImageArb().map((x) => x.bytes) },
+  qemu: {
+    corpus: () => [...files("packages/vmstate/test/fixtures", /\.mig(\.gz)?$/), ...files("samples/qemu", /\.mig$/)],
+    generated: () => T.qemuStream({ maxParts: 3, maxDevices: 4 }).map((x) => x.bytes),
+  },
+};
+
+console.log(`fuzz: seed ${seed}, ${runs} cases per family (replay one case: --seed ${seed} --family F, case N uses seed ${seed}+N)`);
+let total = 0;
+let found = 0;
+const saved = [];
+for (const [family, spec] of Object.entries(FAMILIES)) {
+  if (values.family && values.family !== family) continue;
+  const codec = codecs.find((c) => c.family === family);
+  if (!codec) {
+    console.log(`${family}: no codec in this build, skipped`);
+    continue;
+  }
+  const corpus = spec.corpus();
+  const arbs = [spec.generated().chain((b) => T.fuzzInput([b]))];
+  if (corpus.length) arbs.unshift(T.fuzzInput(corpus, 6));
+  const input = fc.tuple(fc.oneof(...arbs), T.splitPoint);
+  const t0 = Date.now();
+  let n = 0;
+  let bad = 0;
+  for (; n < runs && Date.now() < deadline; n++) {
+    const [[bytes, splitAt]] = fc.sample(input, { seed: seed + n, numRuns: 1 });
+    const { violations } = await T.fuzzOnce(codec, bytes, { splitAt, timeoutMs: 10_000 });
+    if (violations.length === 0) continue;
+    bad++;
+    const sha = createHash("sha256").update(bytes).digest("hex").slice(0, 16);
+    const dir = join(REPO, "packages/testing/regressions", family);
+    mkdirSync(dir, { recursive: true });
+    const path = join(dir, `${sha}.bin`);
+    if (!existsSync(path)) {
+      writeFileSync(path, bytes);
+      saved.push(path.slice(REPO.length));
+    }
+    console.log(`${family} case ${n} (seed ${seed + n}, ${bytes.length} bytes, split ${splitAt ?? "-"}) → ${path.slice(REPO.length)}`);
+    for (const v of violations) console.log(`  ${v.op}: ${v.problem}`);
+    const first = violations.find((v) => v.thrown instanceof Error);
+    if (first?.thrown instanceof Error && first.thrown.stack) console.log(first.thrown.stack.split("\n").slice(0, 4).join("\n"));
+  }
+  total += n;
+  found += bad;
+  console.log(`${family}: ${n} cases, ${bad} failing, ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+}
+console.log(`fuzz: ${total} cases, ${found} failing, ${saved.length} new regression files${saved.length ? `:\n  ${saved.join("\n  ")}` : ""}`);
+process.exitCode = found ? 1 : 0;
