@@ -22,7 +22,7 @@ function walkWithOwnVmdesc(schema: Vmsd, state: State, format: 3 | 4): void {
 }
 
 describe("interpreter bytes read back by the stream codec's vmdesc walker", () => {
-  const params = propertyParams(30);
+  const params = propertyParams(30) as { numRuns?: number; seed?: number };
   for (const d of sampleDevices) {
     for (const { release, schema } of sampleReleases(d)) {
       test.prop([arbitraryState(schema), fc.constantFrom(3 as const, 4 as const)], params)(`${d.name} release ${release}`, (state, format) => {

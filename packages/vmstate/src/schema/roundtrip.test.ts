@@ -78,7 +78,7 @@ const sink = defineVmsd({
   ],
 });
 
-const params = propertyParams(60);
+const params = propertyParams(60) as { numRuns?: number; seed?: number };
 
 describe("save → load is the identity", () => {
   for (const format of [3, 4] as const) {

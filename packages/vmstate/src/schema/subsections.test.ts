@@ -137,7 +137,7 @@ function cleanOnDestination(format: 3 | 4) {
 }
 
 describe("an embedded struct's subsection on a destination that lacks it", () => {
-  const params = propertyParams(200);
+  const params = propertyParams(200) as { numRuns?: number; seed?: number };
   test.prop([states], params)("format 4: exact values, or a WireError at exactly the subsection's offset", cleanOnDestination(4));
 
   test("format 3: fast-check finds a state that misloads (the 2011 ambiguity)", () => {
