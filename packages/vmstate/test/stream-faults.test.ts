@@ -141,3 +141,25 @@ describe("hostile vmdesc trailers are refused, never a hang or a stack overflow"
     expect(e.offset).toBeGreaterThan(s.sections.find((x) => x.idstr === "timer")!.offset);
   });
 });
+
+describe("PACKAGED commands (postcopy): the nested stream is walked", () => {
+  // LISTEN, a FULL section "x" with a 2-byte body and its footer, RUN, EOF.
+  const nested = [0x08, 0, 4, 0, 0, 0x04, 0, 0, 0, 5, 1, 0x78, 0, 0, 0, 0, 0, 0, 0, 1, 0x61, 0x62, 0x7e, 0, 0, 0, 5, 0x08, 0, 5, 0, 0, 0x00];
+  const build = (inner: number[]): Uint8Array =>
+    new Uint8Array([0x51, 0x45, 0x56, 0x4d, 0, 0, 0, 3, 0x08, 0, 7, 0, 4, 0, 0, 0, inner.length, ...inner, 0x00]);
+
+  test("a well-formed package verifies, round-trips and is listed", async () => {
+    const b = build(nested);
+    await qemuCodec.verify(StreamReader.of(b), "3", {});
+    const s = await summary(b);
+    expect(s.commands).toEqual([{ offset: 8, cmd: 7, name: "PACKAGED", length: 4, packaged: nested.length }]);
+  });
+
+  test("a fault inside the package is reported at its absolute offset", async () => {
+    const bad = nested.slice();
+    bad[28] = 0x63; // POSTCOPY_RUN's command number -> 99
+    const e = await fault(build(bad));
+    expect(e.offset).toBe(17 + 28);
+    expect(e.path).toBe("package");
+  });
+});

@@ -16,7 +16,7 @@ import {
   WireError,
   checkCount,
   hex,
-  type StreamReader,
+  StreamReader,
 } from "@vmstream/framing";
 import {
   DEFAULT_PAGE_SIZE,
@@ -69,6 +69,8 @@ export interface ParseOptions {
   pageSize?: number | undefined;
   /** A vmdesc borrowed from a sibling stream, for streams that carry none. */
   borrowed?: Vmdesc | null | undefined;
+  /** A PACKAGED command's nested stream: no header, no configuration, nothing after EOF. */
+  headerless?: boolean;
 }
 
 /** What the parser learned, readable while and after events flow. */
@@ -91,20 +93,23 @@ export class ParseState {
 const be32 = (b: Uint8Array, p: number): number => ((b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!) >>> 0;
 
 export async function* parseStream(input: StreamReader, o: ParseOptions, st: ParseState): AsyncGenerator<Ev> {
-  const h = await input.read(8, "file header");
-  const magic = h.u32be();
-  if (magic !== QEMU_VM_FILE_MAGIC)
-    throw new WireError("BAD_MAGIC", "not a QEMU savevm stream", 0, { expected: hex(QEMU_VM_FILE_MAGIC, 8), found: hex(magic, 8) });
-  const version = h.u32be();
-  if (version !== o.version)
-    throw new WireError("UNSUPPORTED_VERSION", version === 2 ? "savevm v2 format is obsolete" : "unexpected file version", 4, {
-      expected: String(o.version),
-      found: String(version),
-    });
+  let version = o.version;
+  if (!o.headerless) {
+    const h = await input.read(8, "file header");
+    const magic = h.u32be();
+    if (magic !== QEMU_VM_FILE_MAGIC)
+      throw new WireError("BAD_MAGIC", "not a QEMU savevm stream", 0, { expected: hex(QEMU_VM_FILE_MAGIC, 8), found: hex(magic, 8) });
+    version = h.u32be();
+    if (version !== o.version)
+      throw new WireError("UNSUPPORTED_VERSION", version === 2 ? "savevm v2 format is obsolete" : "unexpected file version", 4, {
+        expected: String(o.version),
+        found: String(version),
+      });
+    yield { t: "header", offset: 0, version };
+  }
   const v4 = version === 4;
-  yield { t: "header", offset: 0, version };
 
-  if ((await input.fill(1)) && input.peek(1)[0] === QEMU_SECTION.CONFIGURATION) {
+  if (!o.headerless && (await input.fill(1)) && input.peek(1)[0] === QEMU_SECTION.CONFIGURATION) {
     const ev = await readConfig(input, v4);
     for (const s of ev.subs) {
       if (s.name === "configuration/target-page-bits" && s.data.byteLength === 4) {
@@ -124,6 +129,10 @@ export async function* parseStream(input: StreamReader, o: ParseOptions, st: Par
     switch (type) {
       case QEMU_SECTION.EOF: {
         yield { t: "eof", offset: at };
+        if (o.headerless) {
+          if (!(await input.atEnd())) throw new WireError("TRAILING_BYTES", "bytes after the EOF of a packaged stream", input.offset);
+          return;
+        }
         const tv = await readTrailer(input, st);
         if (tv) yield tv;
         return;
@@ -145,7 +154,9 @@ export async function* parseStream(input: StreamReader, o: ParseOptions, st: Par
           checkCount(n, 1, avail, "packaged stream length", at + 5);
           if (n > MAX_TAIL) throw new LimitError(`packaged stream of ${n} bytes`, at + 5);
           await input.need(n, "packaged stream");
+          const base = input.offset;
           pkg = input.take(n).slice();
+          await checkPackage(pkg, base, st, o);
         }
         if (cmd === MIG_CMD_POSTCOPY_ADVISE && len === 16) st.ram.postcopyAdvised = true;
         yield { t: "command", offset: at, cmd, data, pkg };
@@ -429,4 +440,25 @@ function plausibleHeader(v: Uint8Array, p: number, st: ParseState): boolean {
   const inst = be32(v, p + 6 + l);
   const ver = be32(v, p + 10 + l);
   return inst <= 0xffff && ver <= 0xffff;
+}
+
+/**
+ * Walk a PACKAGED command's nested stream (POSTCOPY_LISTEN, device sections,
+ * PING, POSTCOPY_RUN, EOF) so faults inside it are found; its bytes are kept
+ * whole by the caller. Offsets are made absolute.
+ */
+async function checkPackage(pkg: Uint8Array, base: number, st: ParseState, o: ParseOptions): Promise<void> {
+  const inner = new ParseState(st.ram.pageSize);
+  inner.footers = st.footers;
+  try {
+    for await (const _ of parseStream(StreamReader.of(pkg), { ...o, headerless: true, pages: false, borrowed: st.vmdesc ?? o.borrowed }, inner)) {
+      // events are only checked here
+    }
+  } catch (e) {
+    if (e instanceof WireError) {
+      e.offset += base;
+      e.within("package");
+    }
+    throw e;
+  }
 }
