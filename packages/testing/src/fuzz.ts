@@ -1,4 +1,4 @@
-import { type FamilyCodec, type Sink, StreamReader, WireError, chunksSource } from "@vmstream/framing";
+import { type CodecOptions, type FamilyCodec, type Sink, StreamReader, WireError, chunksSource } from "@vmstream/framing";
 import fc from "fast-check";
 import { HOSTILE_U32, applyMutation, mutation } from "./mutate.js";
 
@@ -35,6 +35,10 @@ export interface FuzzOptions {
   maxAllocBytes?: number;
   /** Version to try when detection fails (default: the codec's newest). */
   fallbackVersion?: string;
+  /** Use this version whatever detection says (like `--format family@version`). */
+  version?: string;
+  /** Options every operation receives (e.g. `{ width: 64 }` like `--width 64`). */
+  codecOptions?: CodecOptions;
   /** Skip the recode-equals-input check (for families whose verify accepts what recode cannot repeat). */
   skipLossless?: boolean;
 }
@@ -108,8 +112,10 @@ export async function fuzzOnce(
   } catch (e) {
     fail("detect", `detect threw ${describe(e)}`, e);
   }
-  if (version === null || !codec.versions.includes(version)) version = opts.fallbackVersion ?? codec.versions[codec.versions.length - 1]!;
+  if (opts.version !== undefined) version = opts.version;
+  else if (version === null || !codec.versions.includes(version)) version = opts.fallbackVersion ?? codec.versions[codec.versions.length - 1]!;
   const v = version;
+  const co: CodecOptions = opts.codecOptions ?? {};
 
   const run = async (op: FuzzOpName, fn: (r: StreamReader) => Promise<void>): Promise<boolean> => {
     const before = arrayBuffers();
@@ -132,25 +138,25 @@ export async function fuzzOnce(
   };
 
   const verified = await run("verify", async (r) => {
-    await codec.verify(r, v, {});
+    await codec.verify(r, v, co);
   });
   await run("inspect", async (r) => {
-    const ins = await codec.inspect(r, v, {});
+    const ins = await codec.inspect(r, v, co);
     JSON.stringify(ins.json);
   });
   if (codec.family === "qemu") {
     await run("analyze", async (r) => {
-      const ins = await codec.inspect(r, v, { view: "analyze" });
+      const ins = await codec.inspect(r, v, { ...co, view: "analyze" });
       JSON.stringify(ins.json);
     });
   }
   await run("decode", async (r) => {
     let text = 0;
-    for await (const piece of codec.decode(r, v, {})) text += piece.length;
+    for await (const piece of codec.decode(r, v, co)) text += piece.length;
     if (text === 0) throw new Error("decode produced no text");
   });
   const sink = new CollectSink(Math.max(bytes.byteLength, 1 << 20));
-  const recoded = await run("recode", (r) => codec.recode(r, v, sink, {}));
+  const recoded = await run("recode", (r) => codec.recode(r, v, sink, co));
   if (verified && recoded && !opts.skipLossless && !sink.equals(bytes)) {
     fail("recode", `the input verifies but recode wrote ${sink.length} bytes that differ from the ${bytes.byteLength} input bytes`);
   }
@@ -162,7 +168,7 @@ export async function fuzzOnce(
   }
   if (codec.convert) {
     for (const t of targets) {
-      await run(`convert:${t.family}@${t.version}`, (r) => codec.convert!(r, v, t, new CollectSink(0), {}));
+      await run(`convert:${t.family}@${t.version}`, (r) => codec.convert!(r, v, t, new CollectSink(0), co));
     }
   }
   return { violations, outcomes };
