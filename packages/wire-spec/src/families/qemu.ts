@@ -15,7 +15,11 @@ export const QEMU_SECTION = {
   SECTION_FOOTER: 0x7e,
 } as const;
 
-/** Format 4 only: written after every embedded struct so subsections are never ambiguous. */
+/**
+ * Format 4 only: written after the subsections of every VMState description
+ * (section bodies, subsections, struct/vstruct elements, tmp, qtailq/qlist/gtree
+ * elements), so a reader never has to guess where subsections end.
+ */
 export const QEMU_VM_SUBSECTIONS_END = 0x09;
 
 const fileHeader = (v: number): LayoutSpec => ({
@@ -60,7 +64,7 @@ export const qemu: FamilySpec = {
       version: "4",
       status: "proposed",
       headers: [fileHeader(4)],
-      records: [...sections, { code: QEMU_VM_SUBSECTIONS_END, name: "SUBSECTIONS_END", mandatory: true, body: "empty", since: "4", note: "after every embedded struct's subsections" }],
+      records: [...sections, { code: QEMU_VM_SUBSECTIONS_END, name: "SUBSECTIONS_END", mandatory: true, body: "empty", since: "4", note: "after the subsections of every VMState description (section body, subsection, struct element, tmp, list element)" }],
       changes:
         "The unambiguous format proposed in 2011: a SUBSECTIONS_END sentinel after every embedded struct, so a reader never has to guess whether a 0x05 byte starts a subsection or belongs to the parent.",
     },
