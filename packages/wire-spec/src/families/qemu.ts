@@ -66,7 +66,7 @@ export const qemu: FamilySpec = {
       headers: [fileHeader(4)],
       records: [...sections, { code: QEMU_VM_SUBSECTIONS_END, name: "SUBSECTIONS_END", mandatory: true, body: "empty", since: "4", note: "after the subsections of every VMState description (section body, subsection, struct element, tmp, list element)" }],
       changes:
-        "The unambiguous format proposed in 2011: a SUBSECTIONS_END sentinel after every embedded struct, so a reader never has to guess whether a 0x05 byte starts a subsection or belongs to the parent.",
+        "The unambiguous format proposed in 2011: a SUBSECTIONS_END sentinel after the subsections of every VMState description, so a reader never has to guess whether a 0x05 byte starts a subsection or belongs to the parent.",
     },
   ],
 };
