@@ -101,18 +101,27 @@ Examples:
   "schema-diff": `vmstream schema-diff SRC.json DST.json [--json]
 
 Checks that a destination QEMU (DST, a 'qemu -dump-vmstate' dump) can load
-what a source QEMU (SRC) sends. One line per finding, naming the section.
-Exit 0 compatible, 1 incompatible, 2 usage.
+what a source QEMU (SRC) sends: the rules of QEMU's
+scripts/vmstate-static-checker.py. One line per finding, naming the section.
+Exit 0 compatible (warnings only), 1 incompatible, 2 usage.
 
-Example:
-  qemu-system-x86_64 -M pc-i440fx-7.2 -dump-vmstate new.json
+  --json   print {compatible, errors, warnings, findings: [{severity, section, path, message}]}
+
+Examples:
   vmstream schema-diff old.json new.json
+  vmstream schema-diff old.json new.json --json | jq '.findings[].section'
+  (dumps come from: qemu-system-x86_64 -M pc-i440fx-7.2 -dump-vmstate new.json)
 `,
   matrix: `vmstream matrix [--json FILE] [--markdown FILE] [--html FILE] [--input FILE]
 
 Runs the compat matrix (in a vmstream checkout) or renders an existing
-matrix.json (--input), and writes it as JSON, Markdown or HTML.
+matrix.json (--input), and writes it as JSON, Markdown or HTML. Each cell is
+one property of one version pair: pass, fail or expected-fail.
 Exit 0 when all required cells pass, 1 otherwise.
+
+Examples:
+  vmstream matrix --json matrix.json --markdown MATRIX.md
+  vmstream matrix --input matrix.json --html matrix.html
 `,
 };
 

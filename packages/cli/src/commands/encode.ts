@@ -1,14 +1,9 @@
 import { type FormatId, WireError, readAll } from "@vmstream/framing";
 import type { Command } from "../command.js";
 import { openInput, openOutput, withOutput } from "../io.js";
+import { parseJson } from "../json-offset.js";
 import { codecFor, parseFormat } from "../registry.js";
 import { type Ctx, guarded } from "../report.js";
-
-/** JSON.parse names the character where it gave up; that is our byte offset for ASCII documents. */
-function jsonOffset(message: string): number {
-  const m = /position (\d+)/.exec(message);
-  return m ? Number(m[1]) : 0;
-}
 
 /** `vmstream encode JSON OUT`: the stream a decoded document describes, written atomically. */
 export const encode: Command = {
@@ -20,13 +15,9 @@ export const encode: Command = {
       const r = await openInput(json!);
       let doc: unknown;
       try {
-        const text = new TextDecoder().decode(await readAll(r));
-        try {
-          doc = JSON.parse(text);
-        } catch (e) {
-          const msg = (e as Error).message;
-          throw new WireError("MALFORMED", `not valid JSON: ${msg}`, jsonOffset(msg));
-        }
+        const parsed = parseJson(new TextDecoder().decode(await readAll(r)));
+        if (!parsed.ok) throw new WireError("MALFORMED", parsed.message, parsed.offset);
+        doc = parsed.value;
       } finally {
         await r.close();
       }

@@ -1,77 +1,62 @@
 import { readFile } from "node:fs/promises";
-import * as vmstate from "@vmstream/vmstate";
+import { WireError } from "@vmstream/framing";
+import { type Finding, findingJson, formatFinding, schemaDiff, schemaDiffExitCode } from "@vmstream/vmstate";
 import { UsageError } from "../errors.js";
 import { writeStdout } from "../io.js";
-import { errorLine } from "../report.js";
+import { parseJson } from "../json-offset.js";
+import { type Ctx, guarded } from "../report.js";
 
-/** One finding of the static checker (`schemaDiff` in @vmstream/vmstate). */
-export interface Finding {
-  severity: string;
-  section: string;
-  path: string;
-  message: string;
-}
+/** What the error line calls a `qemu -dump-vmstate` document. */
+const DUMP = "vmstate-dump";
 
-type SchemaDiffFn = (src: unknown, dst: unknown) => Finding[] | { findings: Finding[] };
-type FormatFn = (f: Finding) => string;
-
-/** A finding that makes the pair incompatible (QEMU's checker counts errors only). */
-const isError = (f: Finding) => f.severity !== "warning" && f.severity !== "info" && f.severity !== "note";
-
-async function readDump(path: string): Promise<unknown> {
-  let text: string;
+async function readText(path: string): Promise<string> {
   try {
-    if (path === "-") {
-      const parts: Buffer[] = [];
-      for await (const c of process.stdin) parts.push(c as Buffer);
-      text = Buffer.concat(parts).toString("utf8");
-    } else {
-      text = await readFile(path, "utf8");
-    }
+    if (path !== "-") return await readFile(path, "utf8");
+    const parts: Buffer[] = [];
+    for await (const c of process.stdin) parts.push(c as Buffer);
+    return Buffer.concat(parts).toString("utf8");
   } catch (e) {
     throw new UsageError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    const msg = (e as Error).message;
-    const at = /position (\d+)/.exec(msg);
-    throw new DumpError(errorLine({ file: path, format: "vmstate-dump" }, at ? Number(at[1]) : 0, `not valid JSON: ${msg}`));
-  }
 }
 
-class DumpError extends Error {}
+/** Parse one dump; a syntax error names the byte where the document stops being JSON. */
+async function readDump(ctx: Ctx, path: string): Promise<unknown> {
+  const text = await readText(path);
+  ctx.file = path;
+  const parsed = parseJson(text);
+  if (!parsed.ok) throw new WireError("MALFORMED", parsed.message, parsed.offset);
+  return parsed.value;
+}
 
 /**
  * `vmstream schema-diff SRC.json DST.json [--json]`: can a QEMU with DST's
- * schema load what a QEMU with SRC's schema sends? Exit 0 compatible, 1 not.
+ * schema load what a QEMU with SRC's schema sends? One line per finding;
+ * exit 0 compatible (warnings alone are compatible), 1 incompatible, 2 usage.
  */
 export async function schemaDiffCommand(src: string, dst: string, json: boolean): Promise<void> {
-  const mod = vmstate as Record<string, unknown>;
-  const diff = mod.schemaDiff as SchemaDiffFn | undefined;
-  const format = (mod.formatFinding as FormatFn | undefined) ?? ((f: Finding) => `${f.severity}: ${f.section}: ${f.path ? `${f.path}: ` : ""}${f.message}`);
-  if (typeof diff !== "function") throw new UsageError("schema-diff is not available in this build yet");
   if (src === "-" && dst === "-") throw new UsageError("schema-diff: only one of SRC and DST can be '-'");
-  let findings: Finding[];
-  try {
-    const a = await readDump(src);
-    const b = await readDump(dst);
-    const r = diff(a, b);
-    findings = Array.isArray(r) ? r : r.findings;
-  } catch (e) {
-    if (e instanceof UsageError) throw e;
-    const line = e instanceof DumpError ? e.message : `${src}: vmstate-dump: offset 0: ${(e as Error).message}`;
-    process.stderr.write(`${line}\n`);
-    process.exitCode = 1;
-    return;
-  }
-  const errors = findings.filter(isError).length;
-  if (json) {
-    await writeStdout(`${JSON.stringify({ compatible: errors === 0, errors, warnings: findings.length - errors, findings }, null, 2)}\n`);
-  } else {
-    const lines = findings.map(format);
-    lines.push(errors === 0 ? `compatible (${findings.length} warning${findings.length === 1 ? "" : "s"})` : `incompatible: ${errors} error${errors === 1 ? "" : "s"}, ${findings.length - errors} warning${findings.length - errors === 1 ? "" : "s"}`);
-    await writeStdout(`${lines.join("\n")}\n`);
-  }
-  if (errors > 0) process.exitCode = 1;
+  const ctx: Ctx = { file: src, format: DUMP };
+  await guarded(ctx, async () => {
+    const a = await readDump(ctx, src);
+    const b = await readDump(ctx, dst);
+    let findings: Finding[];
+    try {
+      findings = schemaDiff(a, b);
+    } catch (e) {
+      // A document of the wrong shape: name the file the message is about.
+      if (e instanceof WireError) ctx.file = e.message.startsWith("dest") ? dst : src;
+      throw e;
+    }
+    const errors = findings.filter((f) => f.severity === "error").length;
+    const warnings = findings.length - errors;
+    if (json) {
+      await writeStdout(`${JSON.stringify({ compatible: errors === 0, errors, warnings, findings: findings.map(findingJson) }, null, 2)}\n`);
+    } else {
+      const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? "" : "s"}`;
+      const verdict = errors === 0 ? `compatible: ${src} → ${dst} (${plural(warnings, "warning")})` : `incompatible: ${src} → ${dst}: ${plural(errors, "error")}, ${plural(warnings, "warning")}`;
+      await writeStdout([...findings.map(formatFinding), verdict, ""].join("\n"));
+    }
+    process.exitCode = schemaDiffExitCode(findings);
+  });
 }
