@@ -220,8 +220,9 @@ export const legacy: FamilySpec = {
   versioning: "variants",
   versions: [version("32"), version("64")],
   conversions: [
-    { from: { family: "legacy", version: "32" }, to: { family: "libxc", version: "2" }, kind: "cross", note: "convert-legacy-stream -w 32 -f libxc" },
-    { from: { family: "legacy", version: "64" }, to: { family: "libxc", version: "2" }, kind: "cross", note: "convert-legacy-stream -w 64 -f libxc" },
+    // convert-legacy-stream writes image version 3 (with STATIC_DATA_END); `libxc@2` is accepted as a request for the same bytes.
+    { from: { family: "legacy", version: "32" }, to: { family: "libxc", version: "3" }, kind: "cross", note: "convert-legacy-stream -w 32 -f libxc" },
+    { from: { family: "legacy", version: "64" }, to: { family: "libxc", version: "3" }, kind: "cross", note: "convert-legacy-stream -w 64 -f libxc" },
     { from: { family: "legacy", version: "32" }, to: { family: "libxl", version: "2" }, kind: "cross", note: "convert-legacy-stream -w 32 -f libxl" },
     { from: { family: "legacy", version: "64" }, to: { family: "libxl", version: "2" }, kind: "cross", note: "convert-legacy-stream -w 64 -f libxl" },
   ],
