@@ -9,13 +9,23 @@ import { NotImplemented, describeError } from "./codec-io.js";
 
 export type AnyProperty = fc.IRawProperty<unknown, boolean>;
 
+/**
+ * A property plus a verdict over the whole run, for pair-level claims ("the
+ * static checker calls this pair incompatible, so some value must fail to
+ * load") that no single value can decide. `after` returns a failure reason or null.
+ */
+export interface AggregateProperty {
+  property: AnyProperty;
+  after(): string | null;
+}
+
 /** A cell to run: its coordinates and a builder (which may throw NotImplemented). */
 export interface CellSpec {
   family: string;
   from: string;
   to: string;
   property: MatrixProperty;
-  build(): AnyProperty;
+  build(): AnyProperty | AggregateProperty;
 }
 
 export interface RunParams {
@@ -29,15 +39,24 @@ export async function runCell(c: CellSpec, p: RunParams): Promise<ObservedCell &
   const base = { family: c.family, from: c.from, to: c.to, property: c.property, seed: p.seed };
   const t0 = performance.now();
   let prop: AnyProperty;
+  let after: (() => string | null) | null = null;
   try {
-    prop = c.build();
+    const b = c.build();
+    if ("after" in b) {
+      prop = b.property;
+      after = b.after;
+    } else prop = b;
   } catch (e) {
     const reason = e instanceof NotImplemented ? e.message : `cannot build the property: ${describeError(e)}`;
     return { ...base, ok: false, runs: 0, reason, ms: 0 };
   }
   const d = await fc.check(prop, { seed: p.seed, numRuns: p.numRuns, endOnFailure: true });
   const ms = performance.now() - t0;
-  if (!d.failed) return { ...base, ok: true, runs: d.numRuns, reason: "", ms };
+  if (!d.failed) {
+    const why = after?.() ?? null;
+    if (why) return { ...base, ok: false, runs: d.numRuns, reason: `${clip(why, 400)} [over all ${d.numRuns} runs at seed ${p.seed}]`, ms };
+    return { ...base, ok: true, runs: d.numRuns, reason: "", ms };
+  }
   const err = d.errorInstance instanceof Error ? d.errorInstance.message : String(d.errorInstance);
   const ce = d.counterexample ? clip(fc.stringify(d.counterexample), 240) : "none";
   const reason = `${clip(err.split("\n")[0] ?? err, 400)} [counterexample ${ce}; replay: seed ${p.seed}, path "${d.counterexamplePath}"]`;

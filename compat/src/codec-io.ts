@@ -24,7 +24,8 @@ export async function convertBytes(
   to: { family: string; version: string },
   opts: CodecOptions = {},
 ): Promise<Uint8Array> {
-  if (!codec.convert) throw new WireError("REFUSED", `${codec.family} has no convert`, 0);
+  // What the CLI answers too: a family without convert refuses every target, by name.
+  if (!codec.convert) throw new WireError("REFUSED", `${codec.family} streams cannot be converted (to ${to.family}@${to.version})`, 0);
   const sink = new MemorySink();
   await codec.convert(StreamReader.of(bytes), version, to, sink, opts);
   await sink.close();
@@ -79,4 +80,26 @@ export class NotImplemented extends Error {
 export function need<T>(v: T | null, what: string): T {
   if (v === null) throw new NotImplemented(`not implemented: ${what}`);
   return v;
+}
+
+/**
+ * Structural equality of decoded values: own enumerable keys, arrays, bytes,
+ * bigints. Prototypes are ignored on purpose: codecs build objects with
+ * `safeObject()` (no prototype) while arbitraries build plain ones.
+ */
+export function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== typeof b || a === null || b === null || typeof a !== "object") return false;
+  if (a instanceof Uint8Array || b instanceof Uint8Array) {
+    return a instanceof Uint8Array && b instanceof Uint8Array && bytesEqual(a, b);
+  }
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const ka = Object.keys(a as object);
+  const kb = Object.keys(b as object);
+  if (ka.length !== kb.length) return false;
+  for (const k of ka) {
+    if (!Object.prototype.hasOwnProperty.call(b, k)) return false;
+    if (!sameValue((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
+  }
+  return true;
 }

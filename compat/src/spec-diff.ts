@@ -26,6 +26,8 @@ export interface SpecVerdict {
   downgradeLoss: LossRule[];
   /** How a `from` reader must treat `to` data. */
   forward: "reject" | "skip";
+  /** Bytes of header (layouts, or a leading header record) in either version: a clean rejection points inside them. */
+  headerBytes: number;
   /** Why, in words, for reasons and the docs. */
   notes: string[];
 }
@@ -57,6 +59,12 @@ const isHeaderRecord = (r: RecordSpec): boolean => typeof r.body === "object" &&
 const carriesVersion = (v: VersionSpec): boolean =>
   v.headers.some((l) => l.fields.some((f) => f.name === "version")) ||
   v.records.some((r) => typeof r.body === "object" && /HEADER/.test(r.name) && r.body.fields.some((f) => f.name === "version"));
+
+function headerExtent(v: VersionSpec): number {
+  let n = v.headers.reduce((k, l) => k + (l.size ?? 0), 0);
+  for (const r of v.records) if (isHeaderRecord(r) && typeof r.body === "object") n += (v.recordHeader?.size ?? 0) + (r.body.size ?? 0);
+  return n;
+}
 
 /** Losses going from `a` to `b`: what `a` can say that `b` cannot hold. */
 function losses(a: VersionSpec, b: VersionSpec): LossRule[] {
@@ -90,7 +98,7 @@ export function specDiff(familyName: string, from: string, to: string): SpecVerd
   if (forward === "reject") notes.push(`a ${familyName}@${from} reader must refuse ${familyName}@${to} data (the header names the version)`);
   for (const l of downgradeLoss) notes.push(`${to} → ${from}: ${describeLoss(l)}`);
   for (const l of upgradeLoss) notes.push(`${from} → ${to}: ${describeLoss(l)}`);
-  return { family: familyName, from, to, upgradeLoss, downgradeLoss, forward, notes };
+  return { family: familyName, from, to, upgradeLoss, downgradeLoss, forward, headerBytes: Math.max(headerExtent(a), headerExtent(b)), notes };
 }
 
 export function describeLoss(l: LossRule): string {
