@@ -78,3 +78,29 @@ describe("damaged streams give a WireError with an offset inside the input", () 
     }
   });
 });
+
+describe("hostile documents given to encode give a WireError, never another exception", () => {
+  /** Every path to a value inside a JSON document. */
+  const paths = (v: unknown, at: (string | number)[] = [], out: (string | number)[][] = []): (string | number)[][] => {
+    out.push(at);
+    if (Array.isArray(v)) v.forEach((x, i) => paths(x, [...at, i], out));
+    else if (v && typeof v === "object") for (const k of Object.keys(v)) paths((v as Record<string, unknown>)[k], [...at, k], out);
+    return out;
+  };
+  test.prop([qemuStream({ maxParts: 1, maxDevices: 2 }), fc.nat(), fc.jsonValue({ maxDepth: 2 })], params)(
+    "one value replaced anywhere",
+    async ({ bytes }, pick, replacement) => {
+      const doc = JSON.parse(await decodeText(bytes));
+      const all = paths(doc).filter((p) => p.length > 0);
+      const p = all[pick % all.length]!;
+      let parent = doc;
+      for (const k of p.slice(0, -1)) parent = parent[k];
+      parent[p[p.length - 1]!] = replacement;
+      try {
+        await encode(doc);
+      } catch (e) {
+        expect(e).toBeInstanceOf(WireError);
+      }
+    },
+  );
+});

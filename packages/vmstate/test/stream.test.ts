@@ -76,6 +76,9 @@ describe.each(all)("%s", (name) => {
     const a = await qemuCodec.inspect(StreamReader.of(bytes!), "3", { view: "analyze" });
     expect(a.text).toBe(ref);
     expect(isDeepStrictEqual(JSON.parse(JSON.stringify(a.json)), JSON.parse(ref!))).toBe(true);
+    // The same stream in format 4 describes the same state.
+    const a4 = await qemuCodec.inspect(StreamReader.of(await convert(bytes!, "3", "4")), "4", { view: "analyze" });
+    expect(a4.text).toBe(ref);
   });
 });
 
