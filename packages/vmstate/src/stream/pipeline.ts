@@ -57,10 +57,6 @@ export async function loadBorrowed(opts: CodecOptions): Promise<{ vmdesc: Vmdesc
   }
 }
 
-export interface Pumped {
-  st: ParseState;
-}
-
 /** Parse `input` and write it again at `outVersion` (the same version: recode). */
 export async function pump(input: StreamReader, inVersion: number, outVersion: number, out: Sink, opts: CodecOptions): Promise<ParseState> {
   const borrowed = (await loadBorrowed(opts)).vmdesc;

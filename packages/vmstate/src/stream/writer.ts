@@ -8,7 +8,7 @@ import { latin1Bytes } from "./latin1.js";
 import type { ConfigSub, SectionKind } from "./parse.js";
 import { SECTION_CODES } from "./parse.js";
 import { RamState, writeRamRecord, type RamRecord } from "./ram.js";
-import { writeDesc, type StateValue } from "./state.js";
+import { writeDesc } from "./state.js";
 import type { Desc } from "./vmdesc.js";
 
 const FLUSH_AT = 1 << 18;
@@ -62,7 +62,7 @@ export class QemuWriter {
     if (this.w.length >= FLUSH_AT) await this.flush();
   }
 
-  state(desc: Desc, value: StateValue | unknown, path: string): void {
+  state(desc: Desc, value: unknown, path: string): void {
     writeDesc(this.w, desc, value, this.v4, path);
   }
 
