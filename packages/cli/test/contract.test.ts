@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { qemu, tmp, xen } from "./fixtures.js";
-import { BIN, REPO, vmstream } from "./run.js";
+import { BIN, REPO, mapLimit, vmstream } from "./run.js";
 
 const COMMANDS = ["inspect", "verify", "decode", "encode", "recode", "convert", "schema-diff", "matrix"];
 const CTX = join(REPO, "samples/context/domain-context-v2.bin");
@@ -23,12 +23,12 @@ function bigContextStream(path: string, mib: number): void {
 
 describe("the CLI contract (docs/cli.md) across families", () => {
   it("every command has --help with examples", async () => {
-    for (const c of COMMANDS) {
+    await mapLimit(COMMANDS, 4, async (c) => {
       const r = await vmstream([c, "--help"]);
       expect(r.code, c).toBe(0);
       expect(r.stdout.toString(), c).toMatch(/^vmstream /);
       expect(r.stdout.toString(), c).toMatch(/Examples?:\n {2}vmstream /);
-    }
+    });
     const top = await vmstream(["--help"]);
     expect(top.code).toBe(0);
     for (const c of COMMANDS) expect(top.stdout.toString()).toContain(`  ${c} `);
@@ -49,11 +49,11 @@ describe("the CLI contract (docs/cli.md) across families", () => {
       ["convert", CTX, join(d, "o.bin")], // no --to
       ["schema-diff", "a.json"],
     ];
-    for (const args of cases) {
+    await mapLimit(cases, 4, async (args) => {
       const r = await vmstream(args);
       expect(r.code, args.join(" ")).toBe(2);
       expect(r.stderr, args.join(" ")).toMatch(/^vmstream: [^\n]+\n$/);
-    }
+    });
     expect(readdirSync(d)).toEqual([]);
   });
 
@@ -66,11 +66,11 @@ describe("the CLI contract (docs/cli.md) across families", () => {
       [xen("legacy_pv_32.bin"), "legacy@32"],
       [CTX, "context@2"],
     ];
-    for (const [f, format] of cases) {
+    await mapLimit(cases, 4, async ([f, format]) => {
       const r = await vmstream(["verify", "-"], readFileSync(f));
       expect(r.code, `${f}: ${r.stderr}`).toBe(0);
       expect(r.stdout.toString(), f).toMatch(new RegExp(`^-: ${format}: valid`));
-    }
+    });
   });
 
   it("undetectable or too-short input is invalid at offset 0, naming --format", async () => {

@@ -2,7 +2,7 @@ import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { tmp, xen } from "./fixtures.js";
-import { vmstream } from "./run.js";
+import { mapLimit, vmstream } from "./run.js";
 
 describe("vmstream on legacy Xen images", () => {
   it("inspect names the width and guest type", async () => {
@@ -20,12 +20,12 @@ describe("vmstream on legacy Xen images", () => {
     for (const g of ["hvm", "pv"]) for (const w of ["32", "64"]) for (const f of ["libxc", "libxl"]) cases.push([`legacy_${g}_${w}.bin`, `conv_${g}_${w}_${f}.bin`, w, g, f]);
     cases.push(["legacy_pv_32tool_64guest.bin", "conv_pv_32t64g.bin", "32", "pv", "libxl"]);
     for (const w of ["32", "64"]) for (const f of ["libxc", "libxl"]) cases.push([`legacy_tiny_hvm_${w}.bin`, `conv_tiny_${w}.${f}.bin`, w, "hvm", f]);
-    for (const [src, want, w, g, f] of cases) {
+    await mapLimit(cases, 4, async ([src, want, w, g, f]) => {
       const out = join(d, want);
       const r = await vmstream(["convert", xen(src), out, "--to", f, "--width", w, "--guest", g]);
       expect(r.code, `${src}: ${r.stderr}`).toBe(0);
       expect(readFileSync(out).equals(readFileSync(xen(want))), `${src} → ${want}`).toBe(true);
-    }
+    });
   });
 
   it("a width or guest type that does not match the image is refused, naming the offset, with no file left", async () => {

@@ -2,7 +2,7 @@ import { readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { qemu, tmp } from "./fixtures.js";
-import { vmstream } from "./run.js";
+import { mapLimit, vmstream } from "./run.js";
 
 const MIGS = ["pc-7.2-stopped.mig", "pc-7.2-netusb.mig", "q35-7.2-smp2.mig", "pc-2.0-old.mig", "pc-7.2-postcopy.mig", "pc-7.2-uuid.mig", "pc-7.2-compress.mig"];
 
@@ -24,19 +24,19 @@ describe("vmstream on real QEMU 7.2 streams", () => {
   });
 
   it("inspect --json --view analyze prints what analyze-migration.py -d state printed", async () => {
-    for (const n of ["pc-7.2-stopped", "q35-7.2-smp2", "pc-7.2-netusb"]) {
+    await mapLimit(["pc-7.2-stopped", "q35-7.2-smp2", "pc-7.2-netusb", "pc-7.2-ram6m"], 4, async (n) => {
       const r = await vmstream(["inspect", qemu(`${n}.mig`), "--json", "--view", "analyze"]);
       expect(r.code, r.stderr).toBe(0);
       expect(JSON.parse(r.stdout.toString())).toEqual(JSON.parse(readFileSync(qemu(`${n}.analyze.json`), "utf8")));
-    }
+    });
   });
 
   it("verify accepts every QEMU stream", async () => {
-    for (const n of MIGS) {
+    await mapLimit(MIGS, 4, async (n) => {
       const r = await vmstream(["verify", qemu(n)]);
       expect(r.code, `${n}: ${r.stderr}`).toBe(0);
-      expect(r.stdout.toString()).toMatch(new RegExp(`^${qemu(n).replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: qemu@3: valid`));
-    }
+      expect(r.stdout.toString().startsWith(`${qemu(n)}: qemu@3: valid`), r.stdout.toString()).toBe(true);
+    });
   });
 
   it("a damaged section type gives the contract line at the section's offset, from verify and inspect", async () => {
@@ -73,12 +73,12 @@ describe("vmstream on real QEMU 7.2 streams", () => {
 
   it("recode is byte-identical for every stream, through files and pipes", async () => {
     const d = tmp();
-    for (const n of MIGS) {
+    await mapLimit(MIGS, 4, async (n) => {
       const out = join(d, n);
       const r = await vmstream(["recode", qemu(n), out]);
       expect(r.code, `${n}: ${r.stderr}`).toBe(0);
       expect(readFileSync(out).equals(readFileSync(qemu(n))), n).toBe(true);
-    }
+    });
     const p = await vmstream(["recode", "-", "-"], readFileSync(qemu("q35-7.2-smp2.mig")));
     expect(p.code, p.stderr).toBe(0);
     expect(p.stdout.equals(readFileSync(qemu("q35-7.2-smp2.mig")))).toBe(true);

@@ -31,3 +31,17 @@ export function vmstream(args: string[], stdin?: Uint8Array, timeoutMs = 60_000)
     p.stdin.end(stdin ? Buffer.from(stdin) : undefined);
   });
 }
+
+/** Map `fn` over `items`, `limit` at a time: the tests spawn many short CLI processes. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (x: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}

@@ -2,7 +2,7 @@ import { readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { SHARED, tmp, xen } from "./fixtures.js";
-import { vmstream } from "./run.js";
+import { mapLimit, vmstream } from "./run.js";
 
 const ALL = readdirSync(join(SHARED, "xen")).filter((n) => n.endsWith(".bin"));
 /**
@@ -68,11 +68,11 @@ describe("vmstream on Xen libxc / libxl / xl streams", () => {
   });
 
   it("verify detects the family of every fixture and accepts it", async () => {
-    for (const [n, family] of Object.entries(FAMILY)) {
+    await mapLimit(Object.entries(FAMILY), 4, async ([n, family]) => {
       const r = await vmstream(["verify", xen(n)]);
       expect(r.code, `${n}: ${r.stderr}`).toBe(0);
       expect(r.stdout.toString().startsWith(`${xen(n)}: ${family}: valid`), `${n}: ${r.stdout}`).toBe(true);
-    }
+    });
   });
 
   it("an unknown mandatory record gives the contract line at the record's offset", async () => {
@@ -93,12 +93,12 @@ describe("vmstream on Xen libxc / libxl / xl streams", () => {
 
   it("recode is byte-identical for every Xen stream", async () => {
     const d = tmp();
-    for (const n of ALL) {
+    await mapLimit(ALL, 4, async (n) => {
       const out = join(d, n);
       const r = await vmstream(["recode", xen(n), out]);
       expect(r.code, `${n}: ${r.stderr}`).toBe(0);
       expect(readFileSync(out).equals(readFileSync(xen(n))), n).toBe(true);
-    }
+    });
   });
 
   it("decode then encode gives the same bytes (libxc, libxl, xl), also through standard input", async () => {
