@@ -57,7 +57,8 @@ function fieldSize(f: VmsdField): number {
   if (f.cSize !== undefined) return f.cSize;
   const w = C_SIZE[f.type];
   if (w !== undefined) return w;
-  if (f.type === "buffer" || f.type === "unused_buffer") return f.sizeField ? (f.size ?? 0) : (f.size ?? 0);
+  // A VBUFFER prints its MULTIPLY factor (0 without one), as QEMU does.
+  if (f.type === "buffer" || f.type === "unused_buffer") return f.size ?? 0;
   if (f.type === "struct" || f.type === "vstruct" || f.type === "tmp") return f.vmsd ? structBytes(f.vmsd, new Set()) : 0;
   return 0;
 }

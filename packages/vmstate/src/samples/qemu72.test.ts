@@ -73,3 +73,25 @@ describe("QEMU 7.2 device sections (pc-7.2-netusb.mig)", () => {
     }
   });
 });
+
+describe("dumpVmstate of the restated descriptions equals QEMU 7.2's -dump-vmstate", () => {
+  const real = JSON.parse(readFileSync(new URL("../../test/fixtures/pc-7.2.vmstate.excerpt.json", import.meta.url), "utf8")).dump as Record<
+    string,
+    unknown
+  >;
+  const ours: [string, keyof typeof qemu72Devices][] = [
+    ["fw_cfg_io", "fw_cfg"],
+    ["mc146818rtc", "mc146818rtc"],
+    ["isa-pit", "i8254"],
+    ["isa-serial", "serial"],
+    ["isa-fdc", "fdc"],
+  ];
+  for (const [type, key] of ours) {
+    test(type, async () => {
+      const { dumpVmstate, schemaDiff } = await import("../checker/index.js");
+      const mine = dumpVmstate(qemu72Devices[key]!, type);
+      expect(mine).toEqual(real[type]);
+      expect(schemaDiff({ [type]: real[type] }, { [type]: mine })).toEqual([]);
+    });
+  }
+});

@@ -6,6 +6,8 @@
  * controller (hw/block/fdc.c, fdc-isa.c). Tests check that they
  * decode and re-encode real 7.2 streams and reproduce QEMU's vmdesc entries.
  *
+ * `cSize` values are C `sizeof`s as QEMU 7.2's `-dump-vmstate` prints them.
+ *
  * QEMU's `needed()` callbacks read device internals; here a subsection is
  * sent when the state holds a value for it, which is what a loaded state says.
  */
@@ -31,7 +33,7 @@ export const fwCfg: Vmsd = defineVmsd({
   fields: [
     { name: "cur_entry", type: "uint16" },
     // VMSTATE_UINT16_HACK: version 1 streams carry cur_offset as be16.
-    { name: "cur_offset", type: "uint16", info: "int32_as_uint16", exists: (_s, v) => v === 1 },
+    { name: "cur_offset", type: "uint16", info: "int32_as_uint16", exists: (_s, v) => v === 1, cSize: 4 },
     { name: "cur_offset", type: "uint32", version: 2 },
   ],
   subsections: [fwCfgDma, fwCfgAcpiMr],
@@ -94,7 +96,7 @@ export const i8254: Vmsd = defineVmsd({
   minimumVersion: 2,
   fields: [
     { name: "channels[0].irq_disabled", type: "uint32", version: 3 },
-    { name: "channels", type: "struct", vmsd: pitChannel, num: 3, version: 2 },
+    { name: "channels", type: "struct", vmsd: pitChannel, num: 3, version: 2, cSize: 56 },
     { name: "channels[0].next_transition_time", type: "int64" }, // formerly irq_timer
   ],
 });
@@ -105,7 +107,7 @@ const fifo8 = defineVmsd({
   minimumVersion: 1,
   fields: [
     // The size is the destination's own `capacity` (not on the wire): pass it in LoadOptions.current.
-    { name: "data", type: "buffer", sizeField: "capacity", size: 1, version: 1 },
+    { name: "data", type: "buffer", sizeField: "capacity", version: 1 },
     { name: "head", type: "uint32" },
     { name: "num", type: "uint32" },
   ],
@@ -136,8 +138,8 @@ const serialCore = defineVmsd({
       { name: "thr", type: "uint8" },
       { name: "tsr", type: "uint8" },
     ]),
-    serialSub("recv_fifo", [{ name: "recv_fifo", type: "struct", vmsd: fifo8, version: 1 }]),
-    serialSub("xmit_fifo", [{ name: "xmit_fifo", type: "struct", vmsd: fifo8, version: 1 }]),
+    serialSub("recv_fifo", [{ name: "recv_fifo", type: "struct", vmsd: fifo8, version: 1, cSize: 24 }]),
+    serialSub("xmit_fifo", [{ name: "xmit_fifo", type: "struct", vmsd: fifo8, version: 1, cSize: 24 }]),
     serialSub("fifo_timeout_timer", [{ name: "fifo_timeout_timer", type: "timer" }]),
     serialSub("timeout_ipending", [{ name: "timeout_ipending", type: "int32" }]),
     serialSub("poll", [
@@ -152,7 +154,7 @@ export const isaSerial: Vmsd = defineVmsd({
   name: "serial",
   version: 3,
   minimumVersion: 2,
-  fields: [{ name: "state", type: "struct", vmsd: serialCore }],
+  fields: [{ name: "state", type: "struct", vmsd: serialCore, cSize: 656 }],
 });
 
 const fdriveSub = (name: string) =>
@@ -185,7 +187,7 @@ const fdcCore = defineVmsd({
       type: "uint8" as const,
     })),
     { name: "num_floppies", type: "uint8_equal" },
-    { name: "drives", type: "struct", vmsd: fdrive, num: 2, version: 1 },
+    { name: "drives", type: "struct", vmsd: fdrive, num: 2, version: 1, cSize: 48 },
   ],
   subsections: [
     defineVmsd({ name: "fdc/reset_sensei", version: 1, minimumVersion: 1, fields: [{ name: "reset_sensei", type: "int32" }] }),
@@ -199,7 +201,7 @@ export const isaFdc: Vmsd = defineVmsd({
   name: "fdc",
   version: 2,
   minimumVersion: 2,
-  fields: [{ name: "state", type: "struct", vmsd: fdcCore }],
+  fields: [{ name: "state", type: "struct", vmsd: fdcCore, cSize: 672 }],
 });
 
 /** Section idstr → description, for the devices above. */
