@@ -123,6 +123,7 @@ async function openFile(file: File): Promise<void> {
   byId("format-title").textContent = "";
   byId("text").textContent = "";
   byId("tree").replaceChildren();
+  delete byId("tree").dataset.view;
   selectView("summary");
   setVerify("pending", "…");
   hexView.setFile(file);
@@ -134,6 +135,7 @@ async function openFile(file: File): Promise<void> {
     mine.views.summary = ins.json;
     mine.located = locateAll(ins.json);
     tree.show(ins.json);
+    byId("tree").dataset.view = "summary";
     byId("text").textContent = ins.text;
   } else if (ins.kind === "fault") {
     if (!mine.format) byId("format").textContent = ins.format ?? "unknown";
@@ -178,7 +180,8 @@ async function showView(v: View): Promise<void> {
   if (!s) return;
   selectView(v);
   if (s.views[v] !== undefined) {
-    tree.show(s.views[v], v === "summary");
+    tree.show(s.views[v]);
+    byId("tree").dataset.view = v;
     return;
   }
   if (v === "decode" && s.file.size > DECODE_MAX_FILE) {
@@ -194,7 +197,8 @@ async function showView(v: View): Promise<void> {
   } else if (r.kind === "fault") value = { fault: `offset ${r.fault.offset}: ${r.fault.message}` };
   else value = { error: r.kind === "error" ? r.message : "unexpected reply" };
   s.views[v] = value;
-  tree.show(value, false);
+  tree.show(value);
+  byId("tree").dataset.view = v; // what the tree shows now (the e2e test waits on it)
 }
 
 // ---- wiring ----

@@ -31,6 +31,7 @@ describe.skipIf(!exe)("web inspector in Chromium", () => {
     await build({ root: PKG, configFile: join(PKG, "vite.config.ts"), logLevel: "warn", build: { outDir: DIST, emptyOutDir: true } });
     browser = await chromium.launch({ executablePath: exe!, headless: true, args: CHROMIUM_ARGS });
     page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    page.setDefaultTimeout(10_000);
     page.on("request", (r) => requests.push(r.url()));
     // Opened from disk: the page must work offline, with no server.
     await page.goto(pathToFileURL(join(DIST, "index.html")).href);
@@ -58,6 +59,12 @@ describe.skipIf(!exe)("web inspector in Chromium", () => {
     await page.click("[data-testid=tree] summary.located >> text=timer");
     expect(await page.textContent("[data-testid=hex]")).toMatch(/^0x/);
     await page.screenshot({ path: join(OUT, "qemu.png"), fullPage: true });
+    // Device state: what analyze-migration.py -d state prints, as a tree.
+    await page.click("#view-analyze");
+    await page.waitForSelector("[data-testid=tree][data-view=analyze]");
+    const analyze = JSON.parse(readFileSync(join(SHARED, "qemu/pc-7.2-stopped.analyze.json"), "utf8")) as Record<string, unknown>;
+    const tree2 = (await page.textContent("[data-testid=tree]")) ?? "";
+    for (const k of Object.keys(analyze).slice(0, 10)) expect(tree2).toContain(k);
   });
 
   it("shows a Xen libxl stream with its records", async () => {
@@ -67,6 +74,27 @@ describe.skipIf(!exe)("web inspector in Chromium", () => {
     const tree = (await page.textContent("[data-testid=tree]")) ?? "";
     for (const r of ["LIBXC_CONTEXT", "PAGE_DATA", "HVM_CONTEXT", "EMULATOR_XENSTORE_DATA"]) expect(tree).toContain(r);
     await page.screenshot({ path: join(OUT, "xen.png"), fullPage: true });
+  });
+
+  it("renders hostile xenstore keys as text, never as HTML", async () => {
+    const good = readFileSync(join(SHARED, "xen/libxl_hvm_xs.bin"));
+    const key = Buffer.from("physmap/f0000000/name");
+    const evil = Buffer.from("<img src=x onerror=a>"); // same length: the stream stays valid
+    expect(evil.length).toBe(key.length);
+    const at = good.indexOf(key);
+    expect(at).toBeGreaterThan(0);
+    const bad = Buffer.from(good);
+    evil.copy(bad, at);
+    const path = join(OUT, "libxl-hostile-key.bin");
+    writeFileSync(path, bad);
+    await open(path);
+    expect(await page.textContent("[data-testid=verify]")).toMatch(/^✔ valid/);
+    await page.click("#view-decode");
+    await page.waitForSelector("[data-testid=tree][data-view=decode]");
+    await page.click("[data-testid=tree] summary >> text=EMULATOR_XENSTORE_DATA");
+    await page.click('[data-testid=tree] summary >> text="xenstore"');
+    expect(await page.textContent("[data-testid=tree]")).toContain("<img src=x onerror=a>");
+    expect(await page.locator("img").count()).toBe(0);
   });
 
   it("highlights the first fault of a damaged stream with the CLI's error line", async () => {
@@ -83,6 +111,23 @@ describe.skipIf(!exe)("web inspector in Chromium", () => {
     // The hex view shows the faulty byte, marked.
     expect(await page.textContent("[data-testid=hex] .fault")).toBe("aa");
     await page.screenshot({ path: join(OUT, "fault.png"), fullPage: true });
+  });
+
+  it("renders a compat matrix.json, counting verdicts and listing reasons as text", async () => {
+    const cells = [
+      { family: "qemu", from: "3", to: "4", property: "upgrade", verdict: "pass", runs: 1000, seed: 1, reason: "" },
+      { family: "qemu", from: "3", to: "4", property: "downgrade", verdict: "expected-fail", runs: 1000, seed: 1, reason: "known: <b>lossy</b>" },
+      { family: "libxc", from: "2", to: "3", property: "upgrade", verdict: "fail", runs: 17, seed: 2, reason: "new failure" },
+    ];
+    const path = join(OUT, "matrix.json");
+    writeFileSync(path, JSON.stringify({ cells }));
+    await page.click("#tab-matrix");
+    await page.setInputFiles("[data-testid=matrix-file]", path);
+    expect(await page.textContent("[data-testid=matrix-summary]")).toBe("matrix.json: 3 cells — 1 pass, 1 fail, 1 expected-fail");
+    expect(await page.textContent("#matrix")).toContain("known: <b>lossy</b>");
+    expect(await page.locator("#matrix b >> text=lossy").count()).toBe(0);
+    await page.screenshot({ path: join(OUT, "matrix.png"), fullPage: true });
+    await page.click("#tab-stream");
   });
 
   it("made no network request (file, blob and data URLs only)", () => {
