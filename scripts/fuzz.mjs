@@ -8,7 +8,9 @@
  *   node scripts/fuzz.mjs [--seed N] [--runs N] [--family F] [--minutes M]
  *
  * Defaults: a random seed (printed), 1500 cases per family, every family,
- * no time limit.
+ * no time limit. Besides byte mutation of streams, each family's encoder gets
+ * decoded fixtures with one hostile JSON edit (`vmstream encode` reads
+ * untrusted JSON); failures are saved as <sha>.json beside the .bin cases.
  */
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
@@ -17,7 +19,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { gunzipSync } from "node:zlib";
 import { codecs } from "@vmstream/cli";
-import { ByteWriter, padding8 } from "@vmstream/framing";
+import { ByteWriter, StreamReader, padding8 } from "@vmstream/framing";
 import { contextDescriptorBytes, contextHeaderBytes } from "@vmstream/libxl";
 import * as T from "@vmstream/testing";
 import fc from "fast-check";
@@ -65,6 +67,33 @@ const FAMILIES = {
   },
 };
 
+/*
+ * packages/testing/regressions/known-failures.json lists the saved inputs that
+ * still break the contract, with the problem and why; the replay test marks
+ * them it.fails. A failure whose signature (family, operation, message with
+ * numbers masked) is already listed is counted but not saved again.
+ */
+const REG = join(REPO, "packages/testing/regressions");
+const MANIFEST = join(REG, "known-failures.json");
+const known = existsSync(MANIFEST) ? JSON.parse(readFileSync(MANIFEST, "utf8")) : {};
+const signature = (family, v) => `${family} ${v.op.replace(/:.*/, "")} ${v.problem.replace(/\d+/g, "N").slice(0, 120)}`;
+const knownSigs = new Set(Object.entries(known).map(([file, e]) => signature(file.split("/")[0], e)));
+let manifestChanged = false;
+/** Save `data` as a regression case unless its problem is already known; returns the repo path or null. */
+function save(family, data, ext, violations, how) {
+  const fresh = violations.filter((v) => !knownSigs.has(signature(family, v)));
+  if (fresh.length === 0) return null;
+  const sha = createHash("sha256").update(data).digest("hex").slice(0, 16);
+  mkdirSync(join(REG, family), { recursive: true });
+  const rel = `${family}/${sha}.${ext}`;
+  writeFileSync(join(REG, rel), data);
+  for (const v of fresh) knownSigs.add(signature(family, v));
+  known[rel] = { op: fresh[0].op, problem: fresh[0].problem, reason: `found by npm run fuzz (${how}); not yet triaged` };
+  manifestChanged = true;
+  saved.push(`packages/testing/regressions/${rel}`);
+  return rel;
+}
+
 console.log(`fuzz: seed ${seed}, ${runs} cases per family (replay one case: --seed ${seed} --family F, case N uses seed ${seed}+N)`);
 let total = 0;
 let found = 0;
@@ -88,22 +117,39 @@ for (const [family, spec] of Object.entries(FAMILIES)) {
     const { violations } = await T.fuzzOnce(codec, bytes, { splitAt, timeoutMs: 10_000 });
     if (violations.length === 0) continue;
     bad++;
-    const sha = createHash("sha256").update(bytes).digest("hex").slice(0, 16);
-    const dir = join(REPO, "packages/testing/regressions", family);
-    mkdirSync(dir, { recursive: true });
-    const path = join(dir, `${sha}.bin`);
-    if (!existsSync(path)) {
-      writeFileSync(path, bytes);
-      saved.push(path.slice(REPO.length));
-    }
-    console.log(`${family} case ${n} (seed ${seed + n}, ${bytes.length} bytes, split ${splitAt ?? "-"}) → ${path.slice(REPO.length)}`);
+    const rel = save(family, bytes, "bin", violations, `seed ${seed + n}`);
+    console.log(`${family} case ${n} (seed ${seed + n}, ${bytes.length} bytes, split ${splitAt ?? "-"})${rel ? ` → saved ${rel}` : " (known problem)"}`);
     for (const v of violations) console.log(`  ${v.op}: ${v.problem}`);
     const first = violations.find((v) => v.thrown instanceof Error);
     if (first?.thrown instanceof Error && first.thrown.stack) console.log(first.thrown.stack.split("\n").slice(0, 4).join("\n"));
   }
-  total += n;
+  // Encoder: decoded fixtures (the smallest ones first) with one hostile edit each.
+  const docs = [];
+  for (const b of [...corpus].sort((x, y) => x.length - y.length).slice(0, 4)) {
+    const v = codec.detect(b.subarray(0, 4096));
+    if (!v) continue;
+    let text = "";
+    try {
+      for await (const piece of codec.decode(StreamReader.of(b), v, {})) text += piece;
+      docs.push(JSON.parse(text));
+    } catch {}
+  }
+  const encodeRuns = docs.length ? Math.ceil(runs / 2) : 0;
+  let m = 0;
+  for (; m < encodeRuns && Date.now() < deadline; m++) {
+    const [[doc, edit]] = fc.sample(fc.constantFrom(...docs).chain((d) => fc.tuple(fc.constant(d), T.jsonMutation(d))), { seed: seed + n + m, numRuns: 1 });
+    const mutated = T.applyJsonMutation(doc, edit);
+    const violations = await T.fuzzEncode(codec, mutated);
+    if (violations.length === 0) continue;
+    bad++;
+    const rel = save(family, `${JSON.stringify(mutated, null, 1)}\n`, "json", violations, `encode, seed ${seed + n + m}`);
+    console.log(`${family} encode case ${m} (seed ${seed + n + m}, edit ${JSON.stringify(edit.path)} ${edit.op})${rel ? ` → saved ${rel}` : " (known problem)"}`);
+    for (const v of violations) console.log(`  ${v.op}: ${v.problem}`);
+  }
+  total += n + m;
   found += bad;
-  console.log(`${family}: ${n} cases, ${bad} failing, ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  console.log(`${family}: ${n} stream + ${m} encode cases, ${bad} failing, ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 }
+if (manifestChanged) writeFileSync(MANIFEST, `${JSON.stringify(known, null, 2)}\n`);
 console.log(`fuzz: ${total} cases, ${found} failing, ${saved.length} new regression files${saved.length ? `:\n  ${saved.join("\n  ")}` : ""}`);
 process.exitCode = found ? 1 : 0;

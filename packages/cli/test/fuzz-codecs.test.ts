@@ -1,8 +1,12 @@
 import { fc, test } from "@fast-check/vitest";
-import { formatViolations, fuzzInput, fuzzOnce, propertyParams, splitPoint } from "@vmstream/testing";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { StreamReader } from "@vmstream/framing";
+import { applyJsonMutation, formatViolations, fuzzEncode, fuzzInput, fuzzOnce, jsonMutation, propertyParams, splitPoint } from "@vmstream/testing";
 import { describe, expect, it } from "vitest";
 import { codecs } from "../src/registry.js";
 import { FAMILIES, type Family, corpus, generated } from "./fuzz-corpus.js";
+import { REPO } from "./run.js";
 
 /*
  * In-process fuzzing of every decoder through its FamilyCodec: mutated
@@ -33,6 +37,27 @@ const RUNS: Record<Family, [corpus: number, generated: number]> = {
 
 const codecOf = (f: Family) => codecs.find((c) => c.family === f);
 
+/** Families whose encoder has an open fault (packages/testing/regressions/known-failures.json). */
+const KNOWN = join(REPO, "packages/testing/regressions/known-failures.json");
+const openEncode = new Map<string, string>(
+  Object.entries(existsSync(KNOWN) ? (JSON.parse(readFileSync(KNOWN, "utf8")) as Record<string, { op: string; reason: string }>) : {})
+    .filter(([, e]) => e.op === "encode")
+    .map(([file, e]) => [file.split("/")[0]!, `${file}: ${e.reason}`]),
+);
+
+/** Decoded documents of small valid streams: the smallest fixture (not QEMU's, 0.4 MB+) and generated ones. */
+async function decodedDocs(family: Family, files: Uint8Array[]): Promise<unknown[]> {
+  const codec = codecOf(family)!;
+  const docs: unknown[] = [];
+  const small = [...files].sort((x, y) => x.length - y.length).filter((b) => b.length < 64 << 10).slice(0, 1);
+  for (const b of [...small, ...fc.sample(generated(family), { seed: params(1).seed as number, numRuns: 3 })]) {
+    let text = "";
+    for await (const piece of codec.decode(StreamReader.of(b), codec.detect(b.subarray(0, 4096))!, {})) text += piece;
+    docs.push(JSON.parse(text));
+  }
+  return docs;
+}
+
 describe.each(FAMILIES)("%s decoder under mutation", (family) => {
   const codec = codecOf(family);
   const files = corpus(family, 2 << 20);
@@ -55,6 +80,23 @@ describe.each(FAMILIES)("%s decoder under mutation", (family) => {
       expect(violations, formatViolations(violations)).toEqual([]);
     },
   );
+
+  // Encoders read untrusted JSON (`vmstream encode`): one hostile edit of a decoded fixture.
+  const open = openEncode.get(family);
+  if (open) it.skip(`hostile JSON edits: encode or WireError — skipped, open fault ${open}`, () => {});
+  else {
+    it("hostile JSON edits: encode or WireError", async () => {
+      const docs = await decodedDocs(family, files);
+      const edits = fc.sample(
+        fc.constantFrom(...docs).chain((d) => fc.tuple(fc.constant(d), jsonMutation(d as never))),
+        { seed: params(1).seed as number, numRuns: 100 },
+      );
+      for (const [doc, edit] of edits) {
+        const violations = await fuzzEncode(codec, applyJsonMutation(doc as never, edit));
+        expect(violations, `${JSON.stringify(edit.path)} ${edit.op}: ${formatViolations(violations)}`).toEqual([]);
+      }
+    });
+  }
 
   test.prop([generated(family)], params(Math.ceil(RUNS[family][1] / 2)))("unmutated generated streams pass every operation losslessly", async (bytes) => {
     const { violations, outcomes } = await fuzzOnce(codec, bytes);

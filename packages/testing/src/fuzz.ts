@@ -11,7 +11,7 @@ import { HOSTILE_U32, applyMutation, mutation } from "./mutate.js";
  * the bytes present; a stream that verifies recodes to itself.
  */
 
-export type FuzzOpName = "detect" | "verify" | "inspect" | "analyze" | "decode" | "recode" | `convert:${string}`;
+export type FuzzOpName = "detect" | "verify" | "inspect" | "analyze" | "decode" | "recode" | "encode" | `convert:${string}`;
 
 /** One broken promise of the contract. */
 export interface FuzzViolation {
@@ -216,3 +216,84 @@ export function fuzzInput(corpus: Uint8Array[], maxMutations = 4): fc.Arbitrary<
 
 /** Split points for `FuzzOptions.splitAt` (undefined = byte-trickle delivery). */
 export const splitPoint: fc.Arbitrary<number | undefined> = fc.option(fc.nat({ max: 1 << 16 }), { nil: undefined });
+
+/*
+ * Encoders take untrusted JSON too (`vmstream encode`): a decoded document
+ * with one node replaced by a hostile value must be encoded or refused with a
+ * WireError — never a TypeError from a missing field or a RangeError from a
+ * huge number.
+ */
+
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+
+/** Values that break naive document readers. */
+export const HOSTILE_JSON: readonly Json[] = [
+  null,
+  true,
+  -1,
+  0.5,
+  2 ** 53,
+  1e308,
+  "",
+  "-1",
+  "18446744073709551616",
+  "not base64 !",
+  [],
+  {},
+  [null],
+  // String() and `${}` on this throw TypeError (it is what JSON.parse makes of the text)
+  JSON.parse('{"toString": 1, "valueOf": 1}') as Json,
+  JSON.parse('{"__proto__": "x"}') as Json,
+  "x".repeat(1000),
+];
+
+/** Paths (lists of keys/indexes) to every node of a JSON value, breadth-first, capped. */
+export function jsonPaths(doc: Json, cap = 5000): (string | number)[][] {
+  const out: (string | number)[][] = [];
+  const queue: [Json, (string | number)[]][] = [[doc, []]];
+  while (queue.length && out.length < cap) {
+    const [v, path] = queue.shift()!;
+    out.push(path);
+    if (Array.isArray(v)) v.forEach((x, i) => queue.push([x, [...path, i]]));
+    else if (v && typeof v === "object") for (const k of Object.keys(v)) queue.push([v[k]!, [...path, k]]);
+  }
+  return out;
+}
+
+export type JsonMutation = { path: (string | number)[]; op: "set"; value: Json } | { path: (string | number)[]; op: "delete" };
+
+/** One hostile edit of a document (replace a node, or delete a key / array element). */
+export function jsonMutation(doc: Json): fc.Arbitrary<JsonMutation> {
+  const paths = jsonPaths(doc).filter((p) => p.length > 0);
+  if (paths.length === 0) return fc.constant({ path: [], op: "set", value: null });
+  return fc.oneof(
+    { weight: 4, arbitrary: fc.record({ path: fc.constantFrom(...paths), op: fc.constant("set" as const), value: fc.constantFrom(...HOSTILE_JSON) }) },
+    { weight: 1, arbitrary: fc.record({ path: fc.constantFrom(...paths), op: fc.constant("delete" as const) }) },
+  );
+}
+
+export function applyJsonMutation(doc: Json, m: JsonMutation): Json {
+  const copy = structuredClone(doc);
+  if (m.path.length === 0) return m.op === "set" ? m.value : null;
+  let parent: Json = copy;
+  for (const k of m.path.slice(0, -1)) parent = (parent as Record<string | number, Json>)[k]!;
+  const last = m.path[m.path.length - 1]!;
+  if (m.op === "delete") {
+    if (Array.isArray(parent)) parent.splice(Number(last), 1);
+    else delete (parent as Record<string, Json>)[last as string];
+  } else if (Array.isArray(parent)) parent[Number(last)] = m.value;
+  else Object.defineProperty(parent, last, { value: m.value, enumerable: true, writable: true, configurable: true });
+  return copy;
+}
+
+/** Encode `doc`; a violation unless it succeeds or throws a WireError, within the time bound. */
+export async function fuzzEncode(codec: FamilyCodec, doc: unknown, timeoutMs = 5000): Promise<FuzzViolation[]> {
+  try {
+    await bounded(codec.encode(doc, new CollectSink(0), {}), timeoutMs);
+    return [];
+  } catch (e) {
+    if (e instanceof Timeout) return [{ family: codec.family, op: "encode", problem: `no result after ${e.ms} ms (hang)` }];
+    if (e instanceof WireError) return [];
+    return [{ family: codec.family, op: "encode", problem: `threw ${describe(e)} instead of a WireError`, thrown: e }];
+  }
+}
