@@ -24,6 +24,8 @@ let state: State | undefined;
 let worker: Worker | undefined;
 let nextId = 1;
 const pending = new Map<number, (r: Reply) => void>();
+/** What the progress line says for each running task ("inspecting", "verifying"…). */
+const labels = new Map<number, string>();
 
 const hexView = new HexView(byId("hex"));
 const tree = new TreeView(byId("tree"), (item) => select(item));
@@ -34,7 +36,7 @@ function runTask(task: Task, file: File, label: string, extra: { format?: string
     worker = new ParseWorker();
     worker.onmessage = (ev: MessageEvent<Reply>) => {
       const r = ev.data;
-      if (r.kind === "progress") return showProgress(label, r.offset, r.size);
+      if (r.kind === "progress") return showProgress(labels.get(r.id) ?? "reading", r.offset, r.size);
       if (r.kind === "detected") return pending.get(r.id)?.(r);
       const done = pending.get(r.id);
       pending.delete(r.id);
@@ -50,10 +52,12 @@ function runTask(task: Task, file: File, label: string, extra: { format?: string
     };
   }
   const id = nextId++;
+  labels.set(id, label);
   showProgress(label, 0, file.size);
   return new Promise((resolve) => {
     pending.set(id, (r) => {
       if (r.kind === "detected") return onDetected(r.format, r.title);
+      labels.delete(id);
       hideProgress();
       resolve(r);
     });

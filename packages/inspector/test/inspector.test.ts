@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { type Browser, type Page, chromium } from "playwright-core";
@@ -128,6 +128,37 @@ describe.skipIf(!exe)("web inspector in Chromium", () => {
     expect(await page.locator("#matrix b >> text=lossy").count()).toBe(0);
     await page.screenshot({ path: join(OUT, "matrix.png"), fullPage: true });
     await page.click("#tab-stream");
+  });
+
+  it("parses a 256 MiB stream in the worker with progress, and the page stays responsive", async () => {
+    // A context@2 stream with one 256 MiB record (a sparse file: cheap to make, read as zeros).
+    const path = join(OUT, "big-context.bin");
+    const size = 256 * 1024 * 1024;
+    const head = Buffer.alloc(32);
+    readFileSync(join(SHARED, "context/ctx2-le.bin")).copy(head, 0, 0, 16); // the 16-byte version-2 header
+    head.writeUInt32LE(2, 16); // record type 2, instance 0
+    head.writeBigUInt64LE(BigInt(size), 24);
+    writeFileSync(path, head);
+    truncateSync(path, 32 + size + 16); // body, then an all-zero END descriptor
+    await page.setInputFiles("[data-testid=file]", path);
+    let slowest = 0;
+    let sawProgress = false;
+    for (let i = 0; i < 600; i++) {
+      const t = Date.now();
+      const [verify, progress] = await page.evaluate(() => [
+        document.getElementById("verify")!.textContent,
+        document.getElementById("progress")!.hidden ? "" : document.querySelector("#progress span")!.textContent,
+      ]);
+      slowest = Math.max(slowest, Date.now() - t);
+      if (/^(inspecting|verifying)… \d+%$/.test(progress ?? "")) sawProgress = true;
+      if (verify !== "…") break;
+      await page.waitForTimeout(50);
+    }
+    expect(await page.textContent("[data-testid=verify]")).toBe(`✔ valid — 2 records, ${(32 + size + 16).toLocaleString("en-US")} bytes`);
+    expect(sawProgress).toBe(true);
+    // The page thread never waited on the parse.
+    expect(slowest).toBeLessThan(1000);
+    rmSync(path);
   });
 
   it("made no network request (file, blob and data URLs only)", () => {
