@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gunzipSync } from "node:zlib";
-import { MemorySink, StreamReader } from "@vmstream/framing";
+import { MemorySink, StreamReader, chunksSource } from "@vmstream/framing";
 import { qemuCodec } from "../src/index.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -45,3 +45,13 @@ export async function encode(doc: unknown): Promise<Uint8Array> {
 }
 
 export const same = (a: Uint8Array, b: Uint8Array): boolean => Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)) === 0;
+
+/** encode from the document text through the streaming encoder, in pieces of `chunk` bytes. */
+export async function encodeText(text: string, chunk = 1 << 20): Promise<Uint8Array> {
+  const bytes = new TextEncoder().encode(text);
+  const pieces: Uint8Array[] = [];
+  for (let i = 0; i < bytes.length; i += chunk) pieces.push(bytes.subarray(i, i + chunk));
+  const sink = new MemorySink();
+  await qemuCodec.encodeStream(new StreamReader(chunksSource(pieces), { chunkSize: Math.min(chunk, 1 << 20) }), sink, {});
+  return sink.bytes();
+}

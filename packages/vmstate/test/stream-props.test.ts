@@ -3,7 +3,7 @@ import { describe, expect } from "vitest";
 import { StreamReader, WireError, chunksSource } from "@vmstream/framing";
 import { applyMutation, buildQemuStream, mutation, propertyParams, qemuStream, qemuStreamModel } from "@vmstream/testing";
 import { qemuCodec } from "../src/index.js";
-import { convert, decodeText, encode, fixture, recode, same } from "./qemu-helpers.js";
+import { convert, decodeText, encode, encodeText, fixture, recode, same } from "./qemu-helpers.js";
 
 const params = propertyParams(60);
 
@@ -16,9 +16,10 @@ describe("generated streams (independent encoder in @vmstream/testing)", () => {
     expect(same(await recode(bytes), bytes)).toBe(true);
   });
 
-  test.prop([qemuStream()], params)("decode then encode is byte-identical", async ({ bytes }) => {
-    const doc = JSON.parse(await decodeText(bytes));
-    expect(same(await encode(doc), bytes)).toBe(true);
+  test.prop([qemuStream(), fc.integer({ min: 1, max: 5000 })], params)("decode then encode is byte-identical (whole document and streaming)", async ({ bytes }, chunk) => {
+    const text = await decodeText(bytes);
+    expect(same(await encode(JSON.parse(text)), bytes)).toBe(true);
+    expect(same(await encodeText(text, chunk), bytes)).toBe(true);
   });
 
   test.prop([qemuStreamModel()], params)("3 -> 4 equals the independent format-4 bytes, and 4 -> 3 restores", async (model) => {

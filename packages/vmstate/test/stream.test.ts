@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { StreamReader, WireError } from "@vmstream/framing";
 import { qemuCodec, type QemuSummary } from "../src/index.js";
-import { FIXTURES, REPO_STREAMS, SHARED, SHARED_STREAMS, convert, decodeText, encode, fixture, recode, same } from "./qemu-helpers.js";
+import { FIXTURES, REPO_STREAMS, SHARED, SHARED_STREAMS, convert, decodeText, encode, encodeText, fixture, recode, same } from "./qemu-helpers.js";
 
 function reference(name: string): string | null {
   const gz = join(FIXTURES, `${name}.analyze.json.gz`);
@@ -51,6 +51,10 @@ describe.each(all)("%s", (name) => {
     const doc = JSON.parse(text) as { format: string; stream: unknown[] };
     expect(doc.format).toBe("qemu@3");
     expect(same(await encode(doc), bytes!)).toBe(true);
+    // The streaming encoder reads the same text in pieces and gives the same bytes.
+    expect(same(await encodeText(text, 4093), bytes!)).toBe(true);
+    // Reformatted (other whitespace, same key order) it still does.
+    expect(same(await encodeText(JSON.stringify(doc)), bytes!)).toBe(true);
   });
 
   t("3 -> 4 -> 3 is byte-identical, and format 4 verifies", async () => {

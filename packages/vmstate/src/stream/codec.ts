@@ -2,11 +2,20 @@
 import { RefusedError, type CodecOptions, type FamilyCodec, type FormatId, type Sink, type StreamReader } from "@vmstream/framing";
 import { QEMU_VM_FILE_MAGIC } from "./constants.js";
 import { analyzeView } from "./analyze.js";
-import { decodeDoc, encodeDoc } from "./document.js";
+import { decodeDoc, encodeDoc, encodeDocText } from "./document.js";
 import { inspectStream, verifyStream } from "./inspect.js";
 import { parseVersion, pump } from "./pipeline.js";
 
-export const qemuCodec: FamilyCodec = {
+/**
+ * `encodeStream` is `encode` from the document's JSON text in a StreamReader:
+ * it never holds the document whole, so use it for documents larger than a
+ * string (decoded guests with hundreds of MiB of RAM).
+ */
+export interface QemuCodec extends FamilyCodec {
+  encodeStream(json: StreamReader, out: Sink, opts: CodecOptions): Promise<void>;
+}
+
+export const qemuCodec: QemuCodec = {
   family: "qemu",
   versions: ["3", "4"],
   detect(head: Uint8Array): string | null {
@@ -28,6 +37,7 @@ export const qemuCodec: FamilyCodec = {
   verify: verifyStream,
   decode: decodeDoc,
   encode: encodeDoc,
+  encodeStream: encodeDocText,
   async recode(input: StreamReader, version: string, out: Sink, opts: CodecOptions): Promise<void> {
     const v = parseVersion(version);
     await pump(input, v, v, out, opts);

@@ -3,6 +3,7 @@
  *
  * {
  *   "format": "qemu@3",
+ *   "pageSize": 4096,
  *   "stream": [
  *     {"configuration": {"name": "pc-i440fx-7.2", "subsections": [{"name", "version", "data"}]}},
  *     {"command": "PING", "cmd": 2, "data": "AAAAAQ=="},
@@ -12,7 +13,6 @@
  *     {"section": "full", "id": 0, "idstr": "timer", "instance": 0, "version": 2, "state": {…}, "footer": true},
  *     {"eof": true}
  *   ],
- *   "pageSize": 4096,
  *   "vmdesc": "<the trailer's JSON text, verbatim>"
  * }
  *
@@ -21,17 +21,19 @@
  * subsections sit under their names. Sections nothing describes keep `raw`.
  */
 import {
+  LimitError,
   MalformedError,
   RefusedError,
   WireError,
   fromBase64,
   jsonReplacer,
+  safeObject,
   toBase64,
   type CodecOptions,
   type Sink,
   type StreamReader,
 } from "@vmstream/framing";
-import { DEFAULT_PAGE_SIZE, MIG_CMD } from "./constants.js";
+import { DEFAULT_PAGE_SIZE, MAX_TAIL, MIG_CMD } from "./constants.js";
 import { parseStream, ParseState, SECTION_KINDS, type ConfigSub, type SectionKind } from "./parse.js";
 import type { RamBlock, RamRecord } from "./ram.js";
 import { loadBorrowed, pageSizeOpt, parseVersion } from "./pipeline.js";
@@ -65,7 +67,10 @@ export async function* decodeDoc(input: StreamReader, version: string, opts: Cod
   const b = await loadBorrowed(opts);
   const ps = pageSizeOpt(opts);
   const st = new ParseState(ps ?? DEFAULT_PAGE_SIZE);
-  let out = `{\n  "format": "qemu@${v}",\n  "stream": [`;
+  // The prefix waits for the first event after the header: by then a configuration's
+  // target-page-bits has set the page size, which encoders need before any RAM record.
+  let out = "";
+  let opened = false;
   let items = 0;
   let recs = 0;
   let inRam = false;
@@ -74,6 +79,10 @@ export async function* decodeDoc(input: StreamReader, version: string, opts: Cod
     out += `${items++ ? "," : ""}\n    ${s}`;
   };
   for await (const ev of parseStream(input, { version: v, pages: true, pageSize: ps, borrowed: b.vmdesc }, st)) {
+    if (!opened && ev.t !== "header") {
+      out = `{\n  "format": "qemu@${v}",\n  "pageSize": ${st.ram.pageSize},\n  "stream": [` + out;
+      opened = true;
+    }
     switch (ev.t) {
       case "header":
         break;
@@ -127,7 +136,7 @@ export async function* decodeDoc(input: StreamReader, version: string, opts: Cod
       out = "";
     }
   }
-  out += `\n  ],\n  "pageSize": ${st.ram.pageSize}`;
+  out += `\n  ]`;
   if (vmdescText !== null) out += `,\n  "vmdesc": ${JSON.stringify(vmdescText)}`;
   if (b.vmdesc && !vmdescText) out += `,\n  "schemaVmdesc": ${JSON.stringify(b.vmdesc.text)}`;
   out += "\n}\n";
@@ -185,75 +194,306 @@ function ramFromJson(j: unknown, path: string): RamRecord {
 
 const KINDS = new Set(Object.values(SECTION_KINDS));
 
+interface Schemas {
+  own: Vmdesc | null;
+  borrowed: Vmdesc | null;
+}
+
+function compileText(v: unknown, path: string): Vmdesc | null {
+  if (v === undefined) return null;
+  if (typeof v !== "string") throw new MalformedError("JSON text expected", 0, { path });
+  try {
+    return compileVmdesc(JSON.parse(v), v, 0);
+  } catch (e) {
+    if (e instanceof SyntaxError) throw new MalformedError(`vmdesc text is not JSON: ${e.message}`, 0, { path });
+    throw e;
+  }
+}
+
+function formatVersion(fmt: unknown): number {
+  if (fmt !== "qemu@3" && fmt !== "qemu@4") throw new RefusedError("not a qemu document", 0, { expected: "qemu@3 or qemu@4", found: JSON.stringify(fmt) });
+  return Number(fmt.slice(5));
+}
+
+/** The section header of an item (its `ram` records may follow separately). */
+function sectionHeader(w: QemuWriter, it: Record<string, unknown>, p: string): { kind: SectionKind; id: number; idstr: string; instance: number } {
+  const kind = it["section"] as SectionKind;
+  if (!KINDS.has(kind)) throw new MalformedError("section must be start, part, end or full", 0, { path: `${p}.section` });
+  const id = num(it["id"], `${p}.id`);
+  const full = kind === "start" || kind === "full";
+  const idstr = full ? str(it["idstr"], `${p}.idstr`) : "";
+  const instance = full ? num(it["instance"], `${p}.instance`) : 0;
+  w.section(kind, id, idstr, instance, full ? num(it["version"], `${p}.version`) : 0);
+  return { kind, id, idstr, instance };
+}
+
+async function ramRecords(w: QemuWriter, ram: unknown, p: string): Promise<void> {
+  if (!Array.isArray(ram)) throw new MalformedError("array expected", 0, { path: `${p}.ram` });
+  for (let k = 0; k < ram.length; k++) await ramOne(w, ram[k], `${p}.ram[${k}]`);
+}
+
+async function ramOne(w: QemuWriter, rec: unknown, p: string): Promise<void> {
+  try {
+    await w.ramRecord(ramFromJson(rec, p));
+  } catch (e) {
+    if (e instanceof WireError && !e.path) e.within(p);
+    throw e;
+  }
+}
+
+/** Write one `stream[]` item. */
+async function encodeItem(w: QemuWriter, item: unknown, p: string, sc: Schemas): Promise<void> {
+  const it = o(item, p);
+  if ("configuration" in it) {
+    const c = o(it["configuration"], `${p}.configuration`);
+    const subsIn = c["subsections"] ?? [];
+    if (!Array.isArray(subsIn)) throw new MalformedError("array expected", 0, { path: `${p}.configuration.subsections` });
+    const subs: ConfigSub[] = subsIn.map((s, k) => {
+      const sp = `${p}.configuration.subsections[${k}]`;
+      const so = o(s, sp);
+      return { name: str(so["name"], `${sp}.name`), version: num(so["version"], `${sp}.version`), data: b64(so["data"], `${sp}.data`) };
+    });
+    w.config(str(c["name"], `${p}.configuration.name`), subs);
+  } else if ("cmd" in it) {
+    const pkg = it["package"] === undefined ? null : b64(it["package"], `${p}.package`);
+    w.command(num(it["cmd"], `${p}.cmd`, 0xffff), b64(it["data"], `${p}.data`), pkg);
+  } else if ("section" in it) {
+    const h = sectionHeader(w, it, p);
+    if (it["ram"] !== undefined) {
+      await ramRecords(w, it["ram"], p);
+    } else if (it["state"] !== undefined) {
+      const key = deviceKey(h.idstr, h.instance);
+      const dev = sc.own?.devices.get(key) ?? sc.borrowed?.devices.get(key);
+      if (!dev) throw new MalformedError(`no vmdesc entry for ${h.idstr} instance ${h.instance}`, 0, { path: `${p}.state` });
+      w.state(dev.desc, it["state"], `${p}.state`);
+    } else {
+      w.raw(b64(it["raw"], `${p}.raw`));
+    }
+    if (it["footer"] === true) w.footer(h.id);
+  } else if (it["eof"] === true) {
+    w.eof();
+  } else {
+    throw new MalformedError("unknown stream item", 0, { path: p });
+  }
+  await w.maybeFlush();
+}
+
 export async function encodeDoc(doc: unknown, out: Sink, _opts: CodecOptions): Promise<void> {
   try {
     const d = o(doc, "");
-    const fmt = d["format"];
-    if (fmt !== "qemu@3" && fmt !== "qemu@4") throw new RefusedError("not a qemu document", 0, { expected: "qemu@3 or qemu@4", found: JSON.stringify(fmt) });
-    const version = Number(fmt.slice(5));
+    const version = formatVersion(d["format"]);
     const ps = d["pageSize"] === undefined ? DEFAULT_PAGE_SIZE : num(d["pageSize"], "pageSize");
-    const own: Vmdesc | null = typeof d["vmdesc"] === "string" ? compileVmdesc(JSON.parse(d["vmdesc"]), d["vmdesc"], 0) : null;
-    const borrowed: Vmdesc | null = typeof d["schemaVmdesc"] === "string" ? compileVmdesc(JSON.parse(d["schemaVmdesc"]), d["schemaVmdesc"], 0) : null;
+    const sc: Schemas = { own: compileText(d["vmdesc"], "vmdesc"), borrowed: compileText(d["schemaVmdesc"], "schemaVmdesc") };
     const stream = d["stream"];
     if (!Array.isArray(stream)) throw new MalformedError("stream array expected", 0, { path: "stream" });
     const w = new QemuWriter(out, version, ps);
     w.header();
-    for (let i = 0; i < stream.length; i++) {
-      const p = `stream[${i}]`;
-      const it = o(stream[i], p);
-      if ("configuration" in it) {
-        const c = o(it["configuration"], `${p}.configuration`);
-        const subsIn = c["subsections"] ?? [];
-        if (!Array.isArray(subsIn)) throw new MalformedError("array expected", 0, { path: `${p}.configuration.subsections` });
-        const subs: ConfigSub[] = subsIn.map((s, k) => {
-          const sp = `${p}.configuration.subsections[${k}]`;
-          const so = o(s, sp);
-          return { name: str(so["name"], `${sp}.name`), version: num(so["version"], `${sp}.version`), data: b64(so["data"], `${sp}.data`) };
-        });
-        w.config(str(c["name"], `${p}.configuration.name`), subs);
-      } else if ("cmd" in it) {
-        const pkg = it["package"] === undefined ? null : b64(it["package"], `${p}.package`);
-        w.command(num(it["cmd"], `${p}.cmd`, 0xffff), b64(it["data"], `${p}.data`), pkg);
-      } else if ("section" in it) {
-        const kind = it["section"] as SectionKind;
-        if (!KINDS.has(kind)) throw new MalformedError("section must be start, part, end or full", 0, { path: `${p}.section` });
-        const id = num(it["id"], `${p}.id`);
-        const full = kind === "start" || kind === "full";
-        const idstr = full ? str(it["idstr"], `${p}.idstr`) : "";
-        const instance = full ? num(it["instance"], `${p}.instance`) : 0;
-        w.section(kind, id, idstr, instance, full ? num(it["version"], `${p}.version`) : 0);
-        if (it["ram"] !== undefined) {
-          const ram = it["ram"];
-          if (!Array.isArray(ram)) throw new MalformedError("array expected", 0, { path: `${p}.ram` });
-          for (let k = 0; k < ram.length; k++) {
-            try {
-              await w.ramRecord(ramFromJson(ram[k], `${p}.ram[${k}]`));
-            } catch (e) {
-              if (e instanceof WireError && !e.path) e.within(`${p}.ram[${k}]`);
-              throw e;
-            }
-          }
-        } else if (it["state"] !== undefined) {
-          const dev = own?.devices.get(deviceKey(idstr, instance)) ?? borrowed?.devices.get(deviceKey(idstr, instance));
-          if (!dev) throw new MalformedError(`no vmdesc entry for ${idstr} instance ${instance}`, 0, { path: `${p}.state` });
-          w.state(dev.desc, it["state"], `${p}.state`);
-        } else {
-          w.raw(b64(it["raw"], `${p}.raw`));
-        }
-        if (it["footer"] === true) w.footer(id);
-      } else if (it["eof"] === true) {
-        w.eof();
-      } else {
-        throw new MalformedError("unknown stream item", 0, { path: p });
-      }
-      await w.maybeFlush();
-    }
-    if (own) w.vmdesc(te.encode(own.text));
+    for (let i = 0; i < stream.length; i++) await encodeItem(w, stream[i], `stream[${i}]`, sc);
+    if (sc.own) w.vmdesc(te.encode(sc.own.text));
     await w.flush();
     await out.close();
   } catch (e) {
     await out.abort?.();
-    if (e instanceof SyntaxError) throw new MalformedError(`vmdesc text is not JSON: ${e.message}`, 0, { path: "vmdesc" });
     throw e;
   }
+}
+
+/**
+ * `encode` from the document's text, streaming: RAM records are written as
+ * they are parsed, so a document of any size (a 512 MiB guest decodes to
+ * ~700 MB of JSON, beyond a JavaScript string) encodes in bounded memory.
+ * Items after the first device section wait for the vmdesc, which the
+ * document carries at its end; they are small.
+ */
+export async function encodeDocText(input: StreamReader, out: Sink, _opts: CodecOptions): Promise<void> {
+  const j = new JsonStream(input);
+  try {
+    let w: QemuWriter | null = null;
+    let ps = DEFAULT_PAGE_SIZE;
+    let version = 0;
+    const top: Record<string, unknown> = safeObject();
+    const pending: { item: unknown; path: string }[] = [];
+    let holding = false;
+    await j.expect(0x7b, "{");
+    for (let first = true; ; first = false) {
+      if ((await j.peek()) === 0x7d) {
+        j.take();
+        break;
+      }
+      if (!first) await j.expect(0x2c, ",");
+      const key = await j.value();
+      if (typeof key !== "string") throw new MalformedError("object key expected", j.offset);
+      await j.expect(0x3a, ":");
+      if (key !== "stream") {
+        top[key] = await j.value();
+        if (key === "format") version = formatVersion(top[key]);
+        if (key === "pageSize") ps = num(top[key], "pageSize");
+        continue;
+      }
+      if (!version) throw new MalformedError('"format" must come before "stream"', j.offset, { path: "format" });
+      w = new QemuWriter(out, version, ps);
+      w.header();
+      await j.expect(0x5b, "[");
+      for (let i = 0; ; i++) {
+        if ((await j.peek()) === 0x5d) {
+          j.take();
+          break;
+        }
+        if (i > 0) await j.expect(0x2c, ",");
+        const p = `stream[${i}]`;
+        if (holding || (await j.peek()) !== 0x7b) {
+          pending.push({ item: await j.value(), path: p });
+          continue;
+        }
+        // Read the item's keys; its `ram` array streams straight to the writer.
+        j.take();
+        const it: Record<string, unknown> = safeObject();
+        let streamed = false;
+        for (let k = 0; ; k++) {
+          if ((await j.peek()) === 0x7d) {
+            j.take();
+            break;
+          }
+          if (k > 0) await j.expect(0x2c, ",");
+          const ik = await j.value();
+          if (typeof ik !== "string") throw new MalformedError("object key expected", j.offset);
+          await j.expect(0x3a, ":");
+          if (ik === "ram" && "section" in it && "id" in it && (it["section"] === "part" || it["section"] === "end" || "version" in it)) {
+            sectionHeader(w, it, p);
+            streamed = true;
+            await j.expect(0x5b, "[");
+            for (let r = 0; ; r++) {
+              if ((await j.peek()) === 0x5d) {
+                j.take();
+                break;
+              }
+              if (r > 0) await j.expect(0x2c, ",");
+              await ramOne(w, await j.value(), `${p}.ram[${r}]`);
+            }
+          } else {
+            it[ik] = await j.value();
+          }
+        }
+        if (streamed) {
+          if (it["footer"] === true) w.footer(num(it["id"], `${p}.id`));
+          await w.maybeFlush();
+        } else if ("state" in it) {
+          holding = true;
+          pending.push({ item: it, path: p });
+        } else {
+          await encodeItem(w, it, p, { own: null, borrowed: null });
+        }
+      }
+    }
+    if (!(await j.atEnd())) throw new MalformedError("bytes after the document", j.offset);
+    if (!w) throw new MalformedError("stream array expected", 0, { path: "stream" });
+    const sc: Schemas = { own: compileText(top["vmdesc"], "vmdesc"), borrowed: compileText(top["schemaVmdesc"], "schemaVmdesc") };
+    for (const x of pending) await encodeItem(w, x.item, x.path, sc);
+    if (sc.own) w.vmdesc(te.encode(sc.own.text));
+    await w.flush();
+    await out.close();
+  } catch (e) {
+    await out.abort?.();
+    throw e;
+  }
+}
+
+const td = new TextDecoder();
+
+/**
+ * A minimal pull parser over JSON text in a StreamReader: structural bytes one
+ * at a time, and whole values (records, strings) located in the buffer and
+ * handed to JSON.parse. Errors carry byte offsets into the document.
+ */
+class JsonStream {
+  constructor(private readonly r: StreamReader) {}
+  get offset(): number {
+    return this.r.offset;
+  }
+  /** The next non-blank byte, not consumed; -1 at the end. */
+  async peek(): Promise<number> {
+    for (;;) {
+      if (this.r.buffered < 1 && !(await this.r.fill(1))) return -1;
+      const v = this.r.peek(this.r.buffered);
+      let i = 0;
+      while (i < v.length && (v[i] === 0x20 || v[i] === 0x0a || v[i] === 0x0d || v[i] === 0x09)) i++;
+      if (i < v.length) {
+        this.r.take(i);
+        return v[i]!;
+      }
+      this.r.take(i);
+    }
+  }
+  take(): void {
+    this.r.take(1);
+  }
+  async atEnd(): Promise<boolean> {
+    return (await this.peek()) === -1;
+  }
+  async expect(b: number, what: string): Promise<void> {
+    const at = this.r.offset;
+    const c = await this.peek();
+    if (c !== b) throw new MalformedError(`JSON: ${what} expected`, at, { found: c < 0 ? "end of input" : JSON.stringify(String.fromCharCode(c)) });
+    this.r.take(1);
+  }
+  /** Parse the next whole value. */
+  async value(): Promise<unknown> {
+    const at = this.r.offset;
+    if ((await this.peek()) < 0) throw new MalformedError("JSON: value expected", at, { found: "end of input" });
+    let want = 1 << 16;
+    for (;;) {
+      await this.r.fill(want);
+      const v = this.r.peek(this.r.buffered);
+      const n = extent(v);
+      if (n > 0) {
+        const text = td.decode(v.subarray(0, n));
+        const start = this.r.offset;
+        this.r.take(n);
+        try {
+          return JSON.parse(text);
+        } catch (e) {
+          throw new MalformedError(`JSON: ${(e as Error).message}`, start);
+        }
+      }
+      if (v.length < want) throw new MalformedError("JSON: unterminated value", this.r.offset);
+      if (want >= MAX_TAIL) throw new LimitError(`JSON value longer than ${MAX_TAIL} bytes`, this.r.offset);
+      want *= 4;
+    }
+  }
+}
+
+/** Length of the JSON value at the start of `v`, or 0 if it does not end within `v`. */
+function extent(v: Uint8Array): number {
+  const c = v[0];
+  if (c === 0x22) return stringEnd(v, 0);
+  if (c === 0x7b || c === 0x5b) {
+    let depth = 0;
+    for (let i = 0; i < v.length; i++) {
+      const b = v[i]!;
+      if (b === 0x22) {
+        const e = stringEnd(v, i);
+        if (e === 0) return 0;
+        i = e - 1;
+      } else if (b === 0x7b || b === 0x5b) depth++;
+      else if (b === 0x7d || b === 0x5d) {
+        if (--depth === 0) return i + 1;
+      }
+    }
+    return 0;
+  }
+  for (let i = 0; i < v.length; i++) {
+    const b = v[i]!;
+    if (b === 0x2c || b === 0x7d || b === 0x5d || b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09) return i;
+  }
+  return 0;
+}
+
+/** Index just past the string that starts at `s`, or 0 if it does not end within `v`. */
+function stringEnd(v: Uint8Array, s: number): number {
+  for (let i = s + 1; i < v.length; i++) {
+    const b = v[i]!;
+    if (b === 0x5c) i++;
+    else if (b === 0x22) return i + 1;
+  }
+  return 0;
 }

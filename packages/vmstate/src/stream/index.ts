@@ -1,8 +1,8 @@
 /** The QEMU savevm stream codec (formats qemu@3 and qemu@4). */
-export { qemuCodec } from "./codec.js";
+export { qemuCodec, type QemuCodec } from "./codec.js";
 export { analyzeView as analyzeQemu, pyJson, type PyValue } from "./analyze.js";
 export { summarize as summarizeQemu, renderSummary as renderQemuSummary, type QemuSummary, type SectionSummary as QemuSectionSummary } from "./inspect.js";
-export { decodeDoc as decodeQemu, encodeDoc as encodeQemu } from "./document.js";
+export { decodeDoc as decodeQemu, encodeDoc as encodeQemu, encodeDocText as encodeQemuText } from "./document.js";
 export { parseStream as parseQemuStream, ParseState as QemuParseState, type Ev as QemuEvent, type ParseOptions as QemuParseOptions } from "./parse.js";
 export { QemuWriter } from "./writer.js";
 export { parseVmdesc, compileVmdesc, locateVmdesc, type Vmdesc, type Desc as VmdescDesc, type DeviceDesc as VmdescDevice } from "./vmdesc.js";
