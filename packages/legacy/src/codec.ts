@@ -139,8 +139,8 @@ export async function summarize(r: StreamReader, version: string, opts: CodecOpt
     }
   }
   if (s.tail?.type === "pv") {
-    s.tail.vcpus = online ?? [];
-    if (!online) s.notes.push("PV image without a vcpu_info chunk: no vcpu state in the tail");
+    s.tail.vcpus = online ?? [0];
+    if (!online) s.notes.push("PV image without a vcpu_info chunk: vcpu 0 alone is online, as legacy restore assumed");
   }
   s.bytes = r.offset - startOffset;
   return s;

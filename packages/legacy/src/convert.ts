@@ -242,7 +242,12 @@ async function convertShaped(r: StreamReader, shape: LegacyShape, target: Legacy
         if (it.payload > MAX_TOOLSTACK_BLOB) throw new LimitError(`toolstack blob of ${it.payload} bytes`, it.offset + 4);
         const at = r.offset;
         const blob = (await r.read(it.payload, "toolstack blob")).bytesView(it.payload);
-        for (const e of parsePhysmap(blob, shape.width, at)) {
+        const entries = parsePhysmap(blob, shape.width, at);
+        if (entries.length && shape.guest === "pv") {
+          // convert-legacy-stream writes EMULATOR_XENSTORE_DATA anyway, which libxl refuses for a PV guest.
+          throw new RefusedError("physmap entries in a PV image: a PV guest has no device model to carry them to", at);
+        }
+        for (const e of entries) {
           for (const [k, v] of physmapPairs(e)) {
             xenstore.bytes(Uint8Array.from(k, (c) => c.charCodeAt(0))).u8(0).bytes(v).u8(0);
             hasKv = true;

@@ -243,6 +243,10 @@ export async function* walkLegacy(r: StreamReader, shape: LegacyShape): AsyncGen
           fillers++;
           continue;
         }
+        if (guest === "pv" && (v & 0x0fff_ffff) >= p2mSize) {
+          // Legacy restore refused these, and so does v2 restore of the converted stream.
+          throw new MalformedError(`pfn ${hex(v & 0x0fff_ffff)} lies beyond the p2m (p2m_size ${hex(p2mSize)})`, eAt, { path: `chunk.pfn[${i}]` });
+        }
         if (dup.has(v)) throw new MalformedError(`duplicate pfn ${hex(v & 0x0fff_ffff)} in page batch`, eAt, { path: `chunk.pfn[${i}]` });
         dup.add(v);
         if (t < 0xd && !compressed) dataPages++;
@@ -291,6 +295,10 @@ export async function* walkLegacy(r: StreamReader, shape: LegacyShape): AsyncGen
           const hi = m.u32le();
           bitmap.push((BigInt(hi) << 32n) | BigInt(lo));
           for (let bit = 0; bit < 64; bit++) if ((bit < 32 ? lo >>> bit : hi >>> (bit - 32)) & 1) online.push(w * 64 + bit);
+        }
+        if (guest === "pv" && online[0] !== 0) {
+          // v2 restore needs vcpu 0's state; an image without it cannot be restored.
+          throw new MalformedError("vcpu 0 is not online in a PV image", at + 8, { path: "vcpu_info" });
         }
         yield* emit({ kind: "vcpu_info", offset: at, payload: 0, maxVcpuId, bitmap, online });
         break;
@@ -350,7 +358,8 @@ export async function* walkLegacy(r: StreamReader, shape: LegacyShape): AsyncGen
     const count = (await r.read(4, "unmapped pfn count")).u32le();
     checkBacked(r, count * ul, "unmapped pfn list", at);
     yield* emit({ kind: "unmapped", offset: at, payload: count * ul, count });
-    for (const vcpu of online ?? []) {
+    // Without a vcpu_info chunk legacy restore assumed vcpu 0 alone (convert-legacy-stream assumes none and misreads the tail).
+    for (const vcpu of online ?? [0]) {
       yield* emit({ kind: "vcpu_basic", offset: r.offset, payload: basicSize, vcpu });
       if (extended) yield* emit({ kind: "vcpu_extended", offset: r.offset, payload: LEGACY_EXTENDED_VCPU_SIZE, vcpu });
       if (xsaveLen) {

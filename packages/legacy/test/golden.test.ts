@@ -92,3 +92,16 @@ describe("xl files without STREAMv2", () => {
     expect(out.subarray(48)).toEqual(fixture("conv_tiny_32.libxl.bin"));
   });
 });
+
+describe("PV images without a vcpu_info chunk", () => {
+  test("vcpu 0 alone is online, as legacy restore assumed (the tool would read no vcpu)", async () => {
+    const pv = fixture("legacy_pv_64.bin");
+    // legacy_pv_64.bin: header 8, ext-info sig 8 + length 4 + blocks (8 + 0x1430 + 8), 4 frames, then vcpu_info {max 0, [1]} (16 bytes).
+    const at = 8 + 8 + 4 + (8 + 0x1430) + 8 + 8 * 4;
+    expect(Array.from(pv.subarray(at, at + 16))).toEqual([0xfe, 0xff, 0xff, 0xff, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0]);
+    const without = Uint8Array.from([...pv.subarray(0, at), ...pv.subarray(at + 16)]);
+    for (const [to, golden] of [[LIBXC, "conv_pv_64_libxc.bin"], [LIBXL, "conv_pv_64_libxl.bin"]] as const) {
+      expect(await convertBytes(without, to)).toEqual(fixture(golden));
+    }
+  });
+});

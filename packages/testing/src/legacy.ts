@@ -193,12 +193,16 @@ const u32 = fc.nat({ max: 0xffff_ffff });
 const PV_TYPES = [0x0, 0x1, 0x2, 0x3, 0x4, 0x9, 0xa, 0xb, 0xc, 0xd, 0xe, 0xf];
 const HVM_TYPES = [0x0, 0x0, 0x0, 0xd, 0xe, 0xf];
 
-function batchArb(guest: LegacyGuest, fillerOnly: boolean): fc.Arbitrary<LegacyChunkModel> {
-  const entry = fc.record({
-    pfn: fc.integer({ min: 1, max: 0x0fff_ffff }),
-    type: fc.constantFrom(...(guest === "pv" ? PV_TYPES : HVM_TYPES)),
-    fill: fc.nat({ max: 255 }),
-  });
+/** Batches; a PV guest's pfns lie inside its p2m (`maxPfn` = p2m_size − 1), as legacy restore required. */
+function batchArb(guest: LegacyGuest, fillerOnly: boolean, maxPfn: number): fc.Arbitrary<LegacyChunkModel> {
+  const entry = fc
+    .record({
+      pfn: fc.integer({ min: 0, max: maxPfn }),
+      type: fc.constantFrom(...(guest === "pv" ? PV_TYPES : HVM_TYPES)),
+      fill: fc.nat({ max: 255 }),
+    })
+    // XTAB for pfn 0 is the filler entry; a real entry there is made XALLOC instead.
+    .map((e) => (e.pfn === 0 && e.type === 0xf ? { ...e, type: 0xe } : e));
   const real = fc.uniqueArray(entry, { minLength: 1, maxLength: 6, selector: (e) => e.pfn });
   return fc
     .tuple(real, fc.nat({ max: 2 }), fc.nat({ max: 6 }), fillerOnly ? fc.boolean() : fc.constant(false))
@@ -226,10 +230,13 @@ const physmapArb = (width: LegacyWidth): fc.Arbitrary<LegacyPhysmapModel> =>
 export function legacyImageArb(opts: LegacyArbOptions = {}): fc.Arbitrary<{ model: LegacyImageModel; bytes: Uint8Array }> {
   const width = opts.width !== undefined ? fc.constant(opts.width) : fc.constantFrom<LegacyWidth>(32, 64);
   const guest = opts.guest !== undefined ? fc.constant(opts.guest) : fc.constantFrom<LegacyGuest>("pv", "hvm");
-  return fc.tuple(width, guest).chain(([w, g]) => {
+  return fc
+    .tuple(width, guest)
+    .chain(([w, g]) => fc.tuple(fc.constant(w), fc.constant(g), g === "pv" ? fc.integer({ min: 1, max: 3000 }) : fc.integer({ min: 1, max: 0xffff_ffff })))
+    .chain(([w, g, p2mSize]) => {
     const paramIds = Object.keys(LEGACY_HVM_PARAM_CHUNKS).map(Number);
     const common: fc.Arbitrary<LegacyChunkModel>[] = [
-      batchArb(g, opts.fillerOnlyBatches ?? false),
+      batchArb(g, opts.fillerOnlyBatches ?? false, g === "pv" ? p2mSize - 1 : 0x0fff_ffff),
       fc.record({ kind: fc.constant("tsc" as const), mode: fc.nat({ max: 3 }), nsec: u64, khz: u32, incarnation: u32 }),
       fc.record({ kind: fc.constant("marker" as const), id: fc.constantFrom<-1 | -9>(-1, -9) }),
     ];
@@ -239,9 +246,13 @@ export function legacyImageArb(opts: LegacyArbOptions = {}): fc.Arbitrary<{ mode
     const body = fc.array(fc.oneof(...common), { maxLength: opts.maxBatches ?? 6 });
     const vcpuInfo = fc
       .integer({ min: 0, max: g === "pv" ? 3 : 70 })
-      .chain((maxId) => fc.tuple(fc.constant(maxId), fc.uniqueArray(fc.integer({ min: 0, max: maxId }), { minLength: g === "pv" ? 1 : 0, maxLength: 3 })))
-      .map(([maxId, ids]) => ({ kind: "vcpu_info" as const, maxId, online: [...ids].sort((a, b) => a - b) }));
-    const toolstack = fc.option(fc.array(physmapArb(w), { maxLength: 3 }), { nil: null }).map((entries) => ({ kind: "toolstack" as const, entries }));
+      .chain((maxId) => fc.tuple(fc.constant(maxId), fc.uniqueArray(fc.integer({ min: 0, max: maxId }), { maxLength: 3 })))
+      // A PV guest's vcpu 0 is always online (v2 restore needs its state).
+      .map(([maxId, ids]) => ({ kind: "vcpu_info" as const, maxId, online: [...new Set(g === "pv" ? [0, ...ids] : ids)].sort((a, b) => a - b) }));
+    // Only an HVM guest's device model has a physmap; a PV image's blob is empty or absent.
+    const toolstack = fc
+      .option(g === "hvm" ? fc.array(physmapArb(w), { maxLength: 3 }) : fc.constant([]), { nil: null })
+      .map((entries) => ({ kind: "toolstack" as const, entries }));
     const withToolstack = opts.toolstack !== undefined ? fc.constant(opts.toolstack) : fc.boolean();
     const pv =
       g === "pv"
@@ -250,7 +261,7 @@ export function legacyImageArb(opts: LegacyArbOptions = {}): fc.Arbitrary<{ mode
               guestWidth: fc.constantFrom<4 | 8>(4, 8),
               extended: fc.boolean(),
               xsaveLen: fc.constantFrom(0, 0, 16, 80),
-              p2mSize: fc.integer({ min: 1, max: 3000 }),
+              p2mSize: fc.constant(p2mSize),
               unmapped: fc.array(fc.bigInt({ min: 0n, max: w === 32 ? 0xffff_ffffn : (1n << 64n) - 1n }), { maxLength: 3 }),
               fill: fc.nat({ max: 255 }),
             })
@@ -269,7 +280,7 @@ export function legacyImageArb(opts: LegacyArbOptions = {}): fc.Arbitrary<{ mode
             store: u64,
             contextExtra: fc.uint8Array({ maxLength: 24 }),
             qemu: opts.qemu === false ? fc.constant(null) : opts.qemu === true ? fc.uint8Array({ maxLength: 64 }) : fc.option(fc.uint8Array({ maxLength: 64 }), { nil: null }),
-            p2mSize: fc.integer({ min: 1, max: 0xffff_ffff }),
+            p2mSize: fc.constant(p2mSize),
           })
         : fc.constant(null);
     return fc
