@@ -10,6 +10,12 @@ import { writeStdout } from "./io.js";
  * `process.exit()`, so output still being written to a pipe is not cut short.
  */
 export async function main(argv: string[]): Promise<void> {
+  // A reader that goes away (`vmstream decode x | head`) is its choice, not a
+  // fault of ours: without a listener Node would die with a stack trace.
+  // Pending writes then fail with EPIPE, which the commands ignore.
+  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code !== "EPIPE") process.exitCode = 1;
+  });
   const [name, ...rest] = argv;
   try {
     if (name === undefined || name === "--help" || name === "-h" || name === "help") {

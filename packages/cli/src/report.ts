@@ -46,10 +46,10 @@ export async function guarded(ctx: Ctx, fn: () => Promise<void>): Promise<void> 
     await fn();
   } catch (e) {
     if (e instanceof UsageError) throw e;
+    // The reader of our output went away (`| head`): nothing to report, nothing failed.
+    if ((e as NodeJS.ErrnoException)?.code === "EPIPE") return;
     if (e instanceof WireError) {
       process.stderr.write(`${errorLine(ctx, e.offset, e.message)}\n`);
-    } else if ((e as NodeJS.ErrnoException)?.code === "EPIPE") {
-      // The reader of our output went away (`| head`): nothing to report.
     } else {
       process.stderr.write(`${errorLine(ctx, 0, `internal error: ${(e as Error)?.message ?? String(e)}`)}\n`);
       if (process.env.VMSTREAM_DEBUG) process.stderr.write(`${(e as Error)?.stack}\n`);

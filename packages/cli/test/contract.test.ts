@@ -128,6 +128,16 @@ describe("the CLI contract (docs/cli.md) across families", () => {
     expect(t.stdout).toMatch(/vmstream \[.*\] \d+% \| \d+\/65 MiB/);
   });
 
+  it("a reader that stops early (| head) gets no stack trace and no error", () => {
+    for (const args of [["decode", qemu("pc-7.2-ram6m.mig")], ["inspect", qemu("pc-7.2-netusb.mig"), "--json", "--view", "analyze"]]) {
+      const r = spawnSync("bash", ["-c", `set -o pipefail; "${process.execPath}" "${BIN}" ${args.map((a) => `"${a}"`).join(" ")} | head -c 10 >/dev/null`], {
+        encoding: "utf8",
+      });
+      expect(r.stderr, args[0]).toBe("");
+      expect(r.status, args[0]).toBe(0);
+    }
+  });
+
   it("npx vmstream works: the workspace bin is linked and runs the built CLI", () => {
     const bin = join(REPO, "node_modules/.bin/vmstream");
     expect(existsSync(bin)).toBe(true);
