@@ -163,3 +163,15 @@ describe("PACKAGED commands (postcopy): the nested stream is walked", () => {
     expect(e.path).toBe("package");
   });
 });
+
+describe("detect", () => {
+  test("QEVM with version 3 or 4 only", () => {
+    const h = (v: number) => new Uint8Array([0x51, 0x45, 0x56, 0x4d, 0, 0, 0, v]);
+    expect(qemuCodec.detect(h(3))).toBe("3");
+    expect(qemuCodec.detect(h(4))).toBe("4");
+    expect(qemuCodec.detect(h(2))).toBeNull();
+    expect(qemuCodec.detect(h(5))).toBeNull();
+    expect(qemuCodec.detect(h(3).subarray(0, 7))).toBeNull();
+    expect(qemuCodec.detect(new TextEncoder().encode("Xen saved domain, xl format\n"))).toBeNull();
+  });
+});

@@ -64,6 +64,24 @@ describe("damaged streams give a WireError with an offset inside the input", () 
     if (m.kind === "truncate" && bytes[m.at] !== 0x06) expect(e).not.toBeNull();
   });
 
+  test.prop(
+    [qemuStreamModel().chain((m) => {
+      const v4 = buildQemuStream(m, 4);
+      return fc.tuple(fc.constant(v4), mutation(v4.length));
+    })],
+    params,
+  )("mutations of generated format-4 streams", async ([bytes, m]) => {
+    const bad = applyMutation(bytes, m);
+    const e = await faultOf(bad, "4");
+    if (e) {
+      expect(e.offset).toBeGreaterThanOrEqual(0);
+      expect(e.offset).toBeLessThanOrEqual(bad.length);
+    } else {
+      // Accepted: then it is a format-4 stream we write back exactly.
+      expect(same(await recode(bad, "4"), bad)).toBe(true);
+    }
+  });
+
   const real = fixture("pc-7.2-stopped.mig")!;
   test.prop([mutation(real.length)], propertyParams(40))("mutations of a real QEMU stream", async (m) => {
     const bad = applyMutation(real, m);
