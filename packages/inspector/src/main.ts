@@ -1,6 +1,7 @@
 import bundledMatrix from "virtual:bundled-matrix";
 import { byId, bytes, el, hex } from "./dom.js";
 import type { Fault, Reply, Task } from "./protocol.js";
+import { contentsLine, guestLine } from "./view/headline.js";
 import { HexView } from "./view/hex.js";
 import { type Located, holderOf, locateAll } from "./view/locate.js";
 import { parseCells, renderMatrix } from "./view/matrix.js";
@@ -85,6 +86,11 @@ function onDetected(format: string, title: string): void {
   byId("view-analyze").hidden = !format.startsWith("qemu@");
 }
 
+function showHeadline(json: unknown): void {
+  byId("guest").textContent = guestLine(json) || "—";
+  byId("contents").textContent = contentsLine(json) || "—";
+}
+
 function select(item: Located): void {
   byId("hex-title").textContent = `${item.label} at ${hex(item.offset)}${item.length !== undefined ? `, ${item.length.toLocaleString("en-US")} bytes` : ""}`;
   hexView.show(item.offset, { start: item.offset, end: item.offset + (item.length ?? 1) });
@@ -125,6 +131,7 @@ async function openFile(file: File): Promise<void> {
   byId("file-size").textContent = bytes(file.size);
   byId("format").textContent = "detecting…";
   byId("format-title").textContent = "";
+  showHeadline(undefined);
   byId("text").textContent = "";
   byId("tree").replaceChildren();
   delete byId("tree").dataset.view;
@@ -140,6 +147,7 @@ async function openFile(file: File): Promise<void> {
     mine.located = locateAll(ins.json);
     tree.show(ins.json);
     byId("tree").dataset.view = "summary";
+    showHeadline(ins.json);
     byId("text").textContent = ins.text;
   } else if (ins.kind === "fault") {
     if (!mine.format) byId("format").textContent = ins.format ?? "unknown";
@@ -147,6 +155,7 @@ async function openFile(file: File): Promise<void> {
       mine.views.summary = ins.partial.json;
       mine.located = locateAll(ins.partial.json);
       tree.show(ins.partial.json);
+      showHeadline(ins.partial.json);
       byId("text").textContent = ins.partial.text;
     } else {
       tree.show({ note: "The codec could not show anything before the fault; see the bytes on the right." });

@@ -51,6 +51,9 @@ describe.skipIf(!exe)("web inspector in Chromium", () => {
     expect(await page.textContent("[data-testid=format]")).toBe("qemu@3");
     expect(await page.textContent("[data-testid=file-name]")).toBe("pc-7.2-stopped.mig");
     expect(await page.textContent("[data-testid=verify]")).toMatch(/^✔ valid/);
+    // -M pc-i440fx-7.2 -m 32
+    expect(await page.textContent("[data-testid=guest]")).toBe("machine pc-i440fx-7.2, 32 MiB of RAM (pc.ram)");
+    expect(await page.textContent("[data-testid=contents]")).toMatch(/^\d+ sections; RAM: /);
     const tree = (await page.textContent("[data-testid=tree]")) ?? "";
     // Sections QEMU 7.2 writes for pc-i440fx-7.2 (see the fixture's analyze.json).
     for (const s of ["timer", "cpu", "apic", "0000:00:01.3/piix4_pm", "globalstate"]) expect(tree).toContain(s);
@@ -71,6 +74,9 @@ describe.skipIf(!exe)("web inspector in Chromium", () => {
     await open(join(SHARED, "xen/libxl_hvm_xs.bin"));
     expect(await page.textContent("[data-testid=format]")).toBe("libxl@2");
     expect(await page.textContent("[data-testid=verify]")).toMatch(/^✔ valid/);
+    // build_all.py: libxc_hvm(3) is an x86 HVM domain header from Xen 4.17, with 4 pages of data.
+    expect(await page.textContent("[data-testid=guest]")).toBe("x86 HVM, Xen 4.17");
+    expect(await page.textContent("[data-testid=contents]")).toMatch(/4 pages of data/);
     const tree = (await page.textContent("[data-testid=tree]")) ?? "";
     for (const r of ["LIBXC_CONTEXT", "PAGE_DATA", "HVM_CONTEXT", "EMULATOR_XENSTORE_DATA"]) expect(tree).toContain(r);
     await page.screenshot({ path: join(OUT, "xen.png"), fullPage: true });
