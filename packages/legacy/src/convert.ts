@@ -2,6 +2,7 @@ import {
   ByteWriter,
   LimitError,
   RefusedError,
+  TruncatedError,
   padding8,
   writeRecord,
   type CodecOptions,
@@ -64,12 +65,33 @@ export function targetOf(to: FormatId): LegacyTarget | null {
 class Out {
   readonly w = new ByteWriter(1 << 16);
   records = 0;
+  /** The write in flight: bulk data is copied to a staging buffer so the next read overlaps it. */
+  private pending: Promise<void> | void = undefined;
+  private readonly stage = [new Uint8Array(0), new Uint8Array(0)];
+  private turn = 0;
   constructor(private readonly sink: Sink) {}
+  private async send(v: Uint8Array): Promise<void> {
+    await this.pending;
+    this.pending = undefined;
+    this.pending = this.sink.write(v);
+  }
   async flush(): Promise<void> {
-    if (this.w.length === 0) return;
-    const v = this.w.finish().slice();
-    this.w.reset();
-    await this.sink.write(v);
+    if (this.w.length > 0) {
+      const v = this.w.finish().slice();
+      this.w.reset();
+      await this.send(v);
+    }
+  }
+  /** After a failure: let a write in flight finish (or fail) so its rejection is not left unhandled. */
+  async settle(): Promise<void> {
+    await Promise.resolve(this.pending).catch(() => {});
+    this.pending = undefined;
+  }
+  /** Flush, and wait until the sink has everything. */
+  async drain(): Promise<void> {
+    await this.flush();
+    await this.pending;
+    this.pending = undefined;
   }
   async maybeFlush(): Promise<void> {
     if (this.w.length >= 1 << 18) await this.flush();
@@ -78,13 +100,33 @@ class Out {
     writeRecord(this.w, type, body, true);
     this.records++;
   }
+  /**
+   * Pass `n` bytes from the reader to the sink in reader-sized pieces; each
+   * piece goes out from one of two staging buffers while the next is read.
+   */
+  async pipe(r: StreamReader, n: number, what: string): Promise<void> {
+    await this.flush();
+    const start = r.offset;
+    let left = n;
+    while (left > 0) {
+      if (r.buffered === 0 && !(await r.fill(1))) throw new TruncatedError(what, start, n, n - left);
+      const k = Math.min(left, r.buffered);
+      const piece = r.take(k);
+      let buf = this.stage[this.turn]!;
+      if (buf.length < k) buf = this.stage[this.turn] = new Uint8Array(Math.max(k, 1 << 20));
+      // The other staging buffer may still be in flight; this one was awaited before its last reuse.
+      buf.set(piece);
+      this.turn ^= 1;
+      await this.send(buf.subarray(0, k));
+      left -= k;
+    }
+  }
   /** A record whose body is `head` then `n` bytes piped from `r`, then padding. */
   async recordPiped(type: number, head: Uint8Array, r: StreamReader, n: number, what: string): Promise<void> {
     const len = head.length + n;
     if (len > 0xffff_ffff) throw new LimitError(`${what} of ${n} bytes does not fit a record`, r.offset);
     this.w.u32le(type).u32le(len).bytes(head);
-    await this.flush();
-    await r.pipe(n, this.sink, what);
+    await this.pipe(r, n, what);
     this.w.zeros(padding8(len));
     this.records++;
   }
@@ -125,6 +167,15 @@ export async function convertLegacy(
 
 async function convertShaped(r: StreamReader, shape: LegacyShape, target: LegacyTarget, sink: Sink): Promise<ConvertReport> {
   const out = new Out(sink);
+  try {
+    return await convertInto(r, shape, target, sink, out);
+  } catch (e) {
+    await out.settle();
+    throw e;
+  }
+}
+
+async function convertInto(r: StreamReader, shape: LegacyShape, target: LegacyTarget, sink: Sink, out: Out): Promise<ConvertReport> {
   const w = out.w;
   const libxl = target !== "libxc";
   const notes: string[] = [];
@@ -157,8 +208,7 @@ async function convertShaped(r: StreamReader, shape: LegacyShape, target: Legacy
       case "xl":
         w.bytes(Uint8Array.from(XL_MAGIC, (c) => c.charCodeAt(0)));
         w.u32le(it.byteorder).u32le(it.mandatoryFlags | XL_FLAG_STREAMV2).u32le(it.optionalFlags).u32le(it.payload);
-        await out.flush();
-        await r.pipe(it.payload, sink, "xl optional data");
+        await out.pipe(r, it.payload, "xl optional data");
         break;
       case "p2m_size":
         p2mSize = it.value;
@@ -211,8 +261,7 @@ async function convertShaped(r: StreamReader, shape: LegacyShape, target: Legacy
         report.pages += it.dataPages;
         out.records++;
         if (it.payload > 0) {
-          await out.flush();
-          await r.pipe(it.payload, sink, "page data");
+          await out.pipe(r, it.payload, "page data");
         } else await out.maybeFlush();
         break;
       }
@@ -308,8 +357,7 @@ async function convertShaped(r: StreamReader, shape: LegacyShape, target: Legacy
         } else {
           // libxc output carries the legacy QEMU record verbatim after END.
           w.bytes(Uint8Array.from(it.signature, (c) => c.charCodeAt(0))).u32le(it.payload);
-          await out.flush();
-          await r.pipe(it.payload, sink, "QEMU record");
+          await out.pipe(r, it.payload, "QEMU record");
         }
         break;
       }
@@ -325,7 +373,7 @@ async function convertShaped(r: StreamReader, shape: LegacyShape, target: Legacy
     );
   }
   if (libxl) out.record(XL.END, new Uint8Array(0));
-  await out.flush();
+  await out.drain();
   report.records = out.records;
   return report;
 }
