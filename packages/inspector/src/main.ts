@@ -102,7 +102,8 @@ function showFault(f: Fault, where: "verify" | "inspect"): void {
   hexView.setFault(f.offset);
   const holder = holderOf(state.located, f.offset);
   if (holder) tree.reveal(holder.path, "fault");
-  byId("hex-title").textContent = `first fault at ${hex(f.offset)}${holder ? ` (in ${holder.label})` : ""}`;
+  const inside = holder?.length !== undefined && f.offset < holder.offset + Math.max(holder.length, 1);
+  byId("hex-title").textContent = `first fault at ${hex(f.offset)}${holder ? ` (${inside ? "in" : "after"} ${holder.label})` : ""}`;
   hexView.show(f.offset, { start: f.offset, end: f.offset + 1 });
   const text = byId("text");
   if (where === "inspect" && !(text.textContent ?? "").includes(f.message)) {

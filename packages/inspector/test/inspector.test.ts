@@ -119,6 +119,35 @@ describe.skipIf(!exe)("web inspector in Chromium", () => {
     await page.screenshot({ path: join(OUT, "fault.png"), fullPage: true });
   });
 
+  it("a damaged QEMU stream shows the sections read before the fault, the fault line and the faulty byte", async () => {
+    const good = readFileSync(join(SHARED, "qemu/pc-7.2-stopped.mig"));
+    // QEMU_VM_SECTION_FULL (4), section id 0, idstr "timer": the timer section starts here.
+    const at = good.indexOf(Buffer.from([0x04, 0, 0, 0, 0, 5, ...Buffer.from("timer")]));
+    const bad = Buffer.from(good);
+    bad[at] = 0x2a;
+    const path = join(OUT, "qemu-bad-section.mig");
+    writeFileSync(path, bad);
+    await open(path);
+    expect(await page.textContent("[data-testid=fault-line]")).toMatch(new RegExp(`^qemu-bad-section\\.mig: qemu@3: offset ${at}: .*0x2a`));
+    expect(await page.textContent("[data-testid=hex] .fault")).toBe("2a");
+    // The RAM sections before it are still listed.
+    expect(await page.textContent("[data-testid=tree]")).toContain("ram #0 v4");
+    await page.screenshot({ path: join(OUT, "qemu-fault.png"), fullPage: true });
+  });
+
+  it("accepts a stream dropped on the page", async () => {
+    const bytes = [...readFileSync(join(SHARED, "context/ctx2-be.bin"))];
+    const dt = await page.evaluateHandle((b) => {
+      const d = new DataTransfer();
+      d.items.add(new File([new Uint8Array(b)], "dropped.bin"));
+      return d;
+    }, bytes);
+    await page.dispatchEvent("body", "drop", { dataTransfer: dt });
+    await expect.poll(() => page.textContent("[data-testid=verify]")).toMatch(/^✔ valid/);
+    expect(await page.textContent("[data-testid=file-name]")).toBe("dropped.bin");
+    expect(await page.textContent("[data-testid=format]")).toBe("context@2");
+  });
+
   it("renders a compat matrix.json, counting verdicts and listing reasons as text", async () => {
     const cells = [
       { family: "qemu", from: "3", to: "4", property: "upgrade", verdict: "pass", runs: 1000, seed: 1, reason: "" },

@@ -78,7 +78,8 @@ export function locateAll(root: unknown, max = 200_000): Located[] {
     const at = offsetOf(v);
     if (at) out.push({ path, ...at, label: labelOf(v) || path[path.length - 1] || "" });
     if (Array.isArray(v)) v.forEach((x, i) => walk(x, [...path, String(i)], depth + 1));
-    else for (const k of Object.keys(v)) walk((v as Record<string, unknown>)[k], [...path, k], depth + 1);
+    // A codec's own `fault` object has an offset too, but it is where things broke, not a part of the stream.
+    else for (const k of Object.keys(v)) if (k !== "fault") walk((v as Record<string, unknown>)[k], [...path, k], depth + 1);
   };
   walk(root, [], 0);
   return out;
