@@ -152,11 +152,16 @@ function render(s: LegacySummary): string {
     `  p2m_size ${s.p2m_size} (0x${s.p2m_size.toString(16)})${s.guest_width ? `, ${s.guest_width}-bit guest` : ""}`,
     `  ${s.batches} page batches, ${s.pages} pages, ${s.filler_entries} filler entries`,
   ];
+  if (s.tail?.type === "pv") {
+    lines.push(`  extended info: ${s.tail.vcpu_context}-byte vcpu contexts${s.tail.extended ? ", extended contexts" : ""}${s.tail.xsave ? `, ${s.tail.xsave + 16}-byte xsave items` : ""}; p2m frame list`);
+  }
   for (const c of s.chunks) {
     if (c.name === "page_batch") continue;
     lines.push(`  @${c.offset} chunk ${c.id} ${c.name}${c.size !== undefined ? ` (${c.size} bytes)` : ""}${c.value ? `: ${c.value}` : ""}`);
+    if (c.name === "toolstack" && s.toolstack?.offset === c.offset) {
+      for (const p of s.toolstack.physmap ?? []) lines.push(`    physmap ${p.phys_offset} start ${p.start_addr} size ${p.size} "${p.name}"`);
+    }
   }
-  if (s.toolstack?.physmap) for (const p of s.toolstack.physmap) lines.push(`    physmap ${p.phys_offset} start ${p.start_addr} size ${p.size} "${p.name}"`);
   if (s.tail?.type === "hvm") lines.push(`  tail: ioreq ${s.tail.ioreq_pfn}, bufioreq ${s.tail.bufioreq_pfn}, store ${s.tail.store_pfn}; HVM context ${s.tail.hvm_context} bytes`);
   if (s.tail?.type === "pv") lines.push(`  tail: ${s.tail.unmapped_pfns} unmapped pfns; vcpus [${s.tail.vcpus.join(",")}] (${s.tail.vcpu_context}-byte contexts${s.tail.extended ? " + extended" : ""}${s.tail.xsave ? ` + ${s.tail.xsave}-byte xsave` : ""}); shared info`);
   if (s.qemu) lines.push(`  QEMU record ${s.qemu.signature} at ${s.qemu.offset}: ${s.qemu.size} bytes`);

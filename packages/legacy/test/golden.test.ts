@@ -105,3 +105,47 @@ describe("PV images without a vcpu_info chunk", () => {
     }
   });
 });
+
+describe("inspect and notes", () => {
+  // Expected values come from how shared/tools/xenpeer/build_all.py built the fixtures.
+  test("legacy_hvm_64.bin", async () => {
+    const ins = await legacyCodec.inspect(StreamReader.of(fixture("legacy_hvm_64.bin")), "64", {});
+    expect(ins.format).toBe("legacy@64");
+    expect(ins.json).toMatchObject({
+      width: 64,
+      guest: "hvm",
+      p2m_size: 0x100000,
+      batches: 1,
+      pages: 3,
+      filler_entries: 0,
+      toolstack: { size: 49, physmap: [{ phys_offset: "0xf0000000", start_addr: "0xf0000000", size: "0x800000", name: "vga.vram" }] },
+      tail: { type: "hvm", ioreq_pfn: "0xfefff", bufioreq_pfn: "0xfeffe", store_pfn: "0xfeffc", hvm_context: 40 },
+      qemu: { signature: "DeviceModelRecord0002", size: 30 },
+      bytes: 12652,
+    });
+    const names = (ins.json as { chunks: { name: string }[] }).chunks.map((c) => c.name);
+    expect(names).toEqual(["tsc_info", "page_batch", "vcpu_info", "hvm_ident_pt", "hvm_vm86_tss", "hvm_console_pfn", "hvm_acpi_ioports_location", "hvm_viridian", "hvm_generation_id_addr", "toolstack", "end"]);
+    expect(ins.text).toContain('physmap 0xf0000000 start 0xf0000000 size 0x800000 "vga.vram"');
+  });
+
+  test("legacy_pv_32tool_64guest.bin", async () => {
+    const ins = await legacyCodec.inspect(StreamReader.of(fixture("legacy_pv_32tool_64guest.bin")), "32", {});
+    expect(ins.json).toMatchObject({
+      width: 32,
+      guest: "pv",
+      guest_width: 64,
+      p2m_size: 0x800,
+      pages: 2,
+      tail: { type: "pv", unmapped_pfns: 1, vcpus: [0], vcpu_context: 0x1430, extended: true, xsave: 0 },
+      qemu: null,
+    });
+  });
+
+  test("what a libxc conversion leaves out is reported", async () => {
+    const notes: string[] = [];
+    const sink = new MemorySink();
+    await legacyCodec.convert!(StreamReader.of(fixture("legacy_hvm_32.bin")), "32", LIBXC, sink, { onNote: (m: string) => notes.push(m) });
+    expect(notes.some((n) => n.includes("toolstack") && n.includes("discarded"))).toBe(true);
+    expect(notes.some((n) => n.includes("vcpu_info"))).toBe(true);
+  });
+});
