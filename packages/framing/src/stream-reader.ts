@@ -3,6 +3,8 @@ import { TruncatedError, WireError } from "./errors.js";
 import type { Sink } from "./sink.js";
 import { bytesSource, type Source } from "./source.js";
 
+const AFTER_SEEK_READ = 64 << 10;
+
 export interface StreamReaderOptions {
   /** Size of each read from the source (default 1 MiB). */
   chunkSize?: number;
@@ -23,6 +25,8 @@ export class StreamReader {
   private start = 0;
   private end = 0;
   private eof = false;
+  /** The last skip seeked: the next refill reads only a little (see readMore). */
+  private sought = false;
   /** Absolute stream offset of buf[start]. */
   private pos = 0;
   private readonly chunk: number;
@@ -31,7 +35,7 @@ export class StreamReader {
 
   constructor(source: Source, opts: StreamReaderOptions = {}) {
     this.source = source;
-    this.chunk = opts.chunkSize ?? 1 << 20;
+    this.chunk = opts.chunkSize ?? 4 << 20;
     this.buf = new Uint8Array(this.chunk);
     this.onProgress = opts.onProgress;
   }
@@ -116,12 +120,14 @@ export class StreamReader {
     this.pos += inBuf;
     let left = n - inBuf;
     if (left === 0) return;
-    if (this.source.seek && !this.eof) {
+    // A short remainder is cheaper to read through than to seek over.
+    if (this.source.seek && !this.eof && left >= AFTER_SEEK_READ) {
       const size = this.source.size;
       if (size !== undefined && this.pos + left > size) {
         throw new TruncatedError(what, startOffset, n, size - startOffset);
       }
       const k = await this.source.seek(left);
+      this.sought = true;
       this.pos += k;
       left -= k;
       if (left > 0) {
@@ -181,8 +187,13 @@ export class StreamReader {
     }
     let got = 0;
     const min = Math.min(want, this.buf.byteLength - this.end);
+    // After a seek over bulk data the next thing is usually a small header and
+    // then more bulk to seek over: read what is asked (at least 64 KiB), not a
+    // whole chunk that would mostly be skipped again.
+    const limit = this.sought ? Math.min(this.buf.byteLength, this.end + Math.max(min, AFTER_SEEK_READ)) : this.buf.byteLength;
+    this.sought = false;
     while (got < min) {
-      const k = await this.source.read(this.buf.subarray(this.end));
+      const k = await this.source.read(this.buf.subarray(this.end, limit));
       if (k === 0) {
         this.eof = true;
         break;

@@ -41,7 +41,7 @@ function peer(batch: Array<{ fmt: string; bytes: Uint8Array }>): Array<{ rc: num
   return out.trim().split("\n").map((l) => JSON.parse(l));
 }
 
-const RUNS = Number(process.env.FC_NUM_RUNS ?? 60);
+const RUNS = Number(process.env.FC_NUM_RUNS ?? 150);
 const SEED = process.env.FC_SEED !== undefined ? Number(process.env.FC_SEED) : 0x5eed;
 
 describe.skipIf(!present)("verify-stream-v2 as peer", () => {

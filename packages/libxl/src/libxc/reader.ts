@@ -69,7 +69,6 @@ export interface LibxcStats {
   pageRecords: number;
   pfns: number;
   dataPages: number;
-  byType: Map<string, number>;
   checkpoints: number;
 }
 
@@ -85,7 +84,7 @@ export class LibxcReader {
   /** Set when the last record was CHECKPOINT (a segment boundary). */
   atCheckpoint = false;
   readonly notes: string[];
-  readonly stats: LibxcStats = { records: 0, pageRecords: 0, pfns: 0, dataPages: 0, byType: new Map(), checkpoints: 0 };
+  readonly stats: LibxcStats = { records: 0, pageRecords: 0, pfns: 0, dataPages: 0, checkpoints: 0 };
   private index = 0;
   private pending = 0;
   private pendingOffset = 0;
@@ -146,47 +145,93 @@ export class LibxcReader {
    */
   async next(mode: LibxcReadMode): Promise<LibxcRecordInfo | null> {
     const r = this.r;
-    const h = this.header;
-    if (!h) throw new Error("LibxcReader.readHeader() must come first");
+    if (!this.header) throw new Error("LibxcReader.readHeader() must come first");
     if (this.pending) await this.skipPages();
     const offset = r.offset;
-    const index = this.index;
     if (r.buffered < 8 && !(await r.fill(8))) {
       if (r.buffered === 0) return null;
-      throw new TruncatedError("record header", offset, 8, r.buffered, { path: `record[${index}]` });
+      throw new TruncatedError("record header", offset, 8, r.buffered, { path: `record[${this.index}]` });
     }
     const hb = r.take(8);
-    const code = le32(hb, 0);
-    const length = le32(hb, 4);
-    const path = `record[${index}](${recordName(code)})`;
+    const info: LibxcRecordInfo = this.begin(newInfo(), le32(hb, 0), le32(hb, 4), offset);
+    const { code, length } = info;
+    let prefix: number;
+    if (code === REC.PAGE_DATA) {
+      if (length >= 16 && r.buffered < 8) await r.need(8, `${this.pathOf(info)} header`);
+      prefix = this.pagePrefix(info, length >= 16 ? le32(r.peek(4), 0) : 0);
+    } else prefix = prefixFor(code, length, mode);
+    if (r.buffered < prefix) await r.need(prefix, `${this.pathOf(info)} body`);
+    const rest = this.check(info, r.take(prefix), 0, mode);
+    if (code === REC.PAGE_DATA) {
+      this.pending = rest;
+      this.pendingOffset = r.offset;
+      if (mode === "model") (info.record as { data: Uint8Array }).data = await this.readPages();
+    } else {
+      if (rest) await r.skip(rest, `${this.pathOf(info)} body`);
+      await this.padding(info);
+    }
+    this.count(info);
+    return info;
+  }
+
+  /**
+   * Verify, without awaiting, every whole record already buffered; stops at
+   * END, at a record not wholly buffered, or when page contents are pending.
+   * This is what makes small-record streams cheap: no promise per record.
+   */
+  drainVerify(): void {
+    const r = this.r;
+    if (this.pending || this.ended || !this.header) return;
+    const avail = r.buffered;
+    if (avail < 8) return;
+    const win = r.peek(avail);
+    const base = r.offset;
+    const info = this.scratch;
+    let p = 0;
+    while (!this.ended && avail - p >= 8) {
+      const code = le32(win, p);
+      const length = le32(win, p + 4);
+      const whole = 8 + length + padding8(length);
+      if (whole > avail - p) break;
+      this.begin(info, code, length, base + p);
+      const prefix = code === REC.PAGE_DATA ? this.pagePrefix(info, length >= 16 ? le32(win, p + 8) : 0) : prefixFor(code, length, "verify");
+      this.check(info, win, p + 8, "verify", prefix);
+      const pad = padding8(length);
+      if (pad) {
+        const nz = firstNonZero(win, p + 8 + length, p + whole);
+        if (nz >= 0) throw new WireError("NONZERO_PADDING", "non-zero record padding", base + nz, { path: this.pathOf(info), expected: "0x00", found: hex(win[nz]!, 2) });
+      }
+      this.count(info);
+      p += whole;
+    }
+    if (p) r.take(p);
+  }
+
+  private readonly scratch: LibxcRecordInfo = newInfo();
+
+  /** Record-level checks that need only the header: limit, known type, guest scope, static-data order. */
+  private begin(info: LibxcRecordInfo, code: number, length: number, offset: number): LibxcRecordInfo {
+    const h = this.header!;
+    info.index = this.index;
+    info.code = code;
+    info.length = length;
+    info.offset = offset;
+    info.name = recordName(code);
+    info.pfns = 0;
+    info.dataPages = 0;
+    info.record = null;
     if (length > LIBXC_REC_LENGTH_MAX) {
-      throw new LimitError(`record body length ${length} exceeds libxc's 128 MiB limit`, offset + 4, { path });
+      throw new LimitError(`record body length ${length} exceeds libxc's 128 MiB limit`, offset + 4, { path: this.pathOf(info) });
     }
     this.index++;
     this.atCheckpoint = false;
-    const info: LibxcRecordInfo = { index, code, name: recordName(code), length, offset, pfns: 0, dataPages: 0, record: null };
-    const bodyAt = offset + 8;
-    const fail = (reason: string, at = bodyAt, d: { expected?: string; found?: string } = {}): never => {
-      throw new MalformedError(reason, at, { path, ...d });
-    };
-    const exact = (n: number) => {
-      if (length !== n) fail(`${info.name} body must be ${n} bytes`, offset + 4, { expected: String(n), found: String(length) });
-    };
-
-    // Which records may appear at all, and where.
-    if (code & 0x8000_0000) {
-      this.notes.push(`offset ${offset}: optional record ${hex32(code)} (${length} bytes) carried but not interpreted`);
-      if (mode === "verify") await r.skip(length, `${path} body`);
-      else info.record = { type: "OPTIONAL", code, body: await this.body(length, path, true) };
-      await this.padding(length, path);
-      this.count(info);
-      return info;
-    }
+    if (code & 0x8000_0000) return info;
     const scope = LIBXC_RECORD_SCOPE[code];
-    if (scope === undefined) throw new WireError("UNKNOWN_MANDATORY_RECORD", `unknown mandatory record type ${hex32(code)}`, offset, { path });
-    if (h.version === 2 && LIBXC_V3_ONLY.has(code)) fail(`${info.name} is defined from version 3 and cannot appear in a v2 stream`, offset);
+    if (scope === undefined) throw new WireError("UNKNOWN_MANDATORY_RECORD", `unknown mandatory record type ${hex32(code)}`, offset, { path: this.pathOf(info) });
+    if (h.version === 2 && LIBXC_V3_ONLY.has(code)) this.fail(info, `${info.name} is defined from version 3 and cannot appear in a v2 stream`, offset);
     if (scope === "none") {
-      fail(
+      this.fail(
+        info,
         code === REC.TOOLSTACK
           ? "TOOLSTACK is deprecated and a restore fails on it"
           : "CHECKPOINT_DIRTY_PFN_LIST belongs to the COLO back channel, not to a saved or forward stream",
@@ -194,152 +239,223 @@ export class LibxcReader {
       );
     }
     if ((scope === "pv" && h.domainType !== 1) || (scope === "hvm" && h.domainType !== 2)) {
-      fail(`${info.name} is not valid in an ${domainTypeName(h.domainType)} stream`, offset);
+      this.fail(info, `${info.name} is not valid in an ${domainTypeName(h.domainType)} stream`, offset);
     }
     if (h.version === 3) {
-      if (this.sde === "none" && DYNAMIC.has(code)) fail(`${info.name} before STATIC_DATA_END`, offset, { expected: "STATIC_DATA_END first" });
-      if (this.sde !== "none" && STATIC.has(code)) fail(`${info.name} after STATIC_DATA_END`, offset);
+      if (this.sde === "none" && DYNAMIC.has(code)) this.fail(info, `${info.name} before STATIC_DATA_END`, offset, { expected: "STATIC_DATA_END first" });
+      if (this.sde !== "none" && STATIC.has(code)) this.fail(info, `${info.name} after STATIC_DATA_END`, offset);
     } else if (this.sde === "none" && code === (h.domainType === 1 ? REC.X86_PV_P2M_FRAMES : REC.PAGE_DATA)) {
       this.sde = "inferred"; // v2: the spec's inference point
     }
+    return info;
+  }
 
+  /** Bytes of a PAGE_DATA body needed to check it (header and pfn array), after checking the count. */
+  private pagePrefix(info: LibxcRecordInfo, count: number): number {
+    const { offset, length } = info;
+    if (this.header!.domainType === 1 && this.p2mEnd < 0) this.fail(info, "PAGE_DATA before X86_PV_P2M_FRAMES", offset);
+    if (length < 16) this.fail(info, "PAGE_DATA body must hold its header and at least one pfn", offset + 4, { expected: "at least 16", found: String(length) });
+    if (count === 0) this.fail(info, "PAGE_DATA count must be at least 1", offset + 8, { found: "0" });
+    if (count > (length - 8) / 8) {
+      this.fail(info, `PAGE_DATA count ${count} needs more pfn entries than the body holds`, offset + 8, {
+        expected: `at most ${Math.floor((length - 8) / 8)}`,
+        found: String(count),
+      });
+    }
+    return 8 + 8 * count;
+  }
+
+  /**
+   * Check a record whose first `prefix` body bytes are at b[at…] (the whole
+   * body in model modes); returns how many body bytes remain unread after the
+   * prefix (page contents, or an opaque blob skipped in verify mode).
+   */
+  private check(info: LibxcRecordInfo, b: Uint8Array, at: number, mode: LibxcReadMode, prefix = b.byteLength - at): number {
+    const { code, length, offset } = info;
+    const bodyAt = offset + 8;
+    const keep = mode !== "verify";
+    if (code & 0x8000_0000) {
+      this.notes.push(`offset ${offset}: optional record ${hex32(code)} (${length} bytes) carried but not interpreted`);
+      if (keep) info.record = { type: "OPTIONAL", code, body: b.slice(at, at + length) };
+      return length - prefix;
+    }
     switch (code) {
       case REC.END:
       case REC.VERIFY:
       case REC.CHECKPOINT:
-      case REC.STATIC_DATA_END: {
-        exact(0);
+      case REC.STATIC_DATA_END:
+        this.exact(info, 0);
         if (code === REC.STATIC_DATA_END) {
-          if (this.sde !== "none") fail("second STATIC_DATA_END", offset);
+          if (this.sde !== "none") this.fail(info, "second STATIC_DATA_END", offset);
           this.sde = "seen";
         } else if (code === REC.END) {
-          if (h.version === 3 && this.sde === "none") fail("END before STATIC_DATA_END: a v3 stream must carry one", offset);
-          if (h.domainType === 1 && !this.vcpu0) fail("the stream ends without vcpu0's X86_PV_VCPU_BASIC state", offset);
+          if (this.header!.version === 3 && this.sde === "none") this.fail(info, "END before STATIC_DATA_END: a v3 stream must carry one", offset);
+          if (this.header!.domainType === 1 && !this.vcpu0) this.fail(info, "the stream ends without vcpu0's X86_PV_VCPU_BASIC state", offset);
           this.ended = true;
         } else if (code === REC.CHECKPOINT) {
           this.atCheckpoint = true;
           this.stats.checkpoints++;
         }
-        if (mode !== "verify") info.record = { type: info.name as "END" };
-        break;
-      }
+        if (keep) info.record = { type: info.name as "END" };
+        return 0;
       case REC.PAGE_DATA:
-        await this.pageData(info, mode, path);
-        break;
+        return this.pages(info, b, at, keep);
       case REC.X86_PV_INFO: {
-        exact(8);
-        const b = await this.body(8, path);
-        const width = b[0]!;
-        const levels = b[1]!;
-        if (this.pvWidth) fail("second X86_PV_INFO", offset);
-        if (width !== 4 && width !== 8) fail("guest width must be 4 or 8", bodyAt, { found: String(width) });
-        if (levels !== 3 && levels !== 4) fail("page-table levels must be 3 or 4", bodyAt + 1, { found: String(levels) });
-        if ((width === 8) !== (levels === 4)) fail("invalid guest width / page-table levels pair", bodyAt, { expected: "4/3 or 8/4", found: `${width}/${levels}` });
-        this.reserved(b, 2, 8, bodyAt, path);
+        this.exact(info, 8);
+        const width = b[at]!;
+        const levels = b[at + 1]!;
+        if (this.pvWidth) this.fail(info, "second X86_PV_INFO", offset);
+        if (width !== 4 && width !== 8) this.fail(info, "guest width must be 4 or 8", bodyAt, { found: String(width) });
+        if (levels !== 3 && levels !== 4) this.fail(info, "page-table levels must be 3 or 4", bodyAt + 1, { found: String(levels) });
+        if ((width === 8) !== (levels === 4)) this.fail(info, "invalid guest width / page-table levels pair", bodyAt, { expected: "4/3 or 8/4", found: `${width}/${levels}` });
+        this.reserved(info, b, at, 2, 8);
         this.pvWidth = width;
-        if (mode !== "verify") info.record = { type: "X86_PV_INFO", guest_width: width, pt_levels: levels };
-        break;
+        if (keep) info.record = { type: "X86_PV_INFO", guest_width: width, pt_levels: levels };
+        return 0;
       }
       case REC.X86_PV_P2M_FRAMES: {
-        if (!this.pvWidth) fail("X86_PV_P2M_FRAMES before X86_PV_INFO", offset);
-        if (length < 8 || length % 8) fail("X86_PV_P2M_FRAMES body must be 8 + 8·n bytes", offset + 4, { found: String(length) });
-        const b = await this.body(length, path);
-        const start = le32(b, 0);
-        const end = le32(b, 4);
-        if (start > end) fail("p2m_start_pfn exceeds p2m_end_pfn", bodyAt, { found: `${start} > ${end}` });
+        if (!this.pvWidth) this.fail(info, "X86_PV_P2M_FRAMES before X86_PV_INFO", offset);
+        if (length < 8 || length % 8) this.fail(info, "X86_PV_P2M_FRAMES body must be 8 + 8·n bytes", offset + 4, { found: String(length) });
+        const start = le32(b, at);
+        const end = le32(b, at + 4);
+        if (start > end) this.fail(info, "p2m_start_pfn exceeds p2m_end_pfn", bodyAt, { found: `${start} > ${end}` });
         const fpp = PAGE / this.pvWidth;
         const frames = Math.floor(end / fpp) + 1 - Math.floor(start / fpp);
-        if (length !== 8 + 8 * frames) fail(`X86_PV_P2M_FRAMES for pfns ${start}..${end} needs ${frames} frames`, offset + 4, { expected: String(8 + 8 * frames), found: String(length) });
+        if (length !== 8 + 8 * frames) {
+          this.fail(info, `X86_PV_P2M_FRAMES for pfns ${start}..${end} needs ${frames} frames`, offset + 4, { expected: String(8 + 8 * frames), found: String(length) });
+        }
         if (end > this.p2mEnd) this.p2mEnd = end;
-        if (mode !== "verify") {
+        if (keep) {
           const list: bigint[] = new Array(frames);
-          for (let i = 0; i < frames; i++) list[i] = le64(b, 8 + 8 * i);
+          for (let i = 0; i < frames; i++) list[i] = le64(b, at + 8 + 8 * i);
           info.record = { type: "X86_PV_P2M_FRAMES", start_pfn: start, end_pfn: end, frames: list };
         }
-        break;
+        return 0;
       }
       case REC.X86_PV_VCPU_BASIC:
       case REC.X86_PV_VCPU_EXTENDED:
       case REC.X86_PV_VCPU_XSAVE:
       case REC.X86_PV_VCPU_MSRS: {
-        if (length < 8) fail(`${info.name} body must hold the 8-byte vcpu header`, offset + 4, { found: String(length) });
-        if (this.p2mEnd < 0) fail(`${info.name} before X86_PV_P2M_FRAMES`, offset);
-        const b = await this.body(8, path);
-        const vcpu = le32(b, 0);
-        if (le32(b, 4)) throw new WireError("RESERVED_BITS", "non-zero reserved field in the vcpu header", bodyAt + 4, { path });
+        if (length < 8) this.fail(info, `${info.name} body must hold the 8-byte vcpu header`, offset + 4, { found: String(length) });
+        if (this.p2mEnd < 0) this.fail(info, `${info.name} before X86_PV_P2M_FRAMES`, offset);
+        const vcpu = le32(b, at);
+        if (le32(b, at + 4)) throw new WireError("RESERVED_BITS", "non-zero reserved field in the vcpu header", bodyAt + 4, { path: this.pathOf(info) });
         const blob = length - 8;
         if (blob === 0) this.notes.push(`offset ${offset}: empty ${info.name} for vcpu ${vcpu} (tolerated, Errata 1)`);
         else if (code === REC.X86_PV_VCPU_BASIC) {
           const want = LIBXC_VCPU_CONTEXT_SIZE[this.pvWidth]!;
-          if (blob !== want) fail(`vcpu context size for a ${this.pvWidth * 8}-bit guest`, offset + 4, { expected: String(8 + want), found: String(length) });
+          if (blob !== want) this.fail(info, `vcpu context size for a ${this.pvWidth * 8}-bit guest`, offset + 4, { expected: String(8 + want), found: String(length) });
           if (vcpu === 0) this.vcpu0 = true;
-        } else if (code === REC.X86_PV_VCPU_EXTENDED && blob > 128) fail("extended vcpu context longer than 128 bytes", offset + 4, { found: String(length) });
-        else if (code === REC.X86_PV_VCPU_XSAVE && blob < 16) fail("xsave blob shorter than 16 bytes", offset + 4, { found: String(length) });
-        else if (code === REC.X86_PV_VCPU_MSRS && blob % 16) fail("MSR list must be a multiple of 16 bytes", offset + 4, { found: String(length) });
-        if (mode === "verify") await r.skip(blob, `${path} body`);
-        else info.record = { type: info.name as "X86_PV_VCPU_BASIC", vcpu_id: vcpu, context: await this.body(blob, path, true) };
-        break;
+        } else if (code === REC.X86_PV_VCPU_EXTENDED && blob > 128) this.fail(info, "extended vcpu context longer than 128 bytes", offset + 4, { found: String(length) });
+        else if (code === REC.X86_PV_VCPU_XSAVE && blob < 16) this.fail(info, "xsave blob shorter than 16 bytes", offset + 4, { found: String(length) });
+        else if (code === REC.X86_PV_VCPU_MSRS && blob % 16) this.fail(info, "MSR list must be a multiple of 16 bytes", offset + 4, { found: String(length) });
+        if (keep) info.record = { type: info.name as "X86_PV_VCPU_BASIC", vcpu_id: vcpu, context: b.slice(at + 8, at + length) };
+        return length - prefix;
       }
       case REC.SHARED_INFO:
       case REC.HVM_CONTEXT:
         if (code === REC.SHARED_INFO) {
-          if (!this.pvWidth) fail("SHARED_INFO before X86_PV_INFO", offset);
-          exact(PAGE);
-        } else if (length === 0) fail("empty HVM_CONTEXT", offset + 4);
-        if (mode === "verify") await r.skip(length, `${path} body`);
-        else info.record = { type: info.name as "SHARED_INFO", data: await this.body(length, path, true) };
-        break;
-      case REC.X86_TSC_INFO: {
-        exact(24);
-        const b = await this.body(24, path);
-        this.reserved(b, 20, 24, bodyAt, path);
-        if (mode !== "verify") info.record = { type: "X86_TSC_INFO", mode: le32(b, 0), khz: le32(b, 4), nsec: le64(b, 8), incarnation: le32(b, 16) };
-        break;
-      }
+          if (!this.pvWidth) this.fail(info, "SHARED_INFO before X86_PV_INFO", offset);
+          this.exact(info, PAGE);
+        } else if (length === 0) this.fail(info, "empty HVM_CONTEXT", offset + 4);
+        if (keep) info.record = { type: info.name as "SHARED_INFO", data: b.slice(at, at + length) };
+        return length - prefix;
+      case REC.X86_TSC_INFO:
+        this.exact(info, 24);
+        this.reserved(info, b, at, 20, 24);
+        if (keep) info.record = { type: "X86_TSC_INFO", mode: le32(b, at), khz: le32(b, at + 4), nsec: le64(b, at + 8), incarnation: le32(b, at + 16) };
+        return 0;
       case REC.HVM_PARAMS: {
-        if (length < 8) fail("HVM_PARAMS body must hold its 8-byte header", offset + 4, { found: String(length) });
-        const head = await this.body(8, path);
-        const count = le32(head, 0);
-        this.reserved(head, 4, 8, bodyAt, path);
-        if (length !== 8 + 16 * count) fail(`HVM_PARAMS with ${count} entries must be ${8 + 16 * count} bytes`, offset + 4, { expected: String(8 + 16 * count), found: String(length) });
+        if (length < 8) this.fail(info, "HVM_PARAMS body must hold its 8-byte header", offset + 4, { found: String(length) });
+        const count = le32(b, at);
+        this.reserved(info, b, at, 4, 8);
+        if (length !== 8 + 16 * count) {
+          this.fail(info, `HVM_PARAMS with ${count} entries must be ${8 + 16 * count} bytes`, offset + 4, { expected: String(8 + 16 * count), found: String(length) });
+        }
         if (count === 0) this.notes.push(`offset ${offset}: empty HVM_PARAMS (tolerated, Errata 1)`);
-        const b = await this.body(length - 8, path);
-        if (mode !== "verify") {
+        if (keep) {
           const params: Array<{ index: bigint; value: bigint }> = new Array(count);
-          for (let i = 0; i < count; i++) params[i] = { index: le64(b, 16 * i), value: le64(b, 16 * i + 8) };
+          for (let i = 0, p = at + 8; i < count; i++, p += 16) params[i] = { index: le64(b, p), value: le64(b, p + 8) };
           info.record = { type: "HVM_PARAMS", params };
         }
-        break;
+        return 0;
       }
       case REC.X86_CPUID_POLICY: {
-        if (length === 0 || length % 24) fail("X86_CPUID_POLICY must be a non-zero multiple of 24 bytes", offset + 4, { found: String(length) });
-        const b = await this.body(length, path);
-        if (mode !== "verify") {
+        if (length === 0 || length % 24) this.fail(info, "X86_CPUID_POLICY must be a non-zero multiple of 24 bytes", offset + 4, { found: String(length) });
+        if (keep) {
           const leaves = [];
-          for (let i = 0; i < length; i += 24) leaves.push({ leaf: le32(b, i), subleaf: le32(b, i + 4), a: le32(b, i + 8), b: le32(b, i + 12), c: le32(b, i + 16), d: le32(b, i + 20) });
+          for (let p = at; p < at + length; p += 24) {
+            leaves.push({ leaf: le32(b, p), subleaf: le32(b, p + 4), a: le32(b, p + 8), b: le32(b, p + 12), c: le32(b, p + 16), d: le32(b, p + 20) });
+          }
           info.record = { type: "X86_CPUID_POLICY", leaves };
         }
-        break;
+        return 0;
       }
       case REC.X86_MSR_POLICY: {
-        if (length === 0 || length % 16) fail("X86_MSR_POLICY must be a non-zero multiple of 16 bytes", offset + 4, { found: String(length) });
-        const b = await this.body(length, path);
-        for (let i = 0; i < length; i += 16) {
-          if (le32(b, i + 4)) throw new WireError("RESERVED_BITS", "non-zero flags in an MSR policy entry", bodyAt + i + 4, { path: `${path}.msrs[${i / 16}]` });
+        if (length === 0 || length % 16) this.fail(info, "X86_MSR_POLICY must be a non-zero multiple of 16 bytes", offset + 4, { found: String(length) });
+        for (let p = at; p < at + length; p += 16) {
+          if (le32(b, p + 4)) {
+            throw new WireError("RESERVED_BITS", "non-zero flags in an MSR policy entry", bodyAt + (p - at) + 4, { path: `${this.pathOf(info)}.msrs[${(p - at) / 16}]` });
+          }
         }
-        if (mode !== "verify") {
+        if (keep) {
           const msrs = [];
-          for (let i = 0; i < length; i += 16) msrs.push({ index: le32(b, i), value: le64(b, i + 8) });
+          for (let p = at; p < at + length; p += 16) msrs.push({ index: le32(b, p), value: le64(b, p + 8) });
           info.record = { type: "X86_MSR_POLICY", msrs };
         }
-        break;
+        return 0;
       }
       default:
-        throw new WireError("UNKNOWN_MANDATORY_RECORD", `unhandled record type ${hex32(code)}`, offset, { path });
+        throw new WireError("UNKNOWN_MANDATORY_RECORD", `unhandled record type ${hex32(code)}`, offset, { path: this.pathOf(info) });
     }
-    if (code !== REC.PAGE_DATA) await this.padding(length, path);
-    this.count(info);
-    return info;
+  }
+
+  /** The pfn array at b[at + 8 …]; returns the bytes of page contents that follow. */
+  private pages(info: LibxcRecordInfo, b: Uint8Array, at: number, keep: boolean): number {
+    const { offset, length } = info;
+    const bodyAt = offset + 8;
+    const count = le32(b, at);
+    if (le32(b, at + 4)) throw new WireError("RESERVED_BITS", "non-zero reserved field in PAGE_DATA", bodyAt + 4, { path: this.pathOf(info) });
+    const pfnAt = bodyAt + 8;
+    const pvMax = this.header!.domainType === 1 ? this.p2mEnd : Infinity;
+    let data = 0;
+    const pages: PageEntry[] | null = keep ? new Array(count) : null;
+    const first = at + 8;
+    for (let i = 0, p = first; i < count; i++, p += 8) {
+      const hi = b[p + 4]! | (b[p + 5]! << 8) | (b[p + 6]! << 16) | (b[p + 7]! << 24);
+      const nib = hi >>> 28;
+      const kind = PAGE_KIND[nib]!;
+      if ((hi >>> 20) & 0xff) throw new WireError("RESERVED_BITS", `reserved bits 52–59 set in pfn[${i}]`, pfnAt + 8 * i, { path: `${this.pathOf(info)}.pfn[${i}]` });
+      if (kind < 0) throw new MalformedError(`reserved page type ${hex(nib)} in pfn[${i}]`, pfnAt + 8 * i, { path: `${this.pathOf(info)}.pfn[${i}]` });
+      data += kind;
+      if (pages !== null || pvMax !== Infinity) {
+        const pfn = (hi & 0xfffff) * 0x1_0000_0000 + le32(b, p);
+        if (pfn > pvMax) {
+          throw new MalformedError(`pfn[${i}] ${hex(pfn)} lies beyond the p2m (last pfn ${hex(pvMax)})`, pfnAt + 8 * i, { path: `${this.pathOf(info)}.pfn[${i}]` });
+        }
+        if (pages) pages[i] = { pfn, type: PAGE_NAMES[nib]! };
+      }
+    }
+    const want = 8 + 8 * count + PAGE * data;
+    if (length !== want) {
+      this.fail(info, `PAGE_DATA length does not match its ${data} data-bearing pfn(s)`, offset + 4, { expected: String(want), found: String(length) });
+    }
+    info.pfns = count;
+    info.dataPages = data;
+    if (pages) info.record = { type: "PAGE_DATA", pages, data: EMPTY };
+    return PAGE * data;
+  }
+
+  private pathOf(info: LibxcRecordInfo): string {
+    return `record[${info.index}](${info.name})`;
+  }
+
+  private fail(info: LibxcRecordInfo, reason: string, at: number, d: { expected?: string; found?: string } = {}): never {
+    throw new MalformedError(reason, at, { path: this.pathOf(info), ...d });
+  }
+
+  private exact(info: LibxcRecordInfo, n: number): void {
+    if (info.length !== n) this.fail(info, `${info.name} body must be ${n} bytes`, info.offset + 4, { expected: String(n), found: String(info.length) });
   }
 
   /** Page contents of the PAGE_DATA record just returned: skipped (seek on files). */
@@ -367,89 +483,67 @@ export class LibxcReader {
     return { bytes: this.pending, offset: this.pendingOffset };
   }
 
-  private async pageData(info: LibxcRecordInfo, mode: LibxcReadMode, path: string): Promise<void> {
-    const r = this.r;
-    const { offset, length } = info;
-    const bodyAt = offset + 8;
-    const h = this.header!;
-    if (h.domainType === 1 && this.p2mEnd < 0) throw new MalformedError("PAGE_DATA before X86_PV_P2M_FRAMES", offset, { path });
-    if (length < 16) {
-      throw new MalformedError("PAGE_DATA body must hold its header and at least one pfn", offset + 4, { path, expected: "at least 16", found: String(length) });
-    }
-    if (r.buffered < 8) await r.need(8, `${path} header`);
-    const head = r.take(8);
-    const count = le32(head, 0);
-    if (le32(head, 4)) throw new WireError("RESERVED_BITS", "non-zero reserved field in PAGE_DATA", bodyAt + 4, { path });
-    if (count === 0) throw new MalformedError("PAGE_DATA count must be at least 1", bodyAt, { path, found: "0" });
-    if (count > (length - 8) / 8) {
-      throw new MalformedError(`PAGE_DATA count ${count} needs more pfn entries than the body holds`, bodyAt, { path, expected: `at most ${Math.floor((length - 8) / 8)}`, found: String(count) });
-    }
-    const pfnBytes = 8 * count;
-    if (r.buffered < pfnBytes) await r.need(pfnBytes, `${path} pfn array`);
-    const pfns = r.take(pfnBytes);
-    const pfnAt = bodyAt + 8;
-    const pvMax = h.domainType === 1 ? this.p2mEnd : Infinity;
-    let data = 0;
-    const pages: PageEntry[] | null = mode === "verify" ? null : new Array(count);
-    for (let i = 0, p = 0; i < count; i++, p += 8) {
-      const hi = pfns[p + 4]! | (pfns[p + 5]! << 8) | (pfns[p + 6]! << 16) | (pfns[p + 7]! << 24);
-      const nib = hi >>> 28;
-      const kind = PAGE_KIND[nib]!;
-      if ((hi >>> 20) & 0xff) throw new WireError("RESERVED_BITS", `reserved bits 52–59 set in pfn[${i}]`, pfnAt + p, { path: `${path}.pfn[${i}]` });
-      if (kind < 0) throw new MalformedError(`reserved page type ${hex(nib)} in pfn[${i}]`, pfnAt + p, { path: `${path}.pfn[${i}]` });
-      data += kind;
-      if (pages !== null || pvMax !== Infinity) {
-        const pfn = (hi & 0xfffff) * 0x1_0000_0000 + le32(pfns, p);
-        if (pfn > pvMax) throw new MalformedError(`pfn[${i}] ${hex(pfn)} lies beyond the p2m (last pfn ${hex(pvMax)})`, pfnAt + p, { path: `${path}.pfn[${i}]` });
-        if (pages) pages[i] = { pfn, type: PAGE_NAMES[nib]! };
-      }
-    }
-    const want = 8 + pfnBytes + PAGE * data;
-    if (length !== want) {
-      throw new MalformedError(`PAGE_DATA length does not match its ${data} data-bearing pfn(s)`, offset + 4, { path, expected: String(want), found: String(length) });
-    }
-    info.pfns = count;
-    info.dataPages = data;
-    this.pending = PAGE * data;
-    this.pendingOffset = r.offset;
-    if (pages) {
-      info.record = { type: "PAGE_DATA", pages, data: EMPTY };
-      if (mode === "model") info.record.data = await this.readPages();
-    }
+  /** Body bytes [from, to) must be zero; the body starts at b[at]. */
+  private reserved(info: LibxcRecordInfo, b: Uint8Array, at: number, from: number, to: number): void {
+    const nz = firstNonZero(b, at + from, at + to);
+    if (nz >= 0) throw new WireError("RESERVED_BITS", "non-zero reserved field", info.offset + 8 + (nz - at), { path: this.pathOf(info), found: hex(b[nz]!, 2) });
   }
 
-  /** Read `n` body bytes; `copy` when the view must outlive the next read. */
-  private async body(n: number, path: string, copy = false): Promise<Uint8Array> {
-    if (n === 0) return EMPTY;
-    if (this.r.buffered < n) await this.r.need(n, `${path} body`);
-    const v = this.r.take(n);
-    return copy ? v.slice() : v;
-  }
-
-  private reserved(b: Uint8Array, from: number, to: number, base: number, path: string): void {
-    const nz = firstNonZero(b, from, to);
-    if (nz >= 0) throw new WireError("RESERVED_BITS", "non-zero reserved field", base + nz, { path, found: hex(b[nz]!, 2) });
-  }
-
-  private async padding(length: number, path: string): Promise<void> {
-    const pad = padding8(length);
+  private async padding(info: LibxcRecordInfo): Promise<void> {
+    const pad = padding8(info.length);
     if (!pad) return;
     const at = this.r.offset;
-    if (this.r.buffered < pad) await this.r.need(pad, `${path} padding`);
+    if (this.r.buffered < pad) await this.r.need(pad, `${this.pathOf(info)} padding`);
     const v = this.r.take(pad);
     const nz = firstNonZero(v, 0, pad);
-    if (nz >= 0) throw new WireError("NONZERO_PADDING", "non-zero record padding", at + nz, { path, expected: "0x00", found: hex(v[nz]!, 2) });
+    if (nz >= 0) throw new WireError("NONZERO_PADDING", "non-zero record padding", at + nz, { path: this.pathOf(info), expected: "0x00", found: hex(v[nz]!, 2) });
   }
+
+  private readonly counts = new Float64Array(0x13);
+  private optionals = 0;
 
   private count(info: LibxcRecordInfo): void {
     const s = this.stats;
     s.records++;
-    s.byType.set(info.name, (s.byType.get(info.name) ?? 0) + 1);
+    if (info.code < 0x13) this.counts[info.code]!++;
+    else this.optionals++;
     if (info.code === REC.PAGE_DATA) {
       s.pageRecords++;
       s.pfns += info.pfns;
       s.dataPages += info.dataPages;
     }
+  }
+
+  /** Records seen, by name. */
+  get byType(): Map<string, number> {
+    const m = new Map<string, number>();
+    this.counts.forEach((n, code) => {
+      if (n) m.set(recordName(code), n);
+    });
+    if (this.optionals) m.set("optional", this.optionals);
+    return m;
+  }
+}
+
+const newInfo = (): LibxcRecordInfo => ({ index: 0, code: 0, name: "", length: 0, offset: 0, pfns: 0, dataPages: 0, record: null });
+
+/** Body bytes to hold in memory for checking (or keeping) a record other than PAGE_DATA. */
+function prefixFor(code: number, length: number, mode: LibxcReadMode): number {
+  if (mode !== "verify") return length;
+  if (code & 0x8000_0000) return 0;
+  switch (code) {
+    case REC.X86_PV_VCPU_BASIC:
+    case REC.X86_PV_VCPU_EXTENDED:
+    case REC.X86_PV_VCPU_XSAVE:
+    case REC.X86_PV_VCPU_MSRS:
+      return Math.min(8, length);
+    case REC.SHARED_INFO:
+    case REC.HVM_CONTEXT:
+    case REC.TOOLSTACK:
+    case REC.CHECKPOINT_DIRTY_PFN_LIST:
+      return 0;
+    default:
+      return length;
   }
 }
 

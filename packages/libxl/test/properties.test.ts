@@ -1,0 +1,68 @@
+import { StreamReader, isWireError } from "@vmstream/framing";
+import { test } from "@fast-check/vitest";
+import { applyMutation, libxcImage, libxcImageBytes, libxlStream, libxlStreamBytes, mutation, propertyParams } from "@vmstream/testing";
+import fc from "fast-check";
+import { describe, expect } from "vitest";
+import { libxcCodec, libxlCodec, verifyLibxc } from "../src/index.js";
+import { pipeReader, roundTrip, sinkOf } from "./helpers.js";
+
+const params = propertyParams(80);
+const same = (a: Uint8Array, b: Uint8Array) => Buffer.from(a).equals(Buffer.from(b));
+
+describe("libxc properties", () => {
+  test.prop([libxcImage({ optionalRecords: true })], params)("valid images verify (file and pipe) and survive recode and decode → encode", async (img) => {
+    const b = libxcImageBytes(img);
+    const v = String(img.header.version);
+    await libxcCodec.verify(StreamReader.of(b), v, {});
+    await libxcCodec.verify(pipeReader(b, 13), v, {});
+    const { recoded, encoded } = await roundTrip(libxcCodec, b, v);
+    expect(same(recoded, b)).toBe(true);
+    expect(same(encoded, b)).toBe(true);
+  });
+
+  test.prop([libxcImage({ version: 2 })], params)("2 → 3 → 2 gives the same bytes, and the v3 form verifies", async (img) => {
+    const v2 = libxcImageBytes(img);
+    const v3 = await sinkOf((s) => libxcCodec.convert!(StreamReader.of(v2), "2", { family: "libxc", version: "3" }, s, {}));
+    expect(v3.byteLength).toBe(v2.byteLength + 8);
+    await verifyLibxc(StreamReader.of(v3), "3");
+    const back = await sinkOf((s) => libxcCodec.convert!(StreamReader.of(v3), "3", { family: "libxc", version: "2" }, s, {}));
+    expect(same(back, v2)).toBe(true);
+  });
+
+  test.prop([libxcImage({ version: 3 }).filter((i) => !i.records.some((r) => r.type === "X86_CPUID_POLICY" || r.type === "X86_MSR_POLICY"))], params)(
+    "3 → 2 → 3 gives the same bytes when nothing v3-only is present",
+    async (img) => {
+      const v3 = libxcImageBytes(img);
+      const v2 = await sinkOf((s) => libxcCodec.convert!(StreamReader.of(v3), "3", { family: "libxc", version: "2" }, s, {}));
+      const back = await sinkOf((s) => libxcCodec.convert!(StreamReader.of(v2), "2", { family: "libxc", version: "3" }, s, {}));
+      expect(same(back, v3)).toBe(true);
+    },
+  );
+});
+
+describe("robustness", () => {
+  const base = fc.sample(libxcImage({ maxPageRecords: 2, maxPfnsPerRecord: 2 }), { seed: 7, numRuns: 4 }).map(libxcImageBytes);
+  const lbase = fc.sample(libxlStream({ maxPageRecords: 1, maxPfnsPerRecord: 2 }), { seed: 8, numRuns: 4 }).map(libxlStreamBytes);
+  const arb = (streams: Uint8Array[]) =>
+    fc.integer({ min: 0, max: streams.length - 1 }).chain((i) => mutation(streams[i]!.byteLength, streams).map((m) => applyMutation(streams[i]!, m)));
+
+  test.prop([arb(base)], propertyParams(300))("damaged libxc images are accepted or refused with a WireError, never anything else", async (b) => {
+    const v = libxcCodec.detect(b.subarray(0, 4096)) ?? "3";
+    for (const mode of ["verify", "decode"] as const) {
+      try {
+        if (mode === "verify") await libxcCodec.verify(StreamReader.of(b), v, {});
+        else for await (const _ of libxcCodec.decode(StreamReader.of(b), v, {}));
+      } catch (e) {
+        expect(isWireError(e), String(e)).toBe(true);
+      }
+    }
+  });
+
+  test.prop([arb(lbase)], propertyParams(300))("damaged libxl streams likewise", async (b) => {
+    try {
+      await libxlCodec.verify(StreamReader.of(b), "2", {});
+    } catch (e) {
+      expect(isWireError(e), String(e)).toBe(true);
+    }
+  });
+});
