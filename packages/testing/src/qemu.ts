@@ -12,12 +12,12 @@ import { QEMU_COMMANDS, QEMU_RAM_FLAG, QEMU_SECTION, QEMU_VM_FILE_MAGIC, QEMU_VM
  * writes the same model in format 4 (a SUBSECTIONS_END after every description).
  */
 
-const PAGE = 4096;
-
 export type QemuFieldModel =
   | { name: string; type: "uint8" | "uint16" | "uint32" | "uint64" | "int32" | "bool"; values: (number | bigint)[] }
   | { name: string; type: "buffer"; values: Uint8Array[] }
-  | { name: string; type: "struct"; struct: QemuDescModel; values: QemuStateModel[] };
+  | { name: string; type: "struct"; struct: QemuDescModel; values: QemuStateModel[] }
+  /** A `tmp` field: a nested description QEMU writes inline in the field's vmdesc entry. */
+  | { name: string; type: "tmp"; struct: QemuDescModel; values: QemuStateModel[] };
 
 export interface QemuDescModel {
   name: string;
@@ -42,6 +42,10 @@ export type QemuRamOp =
 export interface QemuStreamModel {
   machine: string | null;
   uuid: Uint8Array | null;
+  /** configuration/target-page-bits (variable-page targets); null: 4096-byte pages, not sent. */
+  pageBits: number | null;
+  /** configuration/capabilities (names only; none changes the RAM layout here). */
+  capabilities: string[] | null;
   ping: number | null;
   ramId: number;
   blocks: { name: string; pages: number }[];
@@ -89,6 +93,7 @@ function field(depth: number, index: number): fc.Arbitrary<QemuFieldModel> {
   return fc.oneof(
     { weight: 3, arbitrary: leaf },
     { weight: 1, arbitrary: fc.tuple(desc(`s${index}`, depth + 1), fc.integer({ min: 1, max: 2 })).map(([d, k]) => structField(`f${index}`, d, k)) },
+    { weight: 1, arbitrary: desc(`t${index}_tmp`, depth + 1).map((d): QemuFieldModel => ({ name: `tmp${index}`, type: "tmp", struct: d, values: [{ desc: d }] })) },
   );
 }
 
@@ -138,6 +143,10 @@ export function qemuStreamModel(opts: QemuStreamOptions = {}): fc.Arbitrary<Qemu
     fc.record({
       machine: opts.old ? fc.constant(null) : fc.option(machineName, { nil: null }),
       uuid: opts.old ? fc.constant(null) : fc.option(fc.uint8Array({ minLength: 16, maxLength: 16 }), { nil: null }),
+      pageBits: opts.old ? fc.constant(null) : fc.option(fc.constantFrom(12, 13, 14, 16), { nil: null, freq: 4 }),
+      capabilities: opts.old
+        ? fc.constant(null)
+        : fc.option(fc.array(fc.constantFrom("x-colo", "validate-uuid", "zero-blocks"), { maxLength: 2 }), { nil: null, freq: 4 }),
       ping: opts.old ? fc.constant(null) : fc.option(fc.integer({ min: 0, max: 0xffff_ffff }), { nil: null }),
       ramId: fc.integer({ min: 0, max: 100 }),
       blocks: fc.constant(bl),
@@ -148,7 +157,7 @@ export function qemuStreamModel(opts: QemuStreamOptions = {}): fc.Arbitrary<Qemu
       footers: fc.constant(!opts.old),
       vmdesc: fc.constant(!opts.old),
     }),
-  ).map((m) => ({ ...m, machine: m.uuid && !m.machine ? "pc" : m.machine }));
+  ).map((m) => ({ ...m, machine: (m.uuid || m.pageBits !== null || m.capabilities) && !m.machine ? "pc" : m.machine }));
 }
 
 const enc = new TextEncoder();
@@ -157,7 +166,7 @@ const ascii = (s: string): Uint8Array => enc.encode(s);
 function writeDesc(w: ByteWriter, d: QemuDescModel, version: number): void {
   for (const f of d.fields) {
     for (const v of f.values) {
-      if (f.type === "struct") writeDesc(w, f.struct, version);
+      if (f.type === "struct" || f.type === "tmp") writeDesc(w, f.struct, version);
       else if (f.type === "buffer") w.bytes(v as Uint8Array);
       else if (f.type === "uint64") w.u64be(v as bigint);
       else if (f.type === "int32") w.i32be(v as number);
@@ -184,6 +193,11 @@ function descJson(d: QemuDescModel): string {
       writeDesc(w, f.struct, 3);
       size = w.length;
       inner = `"struct": {${descJson(f.struct)}}, `;
+    } else if (f.type === "tmp") {
+      // QEMU's vmdesc writes a tmp field's description into the field object itself.
+      const w = new ByteWriter();
+      writeDesc(w, f.struct, 3);
+      return `{"name": "${f.name}", "type": "tmp", ${descJson(f.struct)}, "size": ${w.length}}`;
     } else {
       size = f.type === "buffer" ? (f.values[0] as Uint8Array).length : SIZES[f.type];
     }
@@ -197,16 +211,26 @@ function descJson(d: QemuDescModel): string {
 
 /** Serialise a model in format 3 (QEMU's) or 4. */
 export function buildQemuStream(m: QemuStreamModel, version: 3 | 4 = 3): Uint8Array {
+  const PAGE = m.pageBits === null ? 4096 : 2 ** m.pageBits;
   const w = new ByteWriter(1 << 16);
   w.u32be(QEMU_VM_FILE_MAGIC).u32be(version);
   if (m.machine !== null) {
     const n = ascii(m.machine);
     w.u8(QEMU_SECTION.CONFIGURATION).u32be(n.length).bytes(n);
-    if (m.uuid) {
-      const sn = ascii("configuration/uuid");
-      w.u8(QEMU_SECTION.SUBSECTION).u8(sn.length).bytes(sn).u32be(1).bytes(m.uuid);
+    // Subsections in the order QEMU's configuration VMSD declares them.
+    const sub = (name: string, body: (x: ByteWriter) => void): void => {
+      const sn = ascii(name);
+      w.u8(QEMU_SECTION.SUBSECTION).u8(sn.length).bytes(sn).u32be(1);
+      body(w);
       if (version === 4) w.u8(QEMU_VM_SUBSECTIONS_END);
-    }
+    };
+    if (m.pageBits !== null) sub("configuration/target-page-bits", (x) => x.u32be(m.pageBits!));
+    if (m.capabilities)
+      sub("configuration/capabilities", (x) => {
+        x.u32be(m.capabilities!.length);
+        for (const c of m.capabilities!) x.u8(c.length).bytes(ascii(c));
+      });
+    if (m.uuid) sub("configuration/uuid", (x) => x.bytes(m.uuid!));
     if (version === 4) w.u8(QEMU_VM_SUBSECTIONS_END);
   }
   if (m.ping !== null) {

@@ -30,6 +30,18 @@ describe("generated streams (independent encoder in @vmstream/testing)", () => {
     expect(same(await recode(v4, "4"), v4)).toBe(true);
   });
 
+  test.prop([qemuStream()], params)("the analyze view lists every section the model holds", async ({ model, bytes }) => {
+    const a = (await qemuCodec.inspect(StreamReader.of(bytes), "3", { view: "analyze" })).json as Record<string, Record<string, unknown>>;
+    const page = model.pageBits === null ? 4096 : 2 ** model.pageBits;
+    const sizes = Object.fromEntries(model.blocks.map((b) => [b.name, `0x${(b.pages * page).toString(16).padStart(16, "0")}`]));
+    expect(Object.keys(a)).toEqual([`ram (${model.ramId})`, ...model.devices.map((d) => `${d.idstr} (${d.id})`)]);
+    expect(a[`ram (${model.ramId})`]).toEqual({ "section sizes": sizes });
+    for (const d of model.devices) {
+      const got = a[`${d.idstr} (${d.id})`]!;
+      expect(Object.keys(got)).toEqual([...d.desc.fields.map((f) => f.name), ...d.desc.subsections.map((x) => x.name)]);
+    }
+  });
+
   test.prop([qemuStream(), fc.integer({ min: 1, max: 64 })], params)("chunk boundaries do not matter (non-seekable source)", async ({ bytes }, k) => {
     const chunks: Uint8Array[] = [];
     for (let i = 0; i < bytes.length; i += k * 97) chunks.push(bytes.subarray(i, i + k * 97));
