@@ -343,8 +343,16 @@ async function convertInto(r: StreamReader, shape: LegacyShape, target: LegacyTa
         break;
       case "qemu": {
         sawQemu = true;
-        if (!it.sized || it.signature !== "DeviceModelRecord0002") {
-          throw new RefusedError(`QEMU record "${it.signature}" is not convertible (only DeviceModelRecord0002 is)`, it.offset);
+        // QemuDeviceModelRecord runs to the end of the stream: its length is known only from the input's size.
+        let size = it.payload;
+        if (!it.sized) {
+          if (r.size === undefined) {
+            throw new RefusedError(`QEMU record "${it.signature}" runs to the end of an input of unknown size; convert from a file`, it.offset);
+          }
+          size = r.size - r.offset;
+          notes.push(`QEMU record "${it.signature}" (data to the end of the image, ${size} bytes) converted; convert-legacy-stream cannot`);
+        } else if (it.signature !== "DeviceModelRecord0002") {
+          notes.push(`QEMU record "${it.signature}" converted like DeviceModelRecord0002 (same layout); convert-legacy-stream cannot`);
         }
         if (hasKv) {
           writeEmulatorKv(out, xenstore);
@@ -352,12 +360,13 @@ async function convertInto(r: StreamReader, shape: LegacyShape, target: LegacyTa
           hasKv = false;
         }
         if (libxl) {
-          if (it.payload > 0xffff_ffff - 8) throw new LimitError(`QEMU record of ${it.payload} bytes does not fit a record`, it.offset + 21);
-          await out.recordPiped(XL.EMULATOR_CONTEXT, le32(0, 0), r, it.payload, "QEMU record");
+          if (size > 0xffff_ffff - 8) throw new LimitError(`QEMU record of ${size} bytes does not fit a record`, it.offset + 21);
+          await out.recordPiped(XL.EMULATOR_CONTEXT, le32(0, 0), r, size, "QEMU record");
         } else {
           // libxc output carries the legacy QEMU record verbatim after END.
-          w.bytes(Uint8Array.from(it.signature, (c) => c.charCodeAt(0))).u32le(it.payload);
-          await out.pipe(r, it.payload, "QEMU record");
+          w.bytes(Uint8Array.from(it.signature, (c) => c.charCodeAt(0)));
+          if (it.sized) w.u32le(size);
+          await out.pipe(r, size, "QEMU record");
         }
         break;
       }

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "vitest";
 import { MemorySink, StreamReader, WireError } from "@vmstream/framing";
 import { legacyCodec } from "../src/index.js";
-import { LIBXC, LIBXL, convertBytes, fixture, pipeReader } from "./helpers.js";
+import { LIBXC, LIBXL, convertBytes, fixture, pipeReader, textOf } from "./helpers.js";
 
 // Which legacy input + convert-legacy-stream flags produced each conv_* file
 // (shared/tools/xenpeer/build_all.py and build_vectors.py; re-run by hand with Debian's xen-utils-4.17).
@@ -147,5 +147,43 @@ describe("inspect and notes", () => {
     await legacyCodec.convert!(StreamReader.of(fixture("legacy_hvm_32.bin")), "32", LIBXC, sink, { onNote: (m: string) => notes.push(m) });
     expect(notes.some((n) => n.includes("toolstack") && n.includes("discarded"))).toBe(true);
     expect(notes.some((n) => n.includes("vcpu_info"))).toBe(true);
+  });
+});
+
+describe("QEMU records the tool cannot convert", () => {
+  const hvm = fixture("legacy_hvm_64.bin");
+  // legacy_hvm_64.bin ends with "DeviceModelRecord0002", u32 30, 30 bytes of QEMU data.
+  const sigAt = hvm.length - 30 - 4 - 21;
+  const data = hvm.subarray(hvm.length - 30);
+  const withSig = (sig: string, sized: boolean) =>
+    Uint8Array.from([...hvm.subarray(0, sigAt), ...Buffer.from(sig, "latin1"), ...(sized ? hvm.subarray(sigAt + 21, sigAt + 25) : []), ...data]);
+
+  test("RemusDeviceModelState converts like DeviceModelRecord0002", async () => {
+    const remus = withSig("RemusDeviceModelState", true);
+    expect(await convertBytes(remus, LIBXL)).toEqual(fixture("conv_hvm_64_libxl.bin"));
+    const libxc = await convertBytes(remus, LIBXC);
+    const golden = fixture("conv_hvm_64_libxc.bin");
+    expect(libxc.subarray(0, golden.length - 55)).toEqual(golden.subarray(0, golden.length - 55));
+    expect(Buffer.from(libxc.subarray(golden.length - 55, golden.length - 34)).toString("latin1")).toBe("RemusDeviceModelState");
+  });
+
+  test("QemuDeviceModelRecord takes the rest of a file, and is refused on a pipe", async () => {
+    const toEof = withSig("QemuDeviceModelRecord", false);
+    expect(await convertBytes(toEof, LIBXL)).toEqual(fixture("conv_hvm_64_libxl.bin"));
+    await expect(convertBytes(toEof, LIBXL, {}, undefined, pipeReader(toEof))).rejects.toMatchObject({ code: "REFUSED", offset: sigAt });
+    const libxc = await convertBytes(toEof, LIBXC);
+    expect(libxc.subarray(libxc.length - 51)).toEqual(Uint8Array.from([...Buffer.from("QemuDeviceModelRecord", "latin1"), ...data]));
+  });
+
+  test("a record to the end of the stream round-trips through decode/encode and recode", async () => {
+    const toEof = withSig("QemuDeviceModelRecord", false);
+    const doc = JSON.parse(await textOf(legacyCodec.decode(pipeReader(toEof), "64", {})));
+    expect(doc.items.at(-1)).toMatchObject({ kind: "qemu", signature: "QemuDeviceModelRecord", data: Buffer.from(data).toString("base64") });
+    const enc = new MemorySink();
+    await legacyCodec.encode(doc, enc, {});
+    expect(enc.bytes()).toEqual(toEof);
+    const rec = new MemorySink();
+    await legacyCodec.recode(pipeReader(toEof), "64", rec, {});
+    expect(rec.bytes()).toEqual(toEof);
   });
 });
