@@ -40,7 +40,7 @@ export class MemorySink implements Sink {
 }
 
 /**
- * Coalesces small writes into large ones (1 MiB by default) so a record-by-record
+ * Coalesces small writes into large ones (4 MiB by default) so a record-by-record
  * encoder does not make one syscall per record. Large chunks pass straight through.
  */
 export class BufferedSink implements Sink {
@@ -48,7 +48,7 @@ export class BufferedSink implements Sink {
   private used = 0;
   constructor(
     private readonly inner: Sink,
-    size = 1 << 20,
+    size = 4 << 20,
   ) {
     this.buf = new Uint8Array(size);
   }
