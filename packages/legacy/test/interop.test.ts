@@ -89,5 +89,11 @@ describe.skipIf(!tool)("generated legacy images convert exactly as convert-legac
       kinds.add(`${c.model.width}/${c.model.guest}/${c.model.chunks.some((x) => x.kind === "toolstack")}`);
     }
     expect(kinds.size).toBeGreaterThanOrEqual(6);
+    // The sample covers what the issue asks for: both widths × guests (by construction), HVM with and
+    // without the QEMU record, images with and without the toolstack blob.
+    const hvm = cases.filter((c) => c.model.guest === "hvm");
+    expect(hvm.some((c) => c.model.hvm!.qemu) && hvm.some((c) => !c.model.hvm!.qemu)).toBe(true);
+    const ts = (c: (typeof cases)[number]) => c.model.chunks.some((x) => x.kind === "toolstack");
+    expect(cases.some(ts) && cases.some((c) => !ts(c))).toBe(true);
   });
 });
