@@ -230,28 +230,88 @@ class Ring {
 export async function atomicFileSink(path: string): Promise<Sink> {
   const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${Date.now().toString(36)}`);
   const fh = await open(tmp, "wx", 0o644);
+  const out = new WriteBehind(fh);
   let done = false;
   return {
-    async write(chunk) {
-      let off = 0;
-      while (off < chunk.byteLength) {
-        const { bytesWritten } = await fh.write(chunk, off, chunk.byteLength - off);
-        off += bytesWritten;
-      }
-    },
+    write: (chunk) => out.write(chunk),
     async close() {
       if (done) return;
       done = true;
+      try {
+        await out.drain();
+      } catch (e) {
+        await fh.close().catch(() => {});
+        await unlink(tmp).catch(() => {});
+        throw e;
+      }
       await fh.close();
       await rename(tmp, path);
     },
     async abort() {
       if (done) return;
       done = true;
+      await out.drain().catch(() => {});
       await fh.close().catch(() => {});
       await unlink(tmp).catch(() => {});
     },
   };
+}
+
+/** Bytes copied per write-behind slot, and slots in flight. */
+const WB_SLOT = 4 << 20;
+const WB_SLOTS = 2;
+
+/**
+ * Write-behind for output files: `write` copies the chunk into one of two
+ * 4 MiB slots and returns while the thread pool writes it (at an explicit
+ * offset, so writes may complete in any order), so reading and decoding the
+ * next piece overlaps the previous write instead of waiting for it. A failed
+ * write is reported by the next `write` or by `drain`.
+ */
+class WriteBehind {
+  private pos = 0;
+  private readonly free: Uint8Array[] = [];
+  private readonly pending = new Set<Promise<void>>();
+  private error: unknown = null;
+
+  constructor(private readonly fh: FileHandle) {}
+
+  async write(chunk: Uint8Array): Promise<void> {
+    for (let off = 0; off < chunk.byteLength; ) {
+      if (this.error) throw this.error;
+      while (this.free.length === 0 && this.pending.size >= WB_SLOTS) await Promise.race(this.pending);
+      if (this.error) throw this.error;
+      const slot = this.free.pop() ?? new Uint8Array(WB_SLOT);
+      const n = Math.min(WB_SLOT, chunk.byteLength - off);
+      slot.set(chunk.subarray(off, off + n));
+      off += n;
+      const at = this.pos;
+      this.pos += n;
+      const p: Promise<void> = this.writeAll(slot, n, at).then(
+        () => {
+          this.pending.delete(p);
+          this.free.push(slot);
+        },
+        (e: unknown) => {
+          this.pending.delete(p);
+          this.error ??= e;
+        },
+      );
+      this.pending.add(p);
+    }
+  }
+
+  private async writeAll(slot: Uint8Array, n: number, at: number): Promise<void> {
+    for (let off = 0; off < n; ) {
+      const { bytesWritten } = await this.fh.write(slot, off, n - off, at + off);
+      off += bytesWritten;
+    }
+  }
+
+  async drain(): Promise<void> {
+    await Promise.all(this.pending);
+    if (this.error) throw this.error;
+  }
 }
 
 /** Standard output, respecting back-pressure so large outputs are not buffered whole. */
