@@ -60,7 +60,10 @@ describe.skipIf(!exe)("web inspector in Chromium", () => {
     expect(await page.textContent("[data-testid=text]")).toMatch(/pc-i440fx-7\.2/);
     // Selecting a section shows its bytes.
     await page.click("[data-testid=tree] summary.located >> text=timer");
-    expect(await page.textContent("[data-testid=hex]")).toMatch(/^0x/);
+    // Its bytes are highlighted, and they hold the section's idstr.
+    await expect
+      .poll(async () => (await page.locator("[data-testid=hex] .hx .sel").allTextContents()).join(""))
+      .toContain(Buffer.from("timer").toString("hex"));
     await page.screenshot({ path: join(OUT, "qemu.png"), fullPage: true });
     // Device state: what analyze-migration.py -d state prints, as a tree.
     await page.click("#view-analyze");
@@ -98,8 +101,10 @@ describe.skipIf(!exe)("web inspector in Chromium", () => {
     await page.click("#view-decode");
     await page.waitForSelector("[data-testid=tree][data-view=decode]");
     await page.click("[data-testid=tree] summary >> text=EMULATOR_XENSTORE_DATA");
+    await page.waitForSelector('[data-testid=tree] summary >> text="xenstore"');
     await page.click('[data-testid=tree] summary >> text="xenstore"');
-    expect(await page.textContent("[data-testid=tree]")).toContain("<img src=x onerror=a>");
+    // Children render on the (asynchronous) toggle event.
+    await expect.poll(() => page.textContent("[data-testid=tree]")).toContain("<img src=x onerror=a>");
     expect(await page.locator("img").count()).toBe(0);
   });
 

@@ -45,6 +45,12 @@ export function offsetOf(v: unknown): { offset: number; length: number | undefin
 /** A one-line name for an object: its name/idstr/type and instance, whatever the family calls them. */
 export function labelOf(v: unknown): string {
   if (!isObject(v)) return "";
+  // A wrapper with one object inside (libxl's `{"libxc": {...}}` records): name it by its content.
+  const keys = Object.keys(v);
+  if (keys.length === 1 && isObject(v[keys[0]!])) {
+    const inner = labelOf(v[keys[0]!]);
+    return inner ? `${keys[0]} ${inner}` : "";
+  }
   const parts: string[] = [];
   for (const k of NAME_KEYS) {
     const x = v[k];
