@@ -181,14 +181,15 @@ export class LibxcReader {
    */
   drainVerify(): void {
     const r = this.r;
-    if (this.pending || this.ended || !this.header) return;
+    if (this.pending || this.ended || !this.header || (this.embedded && this.atCheckpoint)) return;
     const avail = r.buffered;
     if (avail < 8) return;
     const win = r.peek(avail);
     const base = r.offset;
     const info = this.scratch;
     let p = 0;
-    while (!this.ended && avail - p >= 8) {
+    // Embedded in libxl, CHECKPOINT hands control back: stop there.
+    while (!this.ended && !(this.embedded && this.atCheckpoint) && avail - p >= 8) {
       const code = le32(win, p);
       const length = le32(win, p + 4);
       const whole = 8 + length + padding8(length);

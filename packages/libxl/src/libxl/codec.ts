@@ -13,7 +13,7 @@ import {
 } from "@vmstream/framing";
 import { asArr, asObj, libxcHeaderFromJson, libxcHeaderJson, libxcRecordFromJson } from "../libxc/json.js";
 import { type LibxcHeader, type LibxcRecord, REC, domainTypeName } from "../libxc/model.js";
-import type { LibxcReadMode } from "../libxc/reader.js";
+import type { LibxcReadMode, LibxcReader } from "../libxc/reader.js";
 import { writeLibxcHeader, writeLibxcRecord, writePageDataHead } from "../libxc/writer.js";
 import { Summary } from "../summary.js";
 import type { LibxlRecord } from "./model.js";
@@ -172,25 +172,25 @@ export async function recodeLibxlBody(r: StreamReader, bs: BufferedSink, w: Byte
 export async function verifyLibxlBody(r: StreamReader, notes: string[], mode: LibxcReadMode = "verify", summary?: Summary): Promise<{ items: number; libxc: LibxcHeader | null; stats: LibxlStats }> {
   let items = 0;
   let libxc: LibxcHeader | null = null;
+  let xc: LibxcReader | null = null;
   const stats: LibxlStats = { pfns: 0, dataPages: 0, pageRecords: 0, checkpoints: 0 };
-  for await (const it of walkLibxl(r, mode, notes)) {
-    items++;
+  // Without a listing to fill, buffered libxc records are checked in bulk.
+  for await (const it of walkLibxl(r, mode, notes, !summary)) {
+    if (it.layer !== "libxc") items++;
     if (it.layer === "libxc-header") {
       libxc = it.header;
+      xc = it.reader;
       summary?.add("libxc", "HEADER", it.offset, 40);
     } else if (it.layer === "libxl") summary?.add("libxl", it.name, it.offset, it.length);
     else {
       const i = it.info;
-      if (i.code === REC.PAGE_DATA) {
-        stats.pageRecords++;
-        stats.pfns += i.pfns;
-        stats.dataPages += i.dataPages;
-        summary?.add("libxc", i.name, i.offset, i.length, i.pfns, i.dataPages);
-      } else {
-        if (i.code === REC.CHECKPOINT) stats.checkpoints++;
-        summary?.add("libxc", i.name, i.offset, i.length);
-      }
+      summary?.add("libxc", i.name, i.offset, i.length, i.code === REC.PAGE_DATA ? i.pfns : undefined, i.dataPages);
     }
+  }
+  if (xc) {
+    const s = xc.stats;
+    items += s.records;
+    Object.assign(stats, { pfns: s.pfns, dataPages: s.dataPages, pageRecords: s.pageRecords, checkpoints: s.checkpoints });
   }
   return { items, libxc, stats };
 }

@@ -13,7 +13,7 @@ export interface LibxlHeader {
 /** One step of a libxl stream: a libxl record, or the embedded libxc image's headers or records. */
 export type LibxlItem =
   | { layer: "libxl"; offset: number; code: number; name: string; length: number; record: LibxlRecord | null }
-  | { layer: "libxc-header"; offset: number; header: LibxcHeader }
+  | { layer: "libxc-header"; offset: number; header: LibxcHeader; reader: LibxcReader }
   | { layer: "libxc"; info: LibxcRecordInfo; reader: LibxcReader };
 
 const IDENT_HI = Number(LIBXL_IDENT >> 32n);
@@ -45,7 +45,14 @@ export async function readLibxlHeader(r: StreamReader, notes: string[]): Promise
  * each CHECKPOINT_END of a checkpointed stream). The consumer must deal with a
  * PAGE_DATA item's contents before asking for the next item.
  */
-export async function* walkLibxl(r: StreamReader, mode: LibxcReadMode, notes: string[]): AsyncGenerator<LibxlItem> {
+export async function* walkLibxl(
+  r: StreamReader,
+  mode: LibxcReadMode,
+  notes: string[],
+  /** Verify mode only: check buffered libxc records in bulk without yielding them (their count is in the reader's stats). */
+  drain = false,
+): AsyncGenerator<LibxlItem> {
+  drain &&= mode === "verify";
   let xc: LibxcReader | null = null;
   let inLibxc = false;
   /** The libxc part stopped at CHECKPOINT: libxl checkpoint records until CHECKPOINT_END. */
@@ -57,6 +64,16 @@ export async function* walkLibxl(r: StreamReader, mode: LibxcReadMode, notes: st
     if (inLibxc) {
       let info: LibxcRecordInfo | null;
       try {
+        if (drain) {
+          const before = xc!.stats.records;
+          xc!.drainVerify();
+          if (xc!.stats.records !== before) resumable = false;
+          if (xc!.ended || xc!.atCheckpoint) {
+            inLibxc = false;
+            inCheckpoint = !xc!.ended;
+            continue;
+          }
+        }
         info = await xc!.next(mode);
       } catch (e) {
         if (e instanceof WireError) e.within("libxc");
@@ -71,6 +88,7 @@ export async function* walkLibxl(r: StreamReader, mode: LibxcReadMode, notes: st
       }
       resumable = false;
       yield { layer: "libxc", info, reader: xc! };
+      if (drain && xc!.pendingPages.bytes) await xc!.skipPages();
       if (xc!.ended) inLibxc = false;
       else if (xc!.atCheckpoint) {
         inLibxc = false;
@@ -172,9 +190,10 @@ export async function* walkLibxl(r: StreamReader, mode: LibxcReadMode, notes: st
         if (e instanceof WireError) e.within("libxc");
         throw e;
       }
-      yield { layer: "libxc-header", offset: at, header };
+      yield { layer: "libxc-header", offset: at, header, reader: xc };
       inLibxc = true;
     } else if (code === LIBXL_REC.CHECKPOINT_END) {
+      xc!.atCheckpoint = false; // libxc resumes after the checkpoint
       inCheckpoint = false;
       inLibxc = true;
       resumable = true;
