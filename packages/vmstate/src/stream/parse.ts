@@ -200,7 +200,6 @@ export async function* parseStream(input: StreamReader, o: ParseOptions, st: Par
         const key = deviceKey(idstr, instance);
         dev = (st.vmdesc ?? o.borrowed)?.devices.get(key);
         body = dev ? "state" : "raw";
-        if (st.fullIds.has(id) && st.vmdesc) throw new MalformedError(`section id ${id} sent twice`, at + 1);
         st.fullIds.add(id);
       }
     } else {
