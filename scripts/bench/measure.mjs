@@ -14,7 +14,7 @@ export const rssMethod = () => (GNU_TIME ? "GNU time ru_maxrss (whole pipeline)"
 
 export function runOnce(cmd, { env = process.env, timeoutMs = 600_000 } = {}) {
   return new Promise((resolve, reject) => {
-    const args = GNU_TIME ? [GNU_TIME, ["-f", "@@TIME %e %M", "sh", "-c", cmd]] : ["sh", ["-c", cmd]];
+    const args = GNU_TIME ? [GNU_TIME, ["-f", "@@TIME %e %M %U %S", "sh", "-c", cmd]] : ["sh", ["-c", cmd]];
     const t0 = process.hrtime.bigint();
     const p = spawn(args[0], args[1], { env, stdio: ["ignore", "pipe", "pipe"] });
     let err = "";
@@ -29,7 +29,7 @@ export function runOnce(cmd, { env = process.env, timeoutMs = 600_000 } = {}) {
       const wall = Number(process.hrtime.bigint() - t0) / 1e9;
       clearTimeout(timer);
       if (poll) clearInterval(poll);
-      const m = /@@TIME ([\d.]+) (\d+)/.exec(err);
+      const m = /@@TIME ([\d.]+) (\d+) ([\d.]+) ([\d.]+)/.exec(err);
       const stderr = err.replace(/^.*@@TIME.*$/m, "").trim();
       // GNU time prints "Command exited with non-zero status N" itself.
       const status = /Command exited with non-zero status (\d+)/.exec(stderr);
@@ -37,6 +37,7 @@ export function runOnce(cmd, { env = process.env, timeoutMs = 600_000 } = {}) {
         code: status ? Number(status[1]) : code,
         seconds: wall,
         rssKiB: m ? Number(m[2]) : hwm,
+        cpu: m ? Number(m[3]) + Number(m[4]) : null,
         stdout: out,
         stderr: stderr.replace(/^Command exited with non-zero status \d+$/m, "").trim(),
       });
@@ -78,7 +79,7 @@ export async function measure(cmd, { runs = 3, after, env } = {}) {
     rss = Math.max(rss, r.rssKiB);
     if (!best || r.seconds < best.seconds) best = r;
   }
-  return { ok: true, seconds: best.seconds, rssKiB: rss, stdout: best.stdout };
+  return { ok: true, seconds: best.seconds, cpu: best.cpu, rssKiB: rss, stdout: best.stdout };
 }
 
 const firstLine = (s) => s.split("\n").find((l) => l.trim()) ?? "";

@@ -10,11 +10,14 @@ export function evaluate(r, limits) {
     what: r.name,
     input: r.input.label,
     ours: r.ours.ok ? secs(r.ours.seconds) : "failed",
+    cpu: r.ours.ok && r.ours.cpu != null && r.kind !== "throughput" ? r.ours.cpu.toFixed(2) : "",
     rate: r.ours.ok ? `${(r.bytes / r.ours.seconds / 1e6).toFixed(0)} MB/s` : "",
     rss: r.ours.ok ? mib(r.ours.rssKiB) : "",
     peer: r.kind === "ratio" ? (r.peerName ?? "") : "",
     peerTime: "",
+    peerCpu: "",
     ratio: "",
+    cpuRatio: "",
     target: "",
     verdict: "",
   };
@@ -37,8 +40,10 @@ export function evaluate(r, limits) {
       cells.peerTime = `failed: ${r.peer.error}`;
     } else {
       cells.peerTime = secs(r.peer.seconds);
+      if (r.peer.cpu != null) cells.peerCpu = r.peer.cpu.toFixed(2);
       const ratio = r.ours.seconds / r.peer.seconds;
       cells.ratio = `${ratio.toFixed(2)}×`;
+      if (r.ours.cpu != null && r.peer.cpu) cells.cpuRatio = `${(r.ours.cpu / r.peer.cpu).toFixed(2)}×`;
       if (ratio > r.target.ratio) problems.push(`ratio ${ratio.toFixed(2)} > ${r.target.ratio}`);
     }
   } else if (r.target.gbps) {
@@ -53,8 +58,8 @@ export function evaluate(r, limits) {
   return cells;
 }
 
-const HEAD = ["measurement", "input", "vmstream s", "throughput", "peak RSS MiB", "peer", "peer s", "ratio", "target", "verdict"];
-const KEYS = ["what", "input", "ours", "rate", "rss", "peer", "peerTime", "ratio", "target", "verdict"];
+const HEAD = ["measurement", "input", "vmstream s", "CPU s", "throughput", "peak RSS MiB", "peer", "peer s", "peer CPU s", "ratio", "CPU ratio", "target", "verdict"];
+const KEYS = ["what", "input", "ours", "cpu", "rate", "rss", "peer", "peerTime", "peerCpu", "ratio", "cpuRatio", "target", "verdict"];
 
 export function renderTable(rows, limits) {
   const data = [HEAD, ...rows.map((r) => KEYS.map((k) => evaluate(r, limits)[k]))];
@@ -71,7 +76,9 @@ export function renderMarkdown(rows, machine, notes, limits) {
     "Inputs are generated on the fly into a temporary directory and deleted afterwards;",
     "times are wall-clock seconds for the whole command (Node start-up included), best of",
     `${machine.runs} attempts on a shared machine; peak RSS is the largest of the attempts (${machine.rss}).`,
-    "Ratios are vmstream time / peer time, measured in the same run.",
+    "Ratios are vmstream time / peer time, measured in the same run; verdicts use wall-clock ratios.",
+    "CPU s is user + system time of the whole command (GNU time); on a loaded machine the CPU ratio",
+    "is the steadier comparison, so it is shown beside the wall-clock one.",
     "",
     "## Machine",
     "",
