@@ -226,7 +226,8 @@ export function writeRamRecord(w: ByteWriter, rec: RamRecord, st: RamState): voi
   const ps = st.pageSize;
   if (rec.flags < 0 || rec.flags >= ps || rec.addr % ps !== 0 || !Number.isSafeInteger(rec.addr) || rec.addr < 0)
     throw new MalformedError(`RAM record: addr must be a multiple of ${ps} and flags below it`, 0, { found: `${rec.addr}/${rec.flags}` });
-  w.u64be(BigInt(rec.addr + rec.flags));
+  const word = rec.addr + rec.flags;
+  w.u32be(Math.floor(word / 0x1_0000_0000)).u32be(word >>> 0);
   const flags = rec.flags;
   const kind = flags & ~RAM_FLAG.CONTINUE;
   if (flags & RAM_PAGE_FLAGS && !(flags & RAM_FLAG.CONTINUE)) {
