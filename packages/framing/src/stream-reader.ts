@@ -146,6 +146,31 @@ export class StreamReader {
   }
 
   /**
+   * Fill all of `into` with the next bytes: what is buffered is copied, the
+   * rest is read by the source straight into `into` (no second copy), so a
+   * caller alternating its own buffers can overlap reads with writes.
+   */
+  async readInto(into: Uint8Array, what = "data"): Promise<void> {
+    const startOffset = this.pos;
+    const n = into.byteLength;
+    const k = Math.min(n, this.end - this.start);
+    into.set(this.buf.subarray(this.start, this.start + k));
+    this.start += k;
+    this.pos += k;
+    let got = k;
+    while (got < n) {
+      const r = this.eof ? 0 : await this.source.read(into.subarray(got));
+      if (r === 0) {
+        this.eof = true;
+        throw new TruncatedError(what, startOffset, n, got);
+      }
+      got += r;
+      this.pos += r;
+    }
+    this.onProgress?.(this.pos);
+  }
+
+  /**
    * Copy the next `n` bytes to `sink` in buffer-sized pieces (a bulk payload
    * passes through without being held whole).
    */

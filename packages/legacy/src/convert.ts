@@ -37,6 +37,8 @@ const XL = { END: 0, LIBXC_CONTEXT: 1, EMULATOR_XENSTORE_DATA: 2, EMULATOR_CONTE
 export const CONVERTED_LIBXC_VERSION = 3;
 /** Domain-header xen_major 0 marks a converted image; xen_minor is the converter's own version. */
 const CONVERTER_VERSION = 1;
+/** Bulk data moves in pieces of this size, read straight into one of two staging buffers. */
+const PIPE_PIECE = 4 << 20;
 /** Collected HVM params beyond this are not a real image (there are 11 kinds). */
 const MAX_PARAMS = 1 << 16;
 
@@ -106,18 +108,16 @@ class Out {
    */
   async pipe(r: StreamReader, n: number, what: string): Promise<void> {
     await this.flush();
-    const start = r.offset;
     let left = n;
     while (left > 0) {
-      if (r.buffered === 0 && !(await r.fill(1))) throw new TruncatedError(what, start, n, n - left);
-      const k = Math.min(left, r.buffered);
-      const piece = r.take(k);
+      const k = Math.min(left, PIPE_PIECE);
       let buf = this.stage[this.turn]!;
-      if (buf.length < k) buf = this.stage[this.turn] = new Uint8Array(Math.max(k, 1 << 20));
-      // The other staging buffer may still be in flight; this one was awaited before its last reuse.
-      buf.set(piece);
+      if (buf.length < k) buf = this.stage[this.turn] = new Uint8Array(PIPE_PIECE);
+      // This buffer's previous write was awaited before the other one was sent.
+      const piece = buf.subarray(0, k);
+      await r.readInto(piece, what);
       this.turn ^= 1;
-      await this.send(buf.subarray(0, k));
+      await this.send(piece);
       left -= k;
     }
   }
