@@ -140,6 +140,14 @@ describe.skipIf(!exe)("web inspector in Chromium", () => {
     await page.screenshot({ path: join(OUT, "qemu-fault.png"), fullPage: true });
   });
 
+  it("a file that is no stream at all says so at offset 0", async () => {
+    const path = join(OUT, "notes.txt");
+    writeFileSync(path, "these are not the bytes of any migration stream\n");
+    await open(path);
+    expect(await page.textContent("[data-testid=format]")).toBe("unknown");
+    expect(await page.textContent("[data-testid=fault-line]")).toBe("notes.txt: unknown: offset 0: cannot detect the stream format from its header");
+  });
+
   it("accepts a stream dropped on the page", async () => {
     const bytes = [...readFileSync(join(SHARED, "context/ctx2-be.bin"))];
     const dt = await page.evaluateHandle((b) => {
