@@ -13,6 +13,7 @@ describe("StreamReader.readInto", () => {
     await r.readInto(into);
     expect(into).toEqual(bytes.subarray(2, 62));
     expect(r.offset).toBe(62);
+    await r.fill(4);
     expect(r.take(4)).toEqual(bytes.subarray(62, 66));
   });
   it("reports a shortfall as TruncatedError at the start of the read", async () => {
