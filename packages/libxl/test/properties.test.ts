@@ -1,9 +1,9 @@
 import { StreamReader, isWireError } from "@vmstream/framing";
 import { test } from "@fast-check/vitest";
-import { applyMutation, libxcImage, libxcImageBytes, libxlStream, libxlStreamBytes, mutation, propertyParams } from "@vmstream/testing";
+import { applyMutation, libxcImage, libxcImageBytes, libxlStream, libxlStreamBytes, mutation, propertyParams, xlFile, xlFileBytes } from "@vmstream/testing";
 import fc from "fast-check";
 import { describe, expect } from "vitest";
-import { libxcCodec, libxlCodec, verifyLibxc } from "../src/index.js";
+import { libxcCodec, libxlCodec, verifyLibxc, xlCodec } from "../src/index.js";
 import { pipeReader, roundTrip, sinkOf } from "./helpers.js";
 
 const params = propertyParams(80);
@@ -58,9 +58,27 @@ describe("robustness", () => {
     }
   });
 
-  test.prop([arb(lbase)], propertyParams(300))("damaged libxl streams likewise", async (b) => {
+  const xbase = fc.sample(xlFile({ maxPageRecords: 1, maxPfnsPerRecord: 2 }), { seed: 9, numRuns: 3 }).map(xlFileBytes);
+
+  test.prop([arb(lbase)], propertyParams(300))("damaged libxl streams likewise (verify, inspect, decode)", async (b) => {
+    for (const op of [
+      () => libxlCodec.verify(StreamReader.of(b), "2", {}),
+      () => libxlCodec.inspect(StreamReader.of(b), "2", {}),
+      async () => {
+        for await (const _ of libxlCodec.decode(pipeReader(b, 61), "2", {}));
+      },
+    ]) {
+      try {
+        await op();
+      } catch (e) {
+        expect(isWireError(e), String(e)).toBe(true);
+      }
+    }
+  });
+
+  test.prop([arb(xbase)], propertyParams(200))("damaged xl files likewise", async (b) => {
     try {
-      await libxlCodec.verify(StreamReader.of(b), "2", {});
+      await xlCodec.verify(StreamReader.of(b), "1", {});
     } catch (e) {
       expect(isWireError(e), String(e)).toBe(true);
     }
