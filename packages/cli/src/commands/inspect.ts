@@ -1,7 +1,7 @@
 import { type Inspection, WireError, jsonText } from "@vmstream/framing";
 import { type Command, formatOptions } from "../command.js";
 import { UsageError } from "../errors.js";
-import { writeStdout } from "../io.js";
+import { inputSize, writeStdout } from "../io.js";
 import { withInput } from "../input.js";
 import { familyTitle } from "../registry.js";
 import { type Ctx, embeddedFault, guarded, partialOf } from "../report.js";
@@ -31,7 +31,7 @@ export const inspect: Command = {
     const json = flags.json === true || flags.view !== undefined;
     const ctx: Ctx = { file: file! };
     const st = styleFor(process.stdout);
-    let size: number | undefined;
+    const size = inputSize(file!); // known even when detection fails
 
     const show = async (ins: Inspection | undefined, fault: { offset: number; message: string } | undefined) => {
       if (json) {
@@ -50,7 +50,6 @@ export const inspect: Command = {
       let fault: WireError | undefined;
       try {
         await withInput(ctx, file!, flags, async (o) => {
-          size = o.size;
           ins = await o.codec.inspect(o.reader, o.version, o.opts);
         });
       } catch (e) {
