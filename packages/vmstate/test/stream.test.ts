@@ -110,9 +110,9 @@ describe("stream features", () => {
     expect(Buffer.from(doc.stream[3].data, "base64").toString("hex")).toBe("00000000000010000000000000001000");
   });
 
-  test("RAM totals of the 6 MiB random-RAM stream", async () => {
-    const b = fixture("pc-7.2-ram6m.mig");
-    if (!b) return;
+  const ram6m = fixture("pc-7.2-ram6m.mig");
+  test.skipIf(!ram6m)("RAM totals of the 6 MiB random-RAM stream", async () => {
+    const b = ram6m!;
     const s = (await qemuCodec.inspect(StreamReader.of(b), "3", {})).json as QemuSummary;
     // 6 MiB of random data are 1536 pages that cannot be ZERO pages.
     expect(s.ram.pages).toBeGreaterThanOrEqual(1536);
@@ -120,16 +120,16 @@ describe("stream features", () => {
     expect(s.ram.blocks[0]).toEqual({ name: "pc.ram", length: 32 * 1024 * 1024 });
   });
 
-  test("compressed pages (COMPRESS_PAGE) round-trip and are counted", async () => {
-    const b = fixture("pc-7.2-compress.mig");
-    if (!b) return;
+  const compressed = fixture("pc-7.2-compress.mig");
+  test.skipIf(!compressed)("compressed pages (COMPRESS_PAGE) round-trip and are counted", async () => {
+    const b = compressed!;
     const s = (await qemuCodec.inspect(StreamReader.of(b), "3", {})).json as QemuSummary;
     expect(s.ram.compressedPages).toBeGreaterThan(0);
   });
 
-  test("a stream without footers or vmdesc (pc-2.0) is read with guessed bodies, losslessly", async () => {
-    const b = fixture("pc-2.0-old.mig");
-    if (!b) return;
+  const old = fixture("pc-2.0-old.mig");
+  test.skipIf(!old)("a stream without footers or vmdesc (pc-2.0) is read with guessed bodies, losslessly", async () => {
+    const b = old!;
     const s = (await qemuCodec.inspect(StreamReader.of(b), "3", {})).json as QemuSummary;
     expect(s.footers).toBe(false);
     expect(s.vmdesc).toBeNull();
