@@ -251,7 +251,7 @@ export function legacyImageArb(opts: LegacyArbOptions = {}): fc.Arbitrary<{ mode
       .map(([maxId, ids]) => ({ kind: "vcpu_info" as const, maxId, online: [...new Set(g === "pv" ? [0, ...ids] : ids)].sort((a, b) => a - b) }));
     // Only an HVM guest's device model has a physmap; a PV image's blob is empty or absent.
     const toolstack = fc
-      .option(g === "hvm" ? fc.array(physmapArb(w), { maxLength: 3 }) : fc.constant([]), { nil: null })
+      .option(g === "hvm" ? fc.array(physmapArb(w), { maxLength: 3 }) : fc.constant<LegacyPhysmapModel[]>([]), { nil: null })
       .map((entries) => ({ kind: "toolstack" as const, entries }));
     const withToolstack = opts.toolstack !== undefined ? fc.constant(opts.toolstack) : fc.boolean();
     const pv =
