@@ -3,6 +3,21 @@ import { MalformedError, TruncatedError, WireError, hex } from "./errors.js";
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
 /**
+ * One DataView per ArrayBuffer, shared by every ByteReader over it: a decoder
+ * makes a reader per record header, and a fresh DataView each time was most of
+ * the garbage of a record walk.
+ */
+const views = new WeakMap<ArrayBufferLike, DataView>();
+function sharedView(buf: ArrayBufferLike): DataView {
+  let v = views.get(buf);
+  if (v === undefined) {
+    v = new DataView(buf);
+    views.set(buf, v);
+  }
+  return v;
+}
+
+/**
  * A bounds-checked cursor over bytes already in memory. Endianness is in every
  * method name (no host default); 64-bit values are bigint, with `…Safe` variants
  * that return a number and fail on values above 2^53 so hot loops avoid bigint.
@@ -10,16 +25,26 @@ const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
  */
 export class ByteReader {
   readonly bytes: Uint8Array;
-  readonly view: DataView;
   readonly base: number;
   pos = 0;
   readonly end: number;
+  /** A DataView of the whole underlying buffer, shared by every reader over it (see sharedView). */
+  private readonly dv: DataView;
+  /** Offset of bytes[0] in `dv`. */
+  private readonly o: number;
+  private own: DataView | undefined;
 
   constructor(bytes: Uint8Array, base = 0) {
     this.bytes = bytes;
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.dv = sharedView(bytes.buffer);
+    this.o = bytes.byteOffset;
     this.base = base;
     this.end = bytes.byteLength;
+  }
+
+  /** A DataView of exactly `bytes` (made on first use). */
+  get view(): DataView {
+    return (this.own ??= new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength));
   }
 
   /** Absolute stream offset of the next byte. */
@@ -44,7 +69,7 @@ export class ByteReader {
   }
   i8(): number {
     if (this.pos >= this.end) this.need(1, "i8");
-    return this.view.getInt8(this.pos++);
+    return this.dv.getInt8(this.o + (this.pos++));
   }
   peekU8(): number {
     if (this.pos >= this.end) this.need(1, "u8");
@@ -52,64 +77,64 @@ export class ByteReader {
   }
   u16le(): number {
     const p = this.advance(2, "u16");
-    return this.view.getUint16(p, true);
+    return this.dv.getUint16(this.o + p, true);
   }
   u16be(): number {
     const p = this.advance(2, "u16");
-    return this.view.getUint16(p, false);
+    return this.dv.getUint16(this.o + p, false);
   }
   i16le(): number {
     const p = this.advance(2, "i16");
-    return this.view.getInt16(p, true);
+    return this.dv.getInt16(this.o + p, true);
   }
   i16be(): number {
     const p = this.advance(2, "i16");
-    return this.view.getInt16(p, false);
+    return this.dv.getInt16(this.o + p, false);
   }
   u32le(): number {
     const p = this.advance(4, "u32");
-    return this.view.getUint32(p, true);
+    return this.dv.getUint32(this.o + p, true);
   }
   u32be(): number {
     const p = this.advance(4, "u32");
-    return this.view.getUint32(p, false);
+    return this.dv.getUint32(this.o + p, false);
   }
   i32le(): number {
     const p = this.advance(4, "i32");
-    return this.view.getInt32(p, true);
+    return this.dv.getInt32(this.o + p, true);
   }
   i32be(): number {
     const p = this.advance(4, "i32");
-    return this.view.getInt32(p, false);
+    return this.dv.getInt32(this.o + p, false);
   }
   u64le(): bigint {
     const p = this.advance(8, "u64");
-    return this.view.getBigUint64(p, true);
+    return this.dv.getBigUint64(this.o + p, true);
   }
   u64be(): bigint {
     const p = this.advance(8, "u64");
-    return this.view.getBigUint64(p, false);
+    return this.dv.getBigUint64(this.o + p, false);
   }
   i64le(): bigint {
     const p = this.advance(8, "i64");
-    return this.view.getBigInt64(p, true);
+    return this.dv.getBigInt64(this.o + p, true);
   }
   i64be(): bigint {
     const p = this.advance(8, "i64");
-    return this.view.getBigInt64(p, false);
+    return this.dv.getBigInt64(this.o + p, false);
   }
   /** u64 as a number; a value above 2^53 is malformed (`what` names it in the error). */
   u64leSafe(what = "u64"): number {
     const p = this.advance(8, what);
-    const hi = this.view.getUint32(p + 4, true);
-    if (hi > 0x1fffff) throw tooBig(what, this.base + p, this.view.getBigUint64(p, true));
-    return hi * 0x1_0000_0000 + this.view.getUint32(p, true);
+    const hi = this.dv.getUint32(this.o + (p + 4), true);
+    if (hi > 0x1fffff) throw tooBig(what, this.base + p, this.dv.getBigUint64(this.o + p, true));
+    return hi * 0x1_0000_0000 + this.dv.getUint32(this.o + p, true);
   }
   u64beSafe(what = "u64"): number {
     const p = this.advance(8, what);
-    const hi = this.view.getUint32(p, false);
-    if (hi > 0x1fffff) throw tooBig(what, this.base + p, this.view.getBigUint64(p, false));
-    return hi * 0x1_0000_0000 + this.view.getUint32(p + 4, false);
+    const hi = this.dv.getUint32(this.o + p, false);
+    if (hi > 0x1fffff) throw tooBig(what, this.base + p, this.dv.getBigUint64(this.o + p, false));
+    return hi * 0x1_0000_0000 + this.dv.getUint32(this.o + (p + 4), false);
   }
 
   /** Endianness as data, for formats whose byte order is a header option. */
