@@ -18,6 +18,8 @@ import { openLegacy, walkLegacy, type LegacyItem, type LegacyShape } from "./rea
 import { detectLegacy, type Width } from "./shape.js";
 
 const fmt = (w: Width) => `legacy@${w}`;
+/** Chunks listed one by one by inspect. */
+const MAX_LISTED = 10_000;
 
 /** Everything `inspect --json` reports about a legacy image. */
 export interface LegacySummary {
@@ -30,7 +32,9 @@ export interface LegacySummary {
   batches: number;
   pages: number;
   filler_entries: number;
+  /** The first MAX_LISTED chunks (`chunks_total` counts them all). */
   chunks: { offset: number; id: number; name: string; size?: number; value?: string }[];
+  chunks_total: number;
   toolstack: { offset: number; size: number; physmap: ReturnType<typeof describePhysmap>[] | null } | null;
   tail:
     | { type: "hvm"; ioreq_pfn: string; bufioreq_pfn: string; store_pfn: string; hvm_context: number }
@@ -55,6 +59,7 @@ export async function summarize(r: StreamReader, version: string, opts: CodecOpt
     pages: 0,
     filler_entries: 0,
     chunks: [],
+    chunks_total: 0,
     toolstack: null,
     tail: null,
     qemu: null,
@@ -63,6 +68,11 @@ export async function summarize(r: StreamReader, version: string, opts: CodecOpt
   };
   let online: number[] | null = null;
   const startOffset = r.offset;
+  // A hostile image may hold millions of tiny chunks: list the first ones, count them all.
+  const list = (c: LegacySummary["chunks"][number]) => {
+    s.chunks_total++;
+    if (s.chunks.length < MAX_LISTED) s.chunks.push(c);
+  };
   for await (const it of walkLegacy(r, shape)) {
     switch (it.kind) {
       case "xl":
@@ -83,26 +93,26 @@ export async function summarize(r: StreamReader, version: string, opts: CodecOpt
         s.batches++;
         s.pages += it.dataPages;
         s.filler_entries += it.fillers;
-        s.chunks.push({ offset: it.offset, id: it.count, name: "page_batch", size: it.dataPages });
+        list({ offset: it.offset, id: it.count, name: "page_batch", size: it.dataPages });
         break;
       case "tsc_info":
-        s.chunks.push({ offset: it.offset, id: -7, name: "tsc_info", value: `mode ${it.mode}, ${it.khz} kHz, ${it.nsec} ns, incarnation ${it.incarnation}` });
+        list({ offset: it.offset, id: -7, name: "tsc_info", value: `mode ${it.mode}, ${it.khz} kHz, ${it.nsec} ns, incarnation ${it.incarnation}` });
         break;
       case "hvm_param":
-        s.chunks.push({ offset: it.offset, id: it.id, name: it.name, value: `0x${it.value.toString(16)}` });
+        list({ offset: it.offset, id: it.id, name: it.name, value: `0x${it.value.toString(16)}` });
         break;
       case "vcpu_info":
         online = it.online;
-        s.chunks.push({ offset: it.offset, id: -2, name: "vcpu_info", value: `max ${it.maxVcpuId}, online [${it.online.join(",")}]` });
+        list({ offset: it.offset, id: -2, name: "vcpu_info", value: `max ${it.maxVcpuId}, online [${it.online.join(",")}]` });
         break;
       case "marker":
-        s.chunks.push({ offset: it.offset, id: it.id, name: it.name });
+        list({ offset: it.offset, id: it.id, name: it.name });
         break;
       case "compressed_data":
-        s.chunks.push({ offset: it.offset, id: -12, name: "compressed_data", size: it.payload });
+        list({ offset: it.offset, id: -12, name: "compressed_data", size: it.payload });
         break;
       case "toolstack": {
-        s.chunks.push({ offset: it.offset, id: -18, name: "toolstack", size: it.payload });
+        list({ offset: it.offset, id: -18, name: "toolstack", size: it.payload });
         let physmap: ReturnType<typeof describePhysmap>[] | null = null;
         if (it.payload > 0 && it.payload <= MAX_TOOLSTACK_BLOB) {
           const at = r.offset;
@@ -110,14 +120,15 @@ export async function summarize(r: StreamReader, version: string, opts: CodecOpt
           try {
             physmap = parsePhysmap(blob, shape.width, at).map(describePhysmap);
           } catch (e) {
-            s.notes.push(`toolstack blob is not libxl's physmap: ${(e as Error).message}`);
+            const n = `toolstack blob is not libxl's physmap: ${(e as Error).message}`;
+            if (s.notes.length < 100 && !s.notes.includes(n)) s.notes.push(n);
           }
         }
         s.toolstack = { offset: it.offset, size: it.payload, physmap };
         break;
       }
       case "end":
-        s.chunks.push({ offset: it.offset, id: 0, name: "end" });
+        list({ offset: it.offset, id: 0, name: "end" });
         break;
       case "hvm_magic":
         s.tail = { type: "hvm", ioreq_pfn: `0x${it.ioreq.toString(16)}`, bufioreq_pfn: `0x${it.bufioreq.toString(16)}`, store_pfn: `0x${it.store.toString(16)}`, hvm_context: 0 };
@@ -165,6 +176,7 @@ function render(s: LegacySummary): string {
   if (s.tail?.type === "hvm") lines.push(`  tail: ioreq ${s.tail.ioreq_pfn}, bufioreq ${s.tail.bufioreq_pfn}, store ${s.tail.store_pfn}; HVM context ${s.tail.hvm_context} bytes`);
   if (s.tail?.type === "pv") lines.push(`  tail: ${s.tail.unmapped_pfns} unmapped pfns; vcpus [${s.tail.vcpus.join(",")}] (${s.tail.vcpu_context}-byte contexts${s.tail.extended ? " + extended" : ""}${s.tail.xsave ? ` + ${s.tail.xsave}-byte xsave` : ""}); shared info`);
   if (s.qemu) lines.push(`  QEMU record ${s.qemu.signature} at ${s.qemu.offset}: ${s.qemu.size} bytes`);
+  if (s.chunks_total > s.chunks.length) lines.push(`  … ${s.chunks_total - s.chunks.length} more chunks`);
   lines.push(`  ${s.bytes} bytes`);
   for (const n of s.notes) lines.push(`  note: ${n}`);
   return lines.join("\n");
@@ -278,7 +290,7 @@ export const legacyCodec: FamilyCodec = {
     const s = await summarize(input, version, opts);
     const notes = [...s.notes];
     if (s.toolstack && s.toolstack.size > 0 && !s.toolstack.physmap) notes.push("toolstack blob not parsed");
-    return { format: s.format, items: s.chunks.length + 1, bytes: s.bytes, notes };
+    return { format: s.format, items: s.chunks_total + 1, bytes: s.bytes, notes };
   },
   decode: (input, version, opts) => decodeLegacy(input, version, opts),
   encode: (doc, out) => encodeLegacy(doc, out),

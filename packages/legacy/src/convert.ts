@@ -10,7 +10,7 @@ import {
   type Sink,
   type StreamReader,
 } from "@vmstream/framing";
-import { LEGACY_HVM_TAIL_PARAMS, LEGACY_VCPU_CONTEXT_SIZES, LIBXC_ID, LIBXC_REC_LENGTH_MAX, XL_MAGIC } from "@vmstream/wire-spec";
+import { LEGACY_FILLER_PFN, LEGACY_HVM_TAIL_PARAMS, LEGACY_VCPU_CONTEXT_SIZES, LIBXC_ID, LIBXC_REC_LENGTH_MAX, XL_MAGIC } from "@vmstream/wire-spec";
 import { MAX_TOOLSTACK_BLOB, parsePhysmap, physmapPairs } from "./physmap.js";
 import { openLegacy, walkLegacy, ulongSize, type LegacyShape } from "./reader.js";
 import { XL_FLAG_STREAMV2 } from "./shape.js";
@@ -186,6 +186,11 @@ async function convertInto(r: StreamReader, shape: LegacyShape, target: LegacyTa
   let hasKv = false;
   let p2mSize = 0;
   let sawQemu = false;
+  // Counted rather than noted one by one: a hostile image may repeat them millions of times.
+  let fillerOnly = 0;
+  let discardedToolstack = 0;
+  let xsaveMasks = 0;
+  const markers = new Map<string, number>();
   const ul = ulongSize(shape.width);
 
   const writeHeaders = () => {
@@ -247,14 +252,14 @@ async function convertInto(r: StreamReader, shape: LegacyShape, target: LegacyTa
         const kept = it.count - it.fillers;
         report.batches++;
         if (kept === 0) {
-          notes.push(`page batch at ${it.offset} held only filler entries (0xf0000000): no PAGE_DATA written for it`);
+          fillerOnly++;
           break;
         }
         const len = 8 + 8 * kept + it.payload;
         w.u32le(XC.PAGE_DATA).u32le(len).u32le(kept).u32le(0);
         for (let i = 0; i < it.count; i++) {
           const v = it.pfns[i]!;
-          if (v === 0xf000_0000) continue;
+          if (v === LEGACY_FILLER_PFN) continue;
           // Type nibble moves from bits 31–28 to 63–60; the pfn keeps bits 27–0.
           w.u32le(v & 0x0fff_ffff).u32le((v & 0xf000_0000) >>> 0);
         }
@@ -278,13 +283,13 @@ async function convertInto(r: StreamReader, shape: LegacyShape, target: LegacyTa
         break;
       case "marker":
         if (it.id === -13) throw new RefusedError("compressed (Remus format B) images cannot be converted", it.offset);
-        notes.push(`${it.name} chunk at ${it.offset} not carried (no v2 equivalent)`);
+        markers.set(it.name, (markers.get(it.name) ?? 0) + 1);
         break;
       case "compressed_data":
         throw new RefusedError("compressed (Remus format B) images cannot be converted", it.offset);
       case "toolstack": {
         if (!libxl) {
-          if (it.payload) notes.push(`toolstack chunk at ${it.offset} (${it.payload} bytes) discarded: libxc streams have no place for it; convert to libxl@2 to keep its physmap`);
+          discardedToolstack += it.payload;
           break;
         }
         if (it.payload === 0) break;
@@ -300,6 +305,7 @@ async function convertInto(r: StreamReader, shape: LegacyShape, target: LegacyTa
           for (const [k, v] of physmapPairs(e)) {
             xenstore.bytes(Uint8Array.from(k, (c) => c.charCodeAt(0))).u8(0).bytes(v).u8(0);
             hasKv = true;
+            if (xenstore.length > MAX_TOOLSTACK_BLOB) throw new LimitError(`physmap keys beyond ${MAX_TOOLSTACK_BLOB} bytes`, at);
           }
         }
         break;
@@ -335,7 +341,7 @@ async function convertInto(r: StreamReader, shape: LegacyShape, target: LegacyTa
         break;
       case "vcpu_xsave":
         await out.recordPiped(XC.X86_PV_VCPU_XSAVE, le32(it.vcpu, 0), r, it.payload, "xsave state");
-        notes.push(`vcpu ${it.vcpu} xsave feature mask ${it.mask} not carried (X86_PV_VCPU_XSAVE has no field for it)`);
+        xsaveMasks++;
         break;
       case "shared_info":
         await out.recordPiped(XC.SHARED_INFO, new Uint8Array(0), r, it.payload, "shared info");
@@ -374,6 +380,10 @@ async function convertInto(r: StreamReader, shape: LegacyShape, target: LegacyTa
     await out.maybeFlush();
   }
   if (hasKv) writeEmulatorKv(out, xenstore);
+  if (fillerOnly) notes.push(`${fillerOnly} page batch(es) held only filler entries (0xf0000000): no PAGE_DATA written for them`);
+  for (const [name, n] of markers) notes.push(`${n} ${name} chunk(s) not carried (no v2 equivalent)`);
+  if (discardedToolstack) notes.push(`toolstack data (${discardedToolstack} bytes) discarded: libxc streams have no place for it; convert to libxl@2 to keep its physmap`);
+  if (xsaveMasks) notes.push(`${xsaveMasks} vcpu xsave feature mask(s) not carried (X86_PV_VCPU_XSAVE has no field for them)`);
   if (shape.guest === "hvm" && !sawQemu) {
     notes.push(
       libxl

@@ -179,3 +179,20 @@ describe("hostile legacy input is refused at once, with its offset", () => {
     expect([e.code, e.offset]).toEqual(["REFUSED", 8]);
   });
 });
+
+describe("repetition stays bounded", () => {
+  test("100 000 marker chunks and filler-only batches: inspect lists 10 000, convert notes once", async () => {
+    const b = new B().u64(0x100n);
+    for (let i = 0; i < 50_000; i++) b.i32(-9).i32(1).u64(0xf000_0000n);
+    const header = (x: B) => x.u32(1, 24, 0x5438_1286, 1).zeros(16);
+    const bytes = Uint8Array.from([...header(b.i32(0).zeros(24).u32(40)).zeros(8).bytes]);
+    const ins = await legacyCodec.inspect(StreamReader.of(bytes), "64", {});
+    const j = ins.json as { chunks: unknown[]; chunks_total: number };
+    expect(j.chunks.length).toBe(10_000);
+    expect(j.chunks_total).toBe(100_001);
+    const notes: string[] = [];
+    await legacyCodec.convert!(StreamReader.of(bytes), "64", LIBXC, new MemorySink(), { onNote: (m: string) => notes.push(m) });
+    expect(notes.filter((n) => n.includes("filler"))).toEqual(["50000 page batch(es) held only filler entries (0xf0000000): no PAGE_DATA written for them"]);
+    expect(notes.filter((n) => n.includes("last_checkpoint"))).toEqual(["50000 last_checkpoint chunk(s) not carried (no v2 equivalent)"]);
+  });
+});
