@@ -159,7 +159,7 @@ export async function* walkLibxl(
       }
       default:
         if (!(code & 0x8000_0000)) throw new WireError("UNKNOWN_MANDATORY_RECORD", `unknown mandatory libxl record type ${hex32(code)}`, offset, { path });
-        notes.push(`offset ${offset}: optional libxl record ${hex32(code)} (${length} bytes) carried but not interpreted`);
+        notes.push(`offset ${offset}: optional libxl record ${hex32(code)} (${length} bytes) carried but not interpreted (libxl itself refuses unknown records)`);
         if (mode === "verify") await r.skip(length, `${path} body`);
         else {
           await r.need(length, `${path} body`);
