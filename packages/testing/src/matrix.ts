@@ -227,13 +227,20 @@ export function renderHtml(m: Matrix, opts: RenderOptions = {}): string {
   body.push(
     `<p class="summary ${ok ? "pass" : "fail"}"><strong>${ok ? "Releasable" : "NOT releasable"}</strong>: ${m.cells.length} cells — ${n.pass} pass, ${n.fail} fail, ${n["expected-fail"]} expected-fail</p>`,
   );
+  body.push(
+    '<p class="legend"><span class="pass">pass</span> the property held for every run · <span class="fail">fail</span> it did not, or could not run: do not release · <span class="expected-fail">expected-fail</span> a known incompatibility, with its reason</p>',
+  );
   if (opts.regenerate) body.push(`<p>${esc(opts.regenerate)}</p>`);
   body.push("<table>", `<thead><tr><th>family</th><th>pair</th>${props.map((p) => `<th title="${esc(PROPERTY_MEANING[p as MatrixProperty] ?? p)}">${esc(p)}</th>`).join("")}</tr></thead>`, "<tbody>");
   for (const r of rows) {
     const tds = props.map((p) => {
       const c = r.cells.get(p);
       if (!c) return `<td class="none">—</td>`;
-      const reason = c.reason ? `<div class="reason">${esc(c.reason)}</div>` : "";
+      // The counterexample is long: fold it so the grid stays readable at a glance.
+      const cut = c.reason.indexOf(" [counterexample");
+      const head = cut >= 0 ? c.reason.slice(0, cut) : c.reason;
+      const tail = cut >= 0 ? `<details><summary>counterexample and replay</summary>${esc(c.reason.slice(cut + 1))}</details>` : "";
+      const reason = c.reason ? `<div class="reason">${esc(head)}${tail}</div>` : "";
       return `<td class="${c.verdict}"><div class="verdict">${esc(c.verdict)}</div><div class="meta">${c.runs} runs · seed ${c.seed}</div>${reason}</td>`;
     });
     body.push(`<tr><th>${esc(r.family)}</th><th>${esc(`${r.from} → ${r.to}`)}</th>${tds.join("")}</tr>`);
@@ -253,6 +260,11 @@ export function renderHtml(m: Matrix, opts: RenderOptions = {}): string {
     ".verdict{font-weight:bold}",
     ".meta{font-size:12px;color:#444}",
     ".reason{font-size:12px;max-width:28em;white-space:pre-wrap;word-break:break-word}",
+    ".legend span{padding:.1em .4em;border:1px solid #999}",
+    ".legend .pass{background:#c8f0c8}",
+    ".legend .fail{background:#f6b8b8}",
+    ".legend span[class='expected-fail']{background:#fbe3a6}",
+    "details summary{cursor:pointer;color:#444}",
     ".summary.pass{color:#185c18}",
     ".summary.fail{color:#8c1010}",
   ].join("\n");
