@@ -40,6 +40,23 @@ describe("libxc properties", () => {
   );
 });
 
+describe("libxl and xl properties", () => {
+  test.prop([libxlStream()], params)("valid libxl streams survive recode and decode → encode (xenstore keys like __proto__ included)", async (s) => {
+    const b = libxlStreamBytes(s);
+    await libxlCodec.verify(pipeReader(b, 29), "2", {});
+    const { recoded, encoded } = await roundTrip(libxlCodec, b, "2");
+    expect(same(recoded, b)).toBe(true);
+    expect(same(encoded, b)).toBe(true);
+  });
+
+  test.prop([xlFile()], params)("valid xl files survive recode and decode → encode", async (f) => {
+    const b = xlFileBytes(f);
+    const { recoded, encoded } = await roundTrip(xlCodec, b, "1");
+    expect(same(recoded, b)).toBe(true);
+    expect(same(encoded, b)).toBe(true);
+  });
+});
+
 describe("robustness", () => {
   const base = fc.sample(libxcImage({ maxPageRecords: 2, maxPfnsPerRecord: 2 }), { seed: 7, numRuns: 4 }).map(libxcImageBytes);
   const lbase = fc.sample(libxlStream({ maxPageRecords: 1, maxPfnsPerRecord: 2 }), { seed: 8, numRuns: 4 }).map(libxlStreamBytes);
