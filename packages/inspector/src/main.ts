@@ -50,6 +50,8 @@ function runTask(task: Task, file: File, label: string, extra: { format?: string
       for (const done of pending.values()) done({ id: 0, kind: "error", message });
       pending.clear();
       hideProgress();
+      worker?.terminate();
+      worker = undefined; // the next task starts a fresh one
     };
   }
   const id = nextId++;
@@ -161,6 +163,7 @@ async function openFile(file: File): Promise<void> {
     } else {
       tree.show({ note: "The codec could not show anything before the fault; see the bytes on the right." });
     }
+    byId("tree").dataset.view = "summary";
     showFault(ins.fault, "inspect");
   } else if (ins.kind === "error") {
     if (ins.message === "cancelled") return;
