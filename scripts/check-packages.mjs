@@ -78,7 +78,9 @@ export async function checkPackage({ dir, pkg }, opts = {}) {
     // 2. publint, strict (warnings count).
     const { publint } = await import("publint");
     const { formatMessage } = await import("publint/utils");
-    const lint = await publint({ pkgDir: dir, level: "suggestion", strict: true, pack: "npm" });
+    const tarball = readFileSync(join(tmp, info.filename));
+    // Lint the tarball just packed (publint would otherwise pack a second time).
+    const lint = await publint({ pkgDir: "package", level: "suggestion", strict: true, pack: { tarball: tarball.buffer.slice(tarball.byteOffset, tarball.byteOffset + tarball.byteLength) } });
     for (const m of lint.messages) {
       if (m.type === "suggestion") continue;
       problems.push(`${name}: publint ${m.type}: ${formatMessage(m, lint.pkg)?.replace(/\x1b\[[0-9;]*m/g, "") ?? m.code}`);
@@ -87,8 +89,7 @@ export async function checkPackage({ dir, pkg }, opts = {}) {
     // 3. Are the types wrong? On the local tarball, without network.
     if (opts.attw !== false) {
       const core = await import("@arethetypeswrong/core");
-      const tarball = new Uint8Array(readFileSync(join(tmp, info.filename)));
-      const analysis = await core.checkPackage(core.createPackageFromTarballData(tarball));
+      const analysis = await core.checkPackage(core.createPackageFromTarballData(new Uint8Array(tarball)));
       if (analysis.types === false) problems.push(`${name}: attw: the package has no types`);
       else {
         for (const p of analysis.problems) {

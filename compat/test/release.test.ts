@@ -73,6 +73,7 @@ describe("published packages", () => {
       expect(problems).toContain("@vmstream/bad: the tarball should not contain dist/index.test.js");
       expect(problems).toContain("@vmstream/bad: exports target ./dist/index.d.ts is not in the tarball");
       expect(problems).toContain("@vmstream/bad: the tarball has no README.md");
+      expect(problems.filter((p) => p.startsWith("@vmstream/bad: publint error")).join("\n")).toMatch(/index\.d\.ts/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
