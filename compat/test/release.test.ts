@@ -68,12 +68,13 @@ describe("published packages", () => {
         exports: { ".": { types: "./dist/index.d.ts", default: "./dist/index.js" } },
       };
       writeFileSync(join(dir, "package.json"), JSON.stringify(pkg));
-      const problems = await checks.checkPackage({ dir, pkg }, { attw: false });
+      const problems = await checks.checkPackage({ dir, pkg });
       expect(problems).toContain("@vmstream/bad: the tarball should not contain src/index.ts");
       expect(problems).toContain("@vmstream/bad: the tarball should not contain dist/index.test.js");
       expect(problems).toContain("@vmstream/bad: exports target ./dist/index.d.ts is not in the tarball");
       expect(problems).toContain("@vmstream/bad: the tarball has no README.md");
       expect(problems.filter((p) => p.startsWith("@vmstream/bad: publint error")).join("\n")).toMatch(/index\.d\.ts/);
+      expect(problems.some((p) => p.startsWith("@vmstream/bad: attw"))).toBe(true);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
