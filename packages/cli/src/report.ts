@@ -1,5 +1,6 @@
 import { type Inspection, WireError } from "@vmstream/framing";
 import { UsageError } from "./errors.js";
+import { printableLine } from "./printable.js";
 
 /** What the error line names: the file and, once known, the format. */
 export interface Ctx {
@@ -9,7 +10,7 @@ export interface Ctx {
 
 /** The contract line: `FILE: family@version: offset N: message`. */
 export function errorLine(ctx: Ctx, offset: number, message: string): string {
-  return `${ctx.file}: ${ctx.format ?? "unknown"}: offset ${offset}: ${message}`;
+  return printableLine(`${ctx.file}: ${ctx.format ?? "unknown"}: offset ${offset}: ${message}`);
 }
 
 /**

@@ -138,6 +138,20 @@ describe("the CLI contract (docs/cli.md) across families", () => {
     }
   });
 
+  it("control characters from the stream never reach the terminal raw", async () => {
+    const good = readFileSync(qemu("pc-7.2-stopped.mig"));
+    const at = good.indexOf(Buffer.from([0x04, 0, 0, 0, 0, 5, ...Buffer.from("timer")]));
+    const bad = Buffer.from(good);
+    Buffer.from("\x1b[2Jr").copy(bad, at + 6); // an idstr that would clear the screen
+    const d = tmp();
+    const f = join(d, "esc.mig");
+    writeFileSync(f, bad);
+    const r = await vmstream(["inspect", f]);
+    expect(r.stdout.includes(0x1b)).toBe(false);
+    expect(r.stderr.includes("\x1b")).toBe(false);
+    expect(r.stdout.toString()).toContain("\\x1b[2Jr");
+  });
+
   it("npx vmstream works: the workspace bin is linked and runs the built CLI", () => {
     const bin = join(REPO, "node_modules/.bin/vmstream");
     expect(existsSync(bin)).toBe(true);

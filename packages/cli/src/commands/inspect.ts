@@ -3,6 +3,7 @@ import { type Command, formatOptions } from "../command.js";
 import { UsageError } from "../errors.js";
 import { inputSize, writeStdout } from "../io.js";
 import { withInput } from "../input.js";
+import { printable, printableLine } from "../printable.js";
 import { familyTitle } from "../registry.js";
 import { type Ctx, embeddedFault, guarded, partialOf } from "../report.js";
 import { styleFor } from "../style.js";
@@ -38,10 +39,11 @@ export const inspect: Command = {
         if (ins) await writeStdout(`${jsonText(ins.json, 2)}\n`);
         return;
       }
-      const text = ins ? ins.text.replace(/\n+$/, "") : "";
+      const text = ins ? printable(ins.text.replace(/\n+$/, "")) : "";
       let out = `${st.bold(headline(file!, ctx.format, size))}\n${text ? `\n${text}\n` : ""}`;
       // Codecs that already print the fault in their summary are not repeated.
-      if (fault && !text.includes(fault.message)) out += `\n${st.red(`first fault  offset ${fault.offset} (${hex(fault.offset)}): ${fault.message}`)}\n`;
+      const why = printableLine(fault?.message ?? "");
+      if (fault && !text.includes(why)) out += `\n${st.red(`first fault  offset ${fault.offset} (${hex(fault.offset)}): ${why}`)}\n`;
       await writeStdout(out);
     };
 

@@ -1,5 +1,6 @@
 import { type Command, formatOptions } from "../command.js";
 import { writeStdout } from "../io.js";
+import { printableLine } from "../printable.js";
 import { withInput } from "../input.js";
 import { type Ctx, guarded } from "../report.js";
 
@@ -13,7 +14,7 @@ export const verify: Command = {
       withInput(ctx, file!, flags, async (o) => {
         const rep = await o.codec.verify(o.reader, o.version, o.opts);
         await writeStdout(`${file}: ${rep.format}: valid (${rep.items} records, ${rep.bytes} bytes)\n`);
-        for (const n of rep.notes) process.stderr.write(`${file}: ${rep.format}: note: ${n}\n`);
+        for (const n of rep.notes) process.stderr.write(`${printableLine(`${file}: ${rep.format}: note: ${n}`)}\n`);
       }),
     );
   },
