@@ -14,10 +14,10 @@ import { BIN, REPO } from "./run.js";
  * message` (never a stack trace, never an "internal error"), N inside the file,
  * no time-out, peak RSS ≤ 512 MiB, and a failed recode/convert leaves no
  * file behind. Then, per family, the "nothing lost" rules on valid fixtures.
- * About 66 spawns in all (each costs ~150 ms of CPU), three at a time.
+ * About 55 spawns in all (each costs ~150 ms of CPU), three at a time.
  */
 const SEED = Number(process.env.FC_SEED ?? 0xc11f022);
-const PER_FAMILY = Number(process.env.FUZZ_CLI_CASES ?? 8);
+const PER_FAMILY = Number(process.env.FUZZ_CLI_CASES ?? 6);
 /** Spawns in flight at once (they are mostly Node start-up, which overlaps well). */
 const PARALLEL = 3;
 const RSS_LIMIT_KIB = 512 * 1024;
