@@ -128,6 +128,7 @@ async function openFile(file: File): Promise<void> {
 
   state = { file, located: [], views: {} };
   const mine = state;
+  byId("intro").hidden = true;
   byId("summary").hidden = false;
   byId("panes").hidden = false;
   byId("file-name").textContent = file.name;
