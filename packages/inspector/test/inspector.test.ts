@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { type Browser, type Page, chromium } from "playwright-core";
@@ -146,6 +146,35 @@ describe.skipIf(!exe)("web inspector in Chromium", () => {
     await open(path);
     expect(await page.textContent("[data-testid=format]")).toBe("unknown");
     expect(await page.textContent("[data-testid=fault-line]")).toBe("notes.txt: unknown: offset 0: cannot detect the stream format from its header");
+  });
+
+  it("every codec runs in the browser: each QEMU and Xen fixture is detected and verifies", async () => {
+    // What each fixture is, from how it was made (shared/README.md, tools/xenpeer/build_all.py).
+    const family = (n: string): string =>
+      n.endsWith(".mig")
+        ? "qemu@3"
+        : /^legacy_.*(_32|_32tool_64guest)\.bin$/.test(n)
+          ? "legacy@32"
+          : n.startsWith("legacy_")
+            ? "legacy@64"
+            : n.startsWith("xl_")
+              ? "xl@1"
+              : n === "libxc_hvm_v2.bin"
+                ? "libxc@2"
+                : /libxl|remus_like|32t64g/.test(n)
+                  ? "libxl@2"
+                  : "libxc@3";
+    const files = [
+      ...readdirSync(join(SHARED, "qemu")).filter((n) => n.endsWith(".mig") && n !== "pc-7.2-ram6m.mig").map((n) => join(SHARED, "qemu", n)),
+      ...readdirSync(join(SHARED, "xen")).filter((n) => n.endsWith(".bin")).map((n) => join(SHARED, "xen", n)),
+    ];
+    const seen: string[] = [];
+    for (const f of files) {
+      await open(f);
+      const n = f.slice(f.lastIndexOf("/") + 1);
+      seen.push(`${n} ${await page.textContent("[data-testid=format]")} ${(await page.textContent("[data-testid=verify]"))?.slice(0, 7)}`);
+    }
+    expect(seen).toEqual(files.map((f) => `${f.slice(f.lastIndexOf("/") + 1)} ${family(f.slice(f.lastIndexOf("/") + 1))} ✔ valid`));
   });
 
   it("accepts a stream dropped on the page", async () => {
