@@ -93,7 +93,11 @@ function showHeadline(json: unknown): void {
   byId("contents").textContent = contentsLine(json) || "—";
 }
 
-function select(item: Located): void {
+function select(clicked: Located): void {
+  // The located list knows lengths the item itself does not say (up to its next sibling).
+  const key = clicked.path.join("\u0000");
+  const known = clicked.length === undefined ? state?.located.find((x) => x.path.join("\u0000") === key) : undefined;
+  const item = known ?? clicked;
   byId("hex-title").textContent = `${item.label} at ${hex(item.offset)}${item.length !== undefined ? `, ${item.length.toLocaleString("en-US")} bytes` : ""}`;
   hexView.show(item.offset, { start: item.offset, end: item.offset + (item.length ?? 1) });
 }

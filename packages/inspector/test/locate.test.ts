@@ -31,6 +31,11 @@ describe("locating stream items in codec JSON", () => {
     expect(holderOf(items, 3)).toBeUndefined();
   });
 
+  it("gives an item without a length the bytes up to its next sibling", () => {
+    const items = locateAll({ chunks: [{ offset: 8, name: "tsc_info" }, { offset: 32, name: "end" }] });
+    expect(items.map((i) => i.length)).toEqual([24, undefined]);
+  });
+
   it("names wrapper records by their content and ignores hostile non-numeric offsets", () => {
     expect(labelOf({ libxc: { type: "HEADER", version: 3 } })).toBe("libxc HEADER v3");
     expect(locateAll({ a: { offset: "1e3" }, b: { offset: -1 }, c: { offset: "__proto__" } })).toEqual([]);

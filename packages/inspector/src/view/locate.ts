@@ -88,6 +88,13 @@ export function locateAll(root: unknown, max = 200_000): Located[] {
     else for (const k of Object.keys(v)) if (k !== "fault") walk((v as Record<string, unknown>)[k], [...path, k], depth + 1);
   };
   walk(root, [], 0);
+  // An item without a length (legacy chunks, END records) runs to its next sibling in the same list.
+  for (let i = 0; i + 1 < out.length; i++) {
+    const a = out[i]!;
+    const b = out[i + 1]!;
+    const sameList = a.path.length === b.path.length && a.path.slice(0, -1).join("\u0000") === b.path.slice(0, -1).join("\u0000");
+    if (a.length === undefined && sameList && b.offset > a.offset) a.length = b.offset - a.offset;
+  }
   return out;
 }
 
