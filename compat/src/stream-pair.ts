@@ -1,9 +1,10 @@
 /**
  * The four properties for an adjacent version pair of a stream family, written
  * once against a small per-family adapter. The adapter supplies arbitraries
- * (from @vmstream/testing, derived from the spec), the `vmstream decode`
- * document of a value, and the model of what an upgrade or downgrade means;
- * the codec under test is only ever driven through `FamilyCodec`.
+ * (from @vmstream/testing, derived from the spec), the stream of a value (an
+ * independent encoder where one exists), and the model of what an upgrade or
+ * downgrade means; the codec under test is only ever driven through
+ * `FamilyCodec`, as the CLI drives it.
  */
 import fc from "fast-check";
 import { type FamilyCodec, StreamReader } from "@vmstream/framing";
@@ -159,7 +160,8 @@ export function streamPairCells<V>(a: StreamAdapter<V>, from: string, to: string
       property: "static-dynamic",
       build() {
         const c = a.codec();
-        return fc.asyncProperty(a.arbitrary(from), a.arbitrary(to), async (x, y) => {
+        const seen = { upgrade: new Set<string>(), downgrade: new Set<string>() };
+        const property = fc.asyncProperty(a.arbitrary(from), a.arbitrary(to), async (x, y) => {
           const s = sv();
           for (const [dir, v, src, dst, rules] of [
             ["upgrade", x, from, to, s.upgradeLoss],
@@ -168,12 +170,27 @@ export function streamPairCells<V>(a: StreamAdapter<V>, from: string, to: string
             const predicted = predictLoss(rules, a.fieldValues(v)).length ? "refused" : "converted";
             const o = await observe(c, v, src, dst, rules);
             if (o.kind !== predicted) throw new Error(`${dir}: the spec predicts ${predicted}, the codec ${o.kind}${o.detail ? ` (${o.detail})` : ""}`);
+            seen[dir].add(predicted);
           }
           const bytes = await encodeAt(c, y, to);
           const r = await attempt(() => c.verify(StreamReader.of(bytes), from, {}));
           const fwd = r.ok ? "skip" : "reject";
           if (fwd !== s.forward) throw new Error(`forward: the spec predicts ${s.forward}, the ${from} reader did ${fwd}`);
         });
+        // A direction the spec calls conditional must have been seen both ways, or the
+        // arbitrary never reached the values the static checker worries about.
+        const after = (): string | null => {
+          for (const [dir, rules] of [
+            ["upgrade", sv().upgradeLoss],
+            ["downgrade", sv().downgradeLoss],
+          ] as const) {
+            if (rules.length && seen[dir].size < 2) {
+              return `${dir}: the spec predicts refusals when ${rules.map(describeLoss).join("; ")}, but the runs only saw ${[...seen[dir]].join(", ") || "nothing"}: the arbitrary does not cover both cases`;
+            }
+          }
+          return null;
+        };
+        return { property, after };
       },
     },
   ];

@@ -6,7 +6,7 @@
  */
 import { type FamilyCodec, type FormatId, MemorySink, RefusedError, type Sink, type StreamReader } from "@vmstream/framing";
 import { contextCodec } from "@vmstream/libxl";
-import type { ObservedCell } from "@vmstream/testing";
+import { type ObservedCell, contextStream } from "@vmstream/testing";
 import { describe, expect, test } from "vitest";
 import { type CellSpec, runCell } from "../src/cell.js";
 import { decodeDoc } from "../src/codec-io.js";
@@ -117,6 +117,15 @@ describe("the properties catch broken codecs", () => {
     const o = await run(bad, "forward");
     expect(o.ok).toBe(false);
     expect(o.reason).toContain("non-wire error");
+  });
+
+  test("an arbitrary that never reaches the lossy values fails static-dynamic", async () => {
+    // Portable values fit version 1, so no run ever exercises the refusals the spec predicts.
+    const tame = { ...contextAdapter, arbitrary: (v: string) => contextStream({ version: Number(v) as 1 | 2, portable: true, maxRecords: 4 }) };
+    const cell = streamPairCells(tame, "1", "2").find((c) => c.property === "static-dynamic")!;
+    const { ms: _ms, ...o } = await runCell(cell, params);
+    expect(o.ok).toBe(false);
+    expect(o.reason).toContain("the arbitrary does not cover both cases");
   });
 
   test("a missing codec is a failing cell that says so", async () => {
