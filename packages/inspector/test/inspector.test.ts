@@ -200,7 +200,8 @@ describe.skipIf(!exe)("web inspector in Chromium", () => {
     writeFileSync(path, JSON.stringify({ cells }));
     await page.click("#tab-matrix");
     await page.setInputFiles("[data-testid=matrix-file]", path);
-    expect(await page.textContent("[data-testid=matrix-summary]")).toBe("matrix.json: 3 cells — 1 pass, 1 fail, 1 expected-fail");
+    // Reading the file is asynchronous (and a bundled matrix may be showing before it).
+    await expect.poll(() => page.textContent("[data-testid=matrix-summary]")).toBe("matrix.json: 3 cells — 1 pass, 1 fail, 1 expected-fail");
     expect(await page.textContent("#matrix")).toContain("known: <b>lossy</b>");
     expect(await page.locator("#matrix b >> text=lossy").count()).toBe(0);
     await page.screenshot({ path: join(OUT, "matrix.png"), fullPage: true });
