@@ -90,6 +90,12 @@ try {
   if (qemuTemplate()) gen("qemu.mig", "qemu@3 pc-7.2, random RAM", (p) => generateQemu(p, sz(512 * MiB)));
   else notes.push("QEMU input: no template stream in this checkout (samples/qemu/pc-7.2-stopped.mig)");
 
+  // Fixed costs every command pays, for reading the ratios on small inputs.
+  const none = { path: process.execPath, label: "no input" };
+  await throughput("start-up: vmstream --version", none, `${VM} --version > /dev/null`, { reference: true });
+  await throughput("start-up: node -e 0", none, `${NODE} -e 0`, { reference: true });
+  await throughput("start-up: python3 -c pass", none, "python3 -c pass", { reference: true });
+
   const ctx = inputs["context.bin"];
   if (ctx) {
     await throughput("walk records, file (in process)", ctx, `${NODE} ${q(join(HERE, "walk.mjs"))} ${q(ctx.path)}`, { gbps: 1 }, { inProcess: true });
