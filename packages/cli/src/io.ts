@@ -42,6 +42,14 @@ function canonical(p: string): string {
 /** An output file is written atomically; `-` is standard output. The input itself is never a target. */
 export async function openOutput(path: string, inputs: string[]): Promise<Sink> {
   if (path === "-") return stdoutSink();
+  // Renaming the finished file over a directory fails only at the very end: refuse it up front.
+  let isDir = false;
+  try {
+    isDir = statSync(path).isDirectory();
+  } catch {
+    // Does not exist yet: the usual case.
+  }
+  if (isDir) throw new UsageError(`cannot write ${path}: it is a directory`);
   const target = canonical(path);
   for (const i of inputs) {
     if (i !== "-" && canonical(i) === target) throw new RefusedError(`output ${path} is the input file; refusing to overwrite it`);

@@ -46,6 +46,7 @@ describe("the CLI contract (docs/cli.md) across families", () => {
       ["verify", CTX, "--format", "qemu@9"],
       ["recode", CTX],
       ["recode", CTX, "/nonexistent/dir/out.bin"],
+      ["recode", CTX, d], // an output that is a directory
       ["convert", CTX, join(d, "o.bin")], // no --to
       ["schema-diff", "a.json"],
     ];
