@@ -25,7 +25,7 @@ export class StreamReader {
   private start = 0;
   private end = 0;
   private eof = false;
-  /** The last skip seeked: the next refill reads only a little (see readMore). */
+  /** The last skip seeked or read through a short gap: the next refill reads only a little (see readMore). */
   private sought = false;
   /** Absolute stream offset of buf[start]. */
   private pos = 0;
@@ -136,7 +136,11 @@ export class StreamReader {
       }
       return;
     }
+    // On a seekable source the remainder is short: read just it, not a chunk
+    // of what follows (which is usually skipped in turn).
+    const little = this.source.seek !== undefined;
     while (left > 0) {
+      if (little) this.sought = true;
       if (!(await this.fill(1))) throw new TruncatedError(what, startOffset, n, n - left);
       const k = Math.min(left, this.end - this.start);
       this.start += k;
