@@ -136,9 +136,10 @@ export class StreamReader {
       }
       return;
     }
-    // On a seekable source the remainder is short: read just it, not a chunk
-    // of what follows (which is usually skipped in turn).
-    const little = this.source.seek !== undefined;
+    // A bulk skip on a seekable source whose remainder is short: read just
+    // the remainder, not a chunk of what follows (usually skipped in turn).
+    // Small skips (small records) keep reading whole chunks.
+    const little = this.source.seek !== undefined && n >= AFTER_SEEK_READ;
     while (left > 0) {
       if (little) this.sought = true;
       if (!(await this.fill(1))) throw new TruncatedError(what, startOffset, n, n - left);
