@@ -35,7 +35,7 @@ export function codecOptions(flags: Flags): CodecOptions {
  */
 export async function withInput<T>(ctx: Ctx, path: string, flags: Flags, fn: (o: Opened) => Promise<T>): Promise<T> {
   const size = inputSize(path);
-  const bar = progressFor(size, "vmstream");
+  const bar = progressFor(size, ctx.command ? `vmstream ${ctx.command}` : "vmstream");
   const reader = await openInput(path, { onProgress: (o) => bar.update(o) });
   try {
     let codec: FamilyCodec;

@@ -6,6 +6,8 @@ import { printableLine } from "./printable.js";
 export interface Ctx {
   file: string;
   format?: string;
+  /** The running command, for the progress bar's label. */
+  command?: string;
 }
 
 /** The contract line: `FILE: family@version: offset N: message`. */

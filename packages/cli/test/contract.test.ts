@@ -126,7 +126,7 @@ describe("the CLI contract (docs/cli.md) across families", () => {
     if (!hasScript) return console.warn("skipping the terminal half: no `script` command");
     const t = spawnSync("script", ["-qec", `${process.execPath} ${BIN} recode ${big} ${join(d, "copy2.bin")}`, "/dev/null"], { encoding: "utf8" });
     expect(t.status, t.stdout).toBe(0);
-    expect(t.stdout).toMatch(/vmstream \[.*\] \d+% \| \d+\/65 MiB/);
+    expect(t.stdout).toMatch(/vmstream recode \[.*\] \d+% \| \d+\/65 MiB/);
   });
 
   it("a reader that stops early (| head) gets no stack trace and no error", () => {

@@ -15,7 +15,7 @@ export const convert: Command = {
     if (flags.width !== undefined && flags.width !== "32" && flags.width !== "64") throw new UsageError("--width is 32 or 64");
     if (flags.guest !== undefined && flags.guest !== "pv" && flags.guest !== "hvm") throw new UsageError("--guest is pv or hvm");
     const to = parseFormat(flags.to);
-    const ctx: Ctx = { file: inPath! };
+    const ctx: Ctx = { file: inPath!, command: "convert" };
     await guarded(ctx, async () => {
       const sink = await openOutput(outPath!, [inPath!]);
       await withOutput(sink, (s) =>

@@ -11,7 +11,7 @@ export const decode: Command = {
   options: { ...formatOptions },
   positionals: [1, 1],
   async run([file], flags) {
-    const ctx: Ctx = { file: file! };
+    const ctx: Ctx = { file: file!, command: "decode" };
     await guarded(ctx, () =>
       withInput(ctx, file!, flags, async (o) => {
         const out = await openOutput("-", []);

@@ -30,7 +30,7 @@ export const inspect: Command = {
   async run([file], flags) {
     if (flags.view !== undefined && flags.view !== "analyze") throw new UsageError(`unknown view '${flags.view}' (known: analyze)`);
     const json = flags.json === true || flags.view !== undefined;
-    const ctx: Ctx = { file: file! };
+    const ctx: Ctx = { file: file!, command: "inspect" };
     const st = styleFor(process.stdout);
     const size = inputSize(file!); // known even when detection fails
 

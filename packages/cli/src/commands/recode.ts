@@ -8,7 +8,7 @@ export const recode: Command = {
   options: { ...formatOptions },
   positionals: [2, 2],
   async run([inPath, outPath], flags) {
-    const ctx: Ctx = { file: inPath! };
+    const ctx: Ctx = { file: inPath!, command: "recode" };
     await guarded(ctx, async () => {
       const sink = await openOutput(outPath!, [inPath!]);
       await withOutput(sink, (s) => withInput(ctx, inPath!, flags, (o) => o.codec.recode(o.reader, o.version, s, o.opts)));

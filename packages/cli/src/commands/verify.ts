@@ -9,7 +9,7 @@ export const verify: Command = {
   options: { ...formatOptions },
   positionals: [1, 1],
   async run([file], flags) {
-    const ctx: Ctx = { file: file! };
+    const ctx: Ctx = { file: file!, command: "verify" };
     await guarded(ctx, () =>
       withInput(ctx, file!, flags, async (o) => {
         const rep = await o.codec.verify(o.reader, o.version, o.opts);
