@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
+import { fc, test as fcTest } from "@fast-check/vitest";
 import { describe, expect, test } from "vitest";
 import { sampleDevices, sampleReleases } from "../samples/index.js";
 import { dumpVmstate, dumpVmstateFile, formatFinding, schemaDiff, schemaDiffExitCode, type Finding, type FindingCode } from "./index.js";
@@ -168,5 +169,36 @@ describe("parseVmstateDump", () => {
     expect(() => parseVmstateDump('{"a": ')).toThrow(/not JSON/);
     expect(() => parseVmstateDump("[1]")).toThrow(/JSON object/);
     expect(parseVmstateDump('{"vmschkmachine": {"Name": "x"}}')).toEqual({ vmschkmachine: { Name: "x" } });
+  });
+});
+
+describe("hostile dumps", () => {
+  const params = { numRuns: 300 };
+  fcTest.prop([fc.jsonValue(), fc.jsonValue()], params)("schemaDiff on any JSON returns findings or throws MalformedError", (a, b) => {
+    try {
+      schemaDiff(a, b);
+    } catch (e) {
+      expect((e as Error).name).toBe("MalformedError");
+    }
+  });
+  const real = (dump1 as Record<string, unknown>)["fusbh200-ehci-usb"];
+  fcTest.prop([fc.jsonValue(), fc.nat(), fc.nat()], params)("a real section with one node replaced by any JSON", (junk, at, pick) => {
+    const copy = JSON.parse(JSON.stringify({ s: real }));
+    // Replace the at-th object or array node found in a walk.
+    let n = 0;
+    const walk = (o: any): void => {
+      if (o === null || typeof o !== "object") return;
+      for (const k of Object.keys(o)) {
+        if (n++ === at % 60) o[k] = pick % 2 ? junk : undefined;
+        walk(o[k]);
+      }
+    };
+    walk(copy);
+    try {
+      schemaDiff(copy, { s: real });
+      schemaDiff({ s: real }, copy);
+    } catch (e) {
+      expect((e as Error).name).toBe("MalformedError");
+    }
   });
 });

@@ -6,7 +6,7 @@
  * presence is judged at the version the source actually writes, and no
  * message is printed half-way.
  */
-import { MalformedError } from "@vmstream/framing";
+import { MAX_DEPTH, MalformedError } from "@vmstream/framing";
 import type { DumpDescription, DumpField } from "./dump.js";
 
 export type FindingCode =
@@ -300,7 +300,49 @@ function movedIntoSubstruct(f: DumpField, name: string): boolean {
 
 function asDump(v: unknown, which: string): Obj {
   if (!isObj(v)) throw new MalformedError(`${which}: a -dump-vmstate document is a JSON object`, 0);
+  for (const [sec, body] of Object.entries(v)) {
+    const path = `${which}.${JSON.stringify(sec)}`;
+    if (!isObj(body)) throw bad(path, "an object");
+    if (sec === "vmschkmachine") continue;
+    checkNumbers(body, path);
+    if ("Description" in body) checkDescription(body.Description, `${path}.Description`, 0);
+  }
   return v;
+}
+
+function bad(path: string, expected: string): MalformedError {
+  return new MalformedError(`${path}: not a -dump-vmstate entry`, 0, { path, expected });
+}
+
+function checkNumbers(o: Obj, path: string): void {
+  for (const k of ["version_id", "minimum_version_id"]) {
+    if (k in o && (typeof o[k] !== "number" || !Number.isFinite(o[k]))) throw bad(`${path}.${k}`, "a number");
+  }
+}
+
+/** Shape check, so a hostile dump is a MalformedError and never a TypeError deep in the walk. */
+function checkDescription(d: unknown, path: string, depth: number): void {
+  if (depth > MAX_DEPTH) throw new MalformedError(`${path}: descriptions nested deeper than ${MAX_DEPTH}`, 0);
+  if (!isObj(d)) throw bad(path, "an object");
+  if (typeof d.name !== "string") throw bad(`${path}.name`, "a string");
+  if (typeof d.version_id !== "number") throw bad(`${path}.version_id`, "a number");
+  checkNumbers(d, path);
+  if ("Fields" in d) {
+    if (!Array.isArray(d.Fields)) throw bad(`${path}.Fields`, "an array");
+    d.Fields.forEach((f: unknown, i: number) => {
+      const fp = `${path}.Fields[${i}]`;
+      if (!isObj(f)) throw bad(fp, "an object");
+      if (typeof f.field !== "string") throw bad(`${fp}.field`, "a string");
+      if (typeof f.version_id !== "number") throw bad(`${fp}.version_id`, "a number");
+      if (typeof f.size !== "number") throw bad(`${fp}.size`, "a number");
+      if ("field_exists" in f && typeof f.field_exists !== "boolean") throw bad(`${fp}.field_exists`, "a boolean");
+      if ("Description" in f) checkDescription(f.Description, `${fp}.Description`, depth + 1);
+    });
+  }
+  if ("Subsections" in d) {
+    if (!Array.isArray(d.Subsections)) throw bad(`${path}.Subsections`, "an array");
+    d.Subsections.forEach((s: unknown, i: number) => checkDescription(s, `${path}.Subsections[${i}]`, depth + 1));
+  }
 }
 
 /**
