@@ -1,6 +1,7 @@
 import { type Inspection, WireError, jsonText } from "@vmstream/framing";
 import { type Command, formatOptions } from "../command.js";
 import { UsageError } from "../errors.js";
+import { faultContext } from "../hexdump.js";
 import { inputSize, writeStdout } from "../io.js";
 import { withInput } from "../input.js";
 import { printable, printableLine } from "../printable.js";
@@ -44,6 +45,10 @@ export const inspect: Command = {
       // Codecs that already print the fault in their summary are not repeated.
       const why = printableLine(fault?.message ?? "");
       if (fault && !text.includes(why)) out += `\n${st.red(`first fault  offset ${fault.offset} (${hex(fault.offset)}): ${why}`)}\n`;
+      if (fault) {
+        const around = await faultContext(file!, fault.offset, size, st.red);
+        if (around) out += `${text.includes(why) ? "\n" : ""}${around}\n`;
+      }
       await writeStdout(out);
     };
 
