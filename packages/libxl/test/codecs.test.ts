@@ -140,6 +140,17 @@ describe("libxl and xl specifics", () => {
     }
   });
 
+  test("a xenstore key outside the protocol's characters is refused at its offset", async () => {
+    const w = new ByteWriter();
+    writeLibxlHeader(w);
+    writeLibxlRecord(w, { type: "EMULATOR_XENSTORE_DATA", emulator_id: 2, index: 0, entries: [["ok/key", "1"], ["bad key", "2"]] });
+    writeLibxlRecord(w, { type: "END" });
+    const e = await libxlCodec.verify(StreamReader.of(w.finish().slice()), "2", {}).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(WireError);
+    // header 16 + record header 8 + emulator header 8 + "ok/key\0" "1\0"
+    expect((e as WireError).offset).toBe(16 + 8 + 8 + 7 + 2);
+  });
+
   test("a Remus stream: two checkpoints, the end after CHECKPOINT_END is a failover point", async () => {
     const b = fixture("remus_like.bin");
     const rep = await libxlCodec.verify(StreamReader.of(b), "2", {});

@@ -15,6 +15,9 @@ export function parseXenstore(b: Uint8Array, base: number, path: string): Array<
     const s = latin1(b, start, i);
     if (key === null) {
       if (s.length === 0) throw new MalformedError("empty xenstore key", base + start, { path });
+      if (!KEY.test(s)) {
+        throw new MalformedError(`xenstore key ${JSON.stringify(s)} has characters outside the protocol's alphanumerics and -/_@`, base + start, { path });
+      }
       key = s;
     } else {
       out.push([key, s]);
@@ -25,6 +28,9 @@ export function parseXenstore(b: Uint8Array, base: number, path: string): Array<
   if (key !== null) throw new MalformedError(`xenstore key ${JSON.stringify(key)} has no value (odd number of strings)`, base + b.byteLength, { path });
   return out;
 }
+
+/** The xenstore protocol's path characters; xenstored refuses a write to any other key. */
+const KEY = /^[A-Za-z0-9\-/_@]+$/;
 
 function latin1(b: Uint8Array, from: number, to: number): string {
   let s = "";
