@@ -7,7 +7,7 @@ import { fc, test } from "@fast-check/vitest";
 import { ByteReader } from "@vmstream/framing";
 import { arbitraryState, propertyParams } from "@vmstream/testing";
 import { describe, expect } from "vitest";
-import { saveWithVmdesc, type State, type Vmsd } from "../schema/index.js";
+import { defineVmsd, saveWithVmdesc, type State, type Vmsd } from "../schema/index.js";
 import { compileVmdesc } from "../stream/index.js";
 import { readDesc } from "../stream/state.js";
 import { qemu72Devices, sampleDevices, sampleReleases } from "./index.js";
@@ -30,6 +30,30 @@ describe("interpreter bytes read back by the stream codec's vmdesc walker", () =
       });
     }
   }
+  // Every nesting the walker can follow from vmdesc alone: struct arrays whose
+  // elements have subsections, vstruct and tmp bodies written inline, nested subsections.
+  const leaf = defineVmsd({
+    name: "n/leaf",
+    version: 2,
+    minimumVersion: 1,
+    fields: [{ name: "x", type: "uint16" }, { name: "y", type: "int64", version: 2 }],
+    subsections: [defineVmsd({ name: "n/leaf/s", version: 1, minimumVersion: 1, fields: [{ name: "z", type: "uint8" }] })],
+  });
+  const nested = defineVmsd({
+    name: "n",
+    version: 1,
+    minimumVersion: 1,
+    fields: [
+      { name: "arr", type: "struct", vmsd: leaf, num: 3 },
+      { name: "v", type: "vstruct", vmsd: leaf, structVersion: 1 },
+      { name: "t", type: "tmp", vmsd: defineVmsd({ name: "n/tmp", fields: [{ name: "q", type: "uint32" }] }) },
+      { name: "buf", type: "buffer", size: 3 },
+    ],
+    subsections: [defineVmsd({ name: "n/sub", version: 1, minimumVersion: 1, fields: [{ name: "inner", type: "struct", vmsd: leaf }] })],
+  });
+  test.prop([arbitraryState(nested), fc.constantFrom(3 as const, 4 as const)], params)("nested structs, vstruct, tmp and subsections", (state, format) => {
+    walkWithOwnVmdesc(nested, state, format);
+  });
   test.prop([fc.constantFrom(3 as const, 4 as const)], { numRuns: 2 })("QEMU 7.2 descriptions with a typical state", (format) => {
     const rtc = qemu72Devices.mc146818rtc!;
     walkWithOwnVmdesc(
