@@ -153,7 +153,7 @@ async function transcodeLibxc(r: StreamReader, version: string, out: Sink, toVer
   let sdePending = false;
   let sdeJustWritten = false;
   const emit = async (rec: LibxcRecord) => bs.write(writeLibxcRecord(w.reset(), rec).finish());
-  await walkLibxc(
+  const { tail } = await walkLibxc(
     r,
     version,
     "stream",
@@ -189,9 +189,8 @@ async function transcodeLibxc(r: StreamReader, version: string, out: Sink, toVer
       if (target === 3 && h.version === 2) sdePending = true;
       await bs.write(writeLibxcHeader(w.reset(), { ...h, version: target }).finish());
     },
-  ).then(async ({ tail }) => {
-    if (tail) await bs.write(qemuTailBytes(tail));
-  });
+  );
+  if (tail) await bs.write(qemuTailBytes(tail));
   await bs.flush();
 }
 
