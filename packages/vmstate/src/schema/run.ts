@@ -11,6 +11,7 @@ import {
   MAX_DEPTH,
   MalformedError,
   RefusedError,
+  TruncatedError,
   WireError,
   checkCount,
   hex,
@@ -23,6 +24,8 @@ import type { SaveFormat, State } from "./types.js";
 export interface RunContext {
   format: SaveFormat;
   depth: number;
+  /** The reader holds a window of a longer stream: a peek past its end asks for more bytes instead of ending the subsections. */
+  windowed?: boolean;
 }
 
 const SUBSECTION = QEMU_SECTION.SUBSECTION;
@@ -93,7 +96,11 @@ function loadField(f: FieldPlan, r: ByteReader, target: State, ctx: RunContext):
   const t = f.def.type;
   let min = t === "buffer" || t === "unused_buffer" ? size : t === "bitmap" ? Math.ceil(size / 64) * 8 : f.elem.minWire;
   if (f.def.pointers) min = Math.min(min, 1);
-  if (min > 0) checkCount(n, min, r.remaining, `${f.def.name} element count`, at);
+  if (min > 0) {
+    // In a window of a longer stream, too few bytes means "read more", not "too many elements".
+    if (ctx.windowed && n * min > r.remaining) throw new TruncatedError(`${f.def.name} elements`, at, n * min, r.remaining);
+    checkCount(n, min, r.remaining, `${f.def.name} element count`, at);
+  }
   else if (n > MAX_EMPTY_ELEMENTS) throw new LimitError(`${f.def.name}: ${n} elements of a description that may be empty`, at);
   const curArr = Array.isArray(cur) ? (cur as unknown[]) : undefined;
   const out: unknown[] = [];
@@ -129,10 +136,12 @@ function loadSubsectionsPeek(plan: VmsdPlan, r: ByteReader, target: State, ctx: 
   const bytes = r.bytes;
   for (;;) {
     const p = r.pos;
+    if (ctx.windowed && r.end - p < 2) throw new TruncatedError("subsection peek", r.base + p, 2, r.end - p);
     if (r.end - p < 1 || bytes[p] !== SUBSECTION) return;
     // A short peek reads as 0 in QEMU, and 0 is shorter than any name.
     const len = r.end - p < 2 ? 0 : bytes[p + 1]!;
     if (len < prefix.length + 1) return;
+    if (ctx.windowed && r.end - p - 2 < len) throw new TruncatedError("subsection peek", r.base + p, 2 + len, r.end - p);
     if (r.end - p - 2 < len) return;
     for (let i = 0; i < prefix.length; i++) if (bytes[p + 2 + i] !== prefix[i]) return;
     loadOneSubsection(plan, r, target, ctx);
