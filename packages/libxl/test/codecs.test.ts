@@ -170,6 +170,19 @@ describe("libxl and xl specifics", () => {
     await expect(collect(xlCodec.decode(StreamReader.of(b), "1", {}))).rejects.toBeInstanceOf(RefusedError);
   });
 
+  test("xl optional data that is not xl's own JSON survives decode → encode; a JSON flag over non-JSON is refused", async () => {
+    const tail = fixture("xl_tiny.bin").subarray(48);
+    const withHeader = (flags: number, config: Uint8Array, extra: Uint8Array) =>
+      Uint8Array.from([...xlHeaderBytes({ mandatoryFlags: flags, optionalFlags: 0, config, extra }), ...tail]);
+    const odd = withHeader(2, new TextEncoder().encode("abc"), Uint8Array.of(1, 2, 3));
+    const doc = JSON.parse(await collect(xlCodec.decode(StreamReader.of(odd), "1", {})));
+    expect(doc).toMatchObject({ config_base64: "YWJj", optional_extra: "AQID" });
+    const back = await sinkOf((s) => xlCodec.encode(doc, s, {}));
+    expect(Buffer.from(back).equals(Buffer.from(odd))).toBe(true);
+    const bad = withHeader(3, new TextEncoder().encode("{not json\0"), new Uint8Array(0));
+    await expect(xlCodec.verify(StreamReader.of(bad), "1", {})).rejects.toMatchObject({ offset: 52, path: "xl.config" });
+  });
+
   test("xl config survives decode → encode (JSON text with its NUL)", async () => {
     const doc = JSON.parse(await collect(xlCodec.decode(StreamReader.of(fixture("xl_hvm.bin")), "1", {})));
     expect(doc.mandatory_flags).toBe(3);
