@@ -1,11 +1,12 @@
 /**
  * The parsing worker: every byte of a stream is read here, from `File.stream()`
- * through framing's `webStreamSource`, so a 1 GiB stream neither blocks the
- * page nor sits whole in memory. The page only ever slices small windows for
- * the hex view.
+ * through framing's `webStreamSource` (see file-source.ts), so a 1 GiB stream
+ * neither blocks the page nor sits whole in memory. The page only ever slices
+ * small windows for the hex view.
  */
-import { type CodecOptions, type FamilyCodec, StreamReader, WireError, jsonText, webStreamSource } from "@vmstream/framing";
+import { type CodecOptions, type FamilyCodec, StreamReader, WireError, jsonText } from "@vmstream/framing";
 import { DETECT_BYTES, codecFor, detect, familyTitle, parseFormat } from "@vmstream/cli/registry";
+import { fileSource } from "./file-source.js";
 import type { Reply, Request } from "./protocol.js";
 
 const post = (r: Reply) => (self as unknown as { postMessage(m: Reply): void }).postMessage(r);
@@ -16,7 +17,7 @@ const plain = (v: unknown): unknown => JSON.parse(jsonText(v));
 function reader(req: Request): StreamReader {
   let last = 0;
   const size = req.file.size;
-  return new StreamReader(webStreamSource(req.file.stream() as ReadableStream<Uint8Array>), {
+  return new StreamReader(fileSource(req.file), {
     onProgress(offset) {
       const now = Date.now();
       if (now - last < 100) return; // a few updates a second are plenty
