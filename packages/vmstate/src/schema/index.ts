@@ -3,3 +3,4 @@ export { loadState, saveState, saveWithVmdesc, type LoadOptions, type SaveOption
 export { QemuJsonWriter, quote as qemuJsonQuote } from "./json-writer.js";
 export { compileVmsd, infoName, canCompress, type GtreeEntry, type VmsdPlan, type FieldPlan } from "./plan.js";
 export { loadStateFrom, type StreamLoadOptions } from "./stream-load.js";
+export { vmsdFromVmdesc } from "./from-vmdesc.js";
