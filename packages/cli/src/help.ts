@@ -1,3 +1,8 @@
+import { families } from "@vmstream/wire-spec";
+
+/** Every family@version the spec defines (new versions appear here without editing the help). */
+const FORMATS = families.flatMap((f) => f.versions.map((v) => `${f.name}@${v.version}`)).join(" ");
+
 export const HELP = `vmstream — read, write, verify and convert VM save/migration streams
 
 Usage: vmstream <command> [options]
@@ -11,10 +16,11 @@ Commands:
   convert IN OUT --to F [--width 32|64] [--guest pv|hvm]
                                                         convert between versions and families
   schema-diff SRC.json DST.json [--json]                compare two 'qemu -dump-vmstate' dumps
-  matrix [--json FILE] [--markdown FILE] [--html FILE]  the compat matrix
+  matrix [--json F] [--markdown F] [--html F] [--input F]
+                                                        run or render the compat matrix
 
 Formats (family@version; a bare family means its newest version):
-  qemu@3 qemu@4 libxc@2 libxc@3 libxl@2 xl@1 legacy@32 legacy@64 context@1 context@2
+  ${FORMATS}
   --format is optional: the format is detected from the stream's own header.
 
 FILE and IN may be '-' (standard input); OUT may be '-' (standard output).
@@ -23,7 +29,7 @@ Exit codes: 0 success, 1 invalid input or refused, 2 usage error.
 Examples:
   vmstream inspect guest.mig
   vmstream verify saved.xl || echo "damaged"
-  vmstream inspect guest.mig --json --view analyze | jq '.["ram (3)"]'
+  vmstream inspect guest.mig --json --view analyze | jq 'keys'
   vmstream convert old-legacy.img new.libxl --to libxl --guest hvm
   vmstream decode ctx.bin > ctx.json && vmstream encode ctx.json ctx2.bin
 
