@@ -3,7 +3,8 @@
  * rebuilt from the stream's own vmdesc entry, re-saves byte for byte, and our
  * vmdesc writer reproduces QEMU's entry for it character for character.
  */
-import { ByteReader } from "@vmstream/framing";
+import { ByteReader, WireError } from "@vmstream/framing";
+import { fc, test as fcTest } from "@fast-check/vitest";
 import { describe, expect, test } from "vitest";
 import { fixture } from "../../test/qemu-helpers.js";
 import { saveWithVmdesc, loadState, vmsdFromVmdesc } from "./index.js";
@@ -101,3 +102,50 @@ for (const name of ["pc-7.2-netusb.mig", "pc-7.2-stopped.mig", "q35-7.2-smp2.mig
     });
   });
 }
+
+describe("vmsdFromVmdesc on hostile entries", () => {
+  const bytes = new Uint8Array(64).fill(1);
+  const cases: unknown[] = [
+    { name: "d", vmsd_name: "d", version: 1, fields: [{ name: "b", type: "buffer", size: 1.5 }] },
+    { name: "d", vmsd_name: "d", version: 1, fields: [{ name: "b", type: "buffer", size: -3 }] },
+    { name: "d", vmsd_name: "d", version: 1, fields: [{ name: "a", type: "uint8", array_len: 1e12, size: 1 }] },
+    { name: "d", vmsd_name: "d", version: "x", fields: [] },
+    { name: "d", vmsd_name: "d", version: 1, fields: [{ name: "s", type: "struct", struct: 5, size: 1 }] },
+    { name: "d", vmsd_name: "d", version: 1, fields: [{ name: "q", type: "qtailq", size: 1 }] },
+    { name: "d", vmsd_name: "d", version: 1, fields: [7] },
+  ];
+  test("refused or loaded, always as a WireError", () => {
+    for (const c of cases) {
+      try {
+        const schema = vmsdFromVmdesc(c);
+        loadState(schema, new ByteReader(bytes), { version: 1 });
+      } catch (e) {
+        expect(e, JSON.stringify(c)).toBeInstanceOf(WireError);
+      }
+    }
+  });
+});
+
+describe("vmsdFromVmdesc on generated entries", () => {
+  const field = fc.record(
+    {
+      name: fc.constantFrom("a", "b", "unused"),
+      type: fc.constantFrom("uint8", "int64", "buffer", "struct", "vstruct", "tmp", "pci config", "bool", "qlist", "int32 le"),
+      size: fc.oneof(fc.integer({ min: -2, max: 40 }), fc.double()),
+      array_len: fc.integer({ min: -1, max: 1 << 20 }),
+      index: fc.nat(3),
+      struct: fc.constant({ vmsd_name: "s", version: 1, fields: [{ name: "x", type: "uint16", size: 2 }] }),
+      vmsd_name: fc.constant("t"),
+      fields: fc.constant([{ name: "y", type: "uint8", size: 1 }]),
+    },
+    { requiredKeys: ["name", "type"] },
+  );
+  const entry = fc.record({ name: fc.constant("d"), vmsd_name: fc.constant("d"), version: fc.integer({ min: -1, max: 3 }), fields: fc.array(field, { maxLength: 5 }) });
+  fcTest.prop([entry, fc.uint8Array({ maxLength: 64 })], { numRuns: 300 })("refused or loaded, always as a WireError", (e, bytes) => {
+    try {
+      loadState(vmsdFromVmdesc(e), new ByteReader(bytes), { version: Math.max(0, e.version) });
+    } catch (err) {
+      expect(err).toBeInstanceOf(WireError);
+    }
+  });
+});

@@ -66,6 +66,9 @@ export function compileVmsd(vmsd: Vmsd): VmsdPlan {
       return byName.get(name);
     },
   };
+  for (const [k, v] of [["version", vmsd.version], ["minimumVersion", vmsd.minimumVersion]] as const) {
+    if (!Number.isSafeInteger(v)) throw new RefusedError(`${vmsd.name}: ${k} must be an integer`, 0, { found: String(v) });
+  }
   cache.set(vmsd, plan);
   const names = vmsd.fields.map((f) => f.name);
   vmsd.fields.forEach((f, i) => {
@@ -130,7 +133,25 @@ export function canCompress(f: VmsdField, seen: Set<Vmsd> = new Set()): boolean 
   return true;
 }
 
+/** Declarations may come from untrusted JSON (vmsdFromVmdesc): sizes and counts must be plain integers. */
+function checkDeclaration(owner: Vmsd, f: VmsdField): void {
+  const ints: [string, number | undefined, number][] = [
+    ["version", f.version, -0x8000_0000],
+    ["num", f.num, 0],
+    ["size", f.size, 0],
+    ["bits", f.bits, 0],
+    ["structVersion", f.structVersion, -0x8000_0000],
+  ];
+  for (const [k, v, min] of ints) {
+    if (v !== undefined && (!Number.isSafeInteger(v) || v < min || v > 0x7fff_ffff)) {
+      throw new RefusedError(`${owner.name}: field ${f.name}: ${k} must be an integer in [${min}, ${0x7fff_ffff}]`, 0, { found: String(v) });
+    }
+  }
+  if (!INFO_NAME[f.type]) throw new RefusedError(`${owner.name}: field ${f.name}: unknown type`, 0, { found: String(f.type) });
+}
+
 function compileField(owner: Vmsd, f: VmsdField, defaultKey: string): FieldPlan {
+  checkDeclaration(owner, f);
   const key = f.key ?? defaultKey;
   const fv = f.version ?? 0;
   const exists = f.exists;
