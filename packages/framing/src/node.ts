@@ -113,7 +113,8 @@ function pipeSource(fd: number, fallback: () => Source, onClose?: () => Promise<
   let other: Source | null = null;
   let ended = false;
   const canThread = existsSync(fileURLToPath(WORKER_URL));
-  return {
+  let scratch: Uint8Array | null = null;
+  const src: Source = {
     async read(into) {
       if (other) return other.read(into);
       if (ended || into.byteLength === 0) return 0;
@@ -135,6 +136,24 @@ function pipeSource(fd: number, fallback: () => Source, onClose?: () => Promise<
       if (n === 0) ended = true;
       return n;
     },
+    // Skipping a payload (a verify of pages) discards ring slots without copying them.
+    async seek(n) {
+      let done = 0;
+      while (done < n && !ended) {
+        if (ring === null && (other !== null || readSoFar < PROLOGUE || !canThread)) {
+          scratch ??= new Uint8Array(64 << 10);
+          const k = await src.read(scratch.subarray(0, Math.min(scratch.byteLength, n - done)));
+          if (k === 0) break;
+          done += k;
+          continue;
+        }
+        ring ??= new Ring(fd);
+        const k = await ring.consume(n - done, null);
+        if (k === 0) ended = true;
+        done += k;
+      }
+      return done;
+    },
     async close() {
       ended = true;
       await ring?.close();
@@ -142,6 +161,7 @@ function pipeSource(fd: number, fallback: () => Source, onClose?: () => Promise<
       await onClose?.();
     },
   };
+  return src;
 }
 
 // Node 20 has Atomics.waitAsync; TypeScript's ES2022 lib does not declare it yet.
@@ -178,8 +198,13 @@ class Ring {
     });
   }
 
-  async read(into: Uint8Array): Promise<number> {
-    if (this.done) return 0;
+  read(into: Uint8Array): Promise<number> {
+    return this.consume(into.byteLength, into);
+  }
+
+  /** Hand over up to `max` ready bytes (at least one, waiting if none): copied into `into`, or discarded when it is null. */
+  async consume(max: number, into: Uint8Array | null): Promise<number> {
+    if (this.done || max === 0) return 0;
     let got = 0;
     for (;;) {
       const r = this.ctl[CTL_READ]!;
@@ -202,8 +227,8 @@ class Ring {
         }
         return 0;
       }
-      const n = Math.min(into.byteLength - got, len - this.off);
-      into.set(new Uint8Array(this.data, slot * RING_SLOT_SIZE + this.off, n), got);
+      const n = Math.min(max - got, len - this.off);
+      into?.set(new Uint8Array(this.data, slot * RING_SLOT_SIZE + this.off, n), got);
       got += n;
       this.off += n;
       if (this.off === len) {
@@ -211,7 +236,7 @@ class Ring {
         Atomics.add(this.ctl, CTL_READ, 1);
         Atomics.notify(this.ctl, CTL_READ);
       }
-      if (got === into.byteLength) return got;
+      if (got === max) return got;
     }
   }
 
