@@ -29,9 +29,19 @@ const sha256 = (path) => createHash("sha256").update(readFileSync(path)).digest(
 const readManifest = () => JSON.parse(readFileSync(MANIFEST, "utf8"));
 const writeManifest = (m) => writeFileSync(MANIFEST, `${JSON.stringify(m, null, 2)}\n`);
 
+/** Each family's codec, from the packages compat depends on (not through the CLI). */
+const CODECS = {
+  context: ["@vmstream/libxl", "contextCodec"],
+  libxc: ["@vmstream/libxl", "libxcCodec"],
+  libxl: ["@vmstream/libxl", "libxlCodec"],
+  xl: ["@vmstream/libxl", "xlCodec"],
+  legacy: ["@vmstream/legacy", "legacyCodec"],
+  qemu: ["@vmstream/vmstate", "qemuCodec"],
+};
+
 async function codecFor(family) {
-  const { codecs } = await import("@vmstream/cli");
-  const c = codecs.find((x) => x.family === family);
+  const where = CODECS[family];
+  const c = where ? (await import(where[0]))[where[1]] : undefined;
   if (!c) throw new Error(`no codec for ${family} in this build`);
   return c;
 }
