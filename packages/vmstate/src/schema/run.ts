@@ -52,8 +52,8 @@ function enter(ctx: RunContext, name: string, offset: number): void {
 export function loadVmsd(plan: VmsdPlan, r: ByteReader, version: number, target: State, ctx: RunContext, root = false): void {
   const vmsd = plan.vmsd;
   const start = r.offset;
-  enter(ctx, vmsd.name, start);
   try {
+    enter(ctx, vmsd.name, start);
     if (version > vmsd.version || version < vmsd.minimumVersion) {
       throw new WireError("UNSUPPORTED_VERSION", `${vmsd.name}: incoming version ${version} is too ${version > vmsd.version ? "new" : "old"}`, start, {
         expected: `${vmsd.minimumVersion}..${vmsd.version}`,
@@ -100,8 +100,7 @@ function loadField(f: FieldPlan, r: ByteReader, target: State, ctx: RunContext):
     // In a window of a longer stream, too few bytes means "read more", not "too many elements".
     if (ctx.windowed && n * min > r.remaining) throw new TruncatedError(`${f.def.name} elements`, at, n * min, r.remaining);
     checkCount(n, min, r.remaining, `${f.def.name} element count`, at);
-  }
-  else if (n > MAX_EMPTY_ELEMENTS) throw new LimitError(`${f.def.name}: ${n} elements of a description that may be empty`, at);
+  } else if (n > MAX_EMPTY_ELEMENTS) throw new LimitError(`${f.def.name}: ${n} elements of a description that may be empty`, at);
   const curArr = Array.isArray(cur) ? (cur as unknown[]) : undefined;
   const out: unknown[] = [];
   const elem = f.elem;
@@ -197,8 +196,8 @@ export function saveVmsd(
   root = false,
 ): void {
   const vmsd = plan.vmsd;
-  enter(ctx, vmsd.name, w.length);
   try {
+    enter(ctx, vmsd.name, w.length);
     if (desc) {
       desc.str("vmsd_name", vmsd.name);
       desc.int("version", version);
