@@ -162,7 +162,7 @@ class Differ {
   }
 
   /** A field both sides have: presence at the source's version, size, nested description. */
-  matched(s: DumpField, d: DumpField, desc: string, version: number, path: readonly string[]): void {
+  matched(s: DumpField, d: DumpField, version: number, path: readonly string[]): void {
     const here = [...path, s.field];
     const sp = s.field_exists || s.version_id <= version;
     const dp = d.field_exists || d.version_id <= version;
@@ -184,7 +184,6 @@ class Differ {
       if (!d.Description) this.add("error", "description-missing", here, `dest has no description for this field`);
       else this.description(s.Description, d.Description, path);
     }
-    void desc;
   }
 
   /** check_fields: lockstep walk with substruct moves and VMSTATE_UNUSED size carrying. */
@@ -272,7 +271,7 @@ class Differ {
         this.add("error", "field-name", [...path, sf.field], `dest has field "${df.field}" here; the rest of "${desc}" is not compared`);
         return;
       }
-      this.matched(sf, df, desc, version, path);
+      this.matched(sf, df, version, path);
     }
   }
 

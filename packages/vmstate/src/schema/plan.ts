@@ -247,8 +247,8 @@ function big(v: unknown, what: string, signed: boolean): bigint {
 function equalCheck(f: VmsdField, got: number | bigint, cur: unknown, offset: number): void {
   const want = f.expect ?? (typeof cur === "number" || typeof cur === "bigint" ? cur : undefined);
   if (want === undefined) return;
-  // biome-ignore lint: loose equality compares number with bigint by value
-  if (want != got) {
+  const differ = typeof want === "bigint" || typeof got === "bigint" ? BigInt(want) !== BigInt(got) : want !== got;
+  if (differ) {
     throw new MalformedError(`${f.name}: value differs from the destination's`, offset, {
       expected: String(want),
       found: String(got),
