@@ -1,3 +1,4 @@
+import { families } from "@vmstream/wire-spec";
 import bundledMatrix from "virtual:bundled-matrix";
 import { byId, bytes, el, hex } from "./dom.js";
 import type { Fault, Reply, Task } from "./protocol.js";
@@ -19,6 +20,8 @@ interface State {
   located: Located[];
   fault?: Fault;
   views: Partial<Record<"summary" | "analyze" | "decode", unknown>>;
+  /** `--format`: skip detection (for streams whose header cannot tell). */
+  forced?: { format?: string };
 }
 
 let state: State | undefined;
@@ -148,7 +151,9 @@ async function openFile(file: File): Promise<void> {
   hexView.setFile(file);
   byId("hex-title").textContent = "";
 
-  const ins = await runTask("inspect", file, "inspecting");
+  const forced = formatSelect.value ? { format: formatSelect.value } : {};
+  mine.forced = forced;
+  const ins = await runTask("inspect", file, "inspecting", forced);
   if (state !== mine) return;
   if (ins.kind === "inspected") {
     mine.views.summary = ins.json;
@@ -176,7 +181,7 @@ async function openFile(file: File): Promise<void> {
     tree.show({ error: ins.message });
   }
 
-  const ver = await runTask("verify", file, "verifying");
+  const ver = await runTask("verify", file, "verifying", forced);
   if (state !== mine) return;
   if (ver.kind === "verified") {
     setVerify("valid", `✔ valid — ${ver.items.toLocaleString("en-US")} records, ${ver.bytes.toLocaleString("en-US")} bytes`, ...ver.notes.map((n) => el("div", { class: "note" }, `note: ${n}`)));
@@ -210,7 +215,7 @@ async function showView(v: View): Promise<void> {
     tree.show({ note: `The lossless JSON view is for streams up to ${bytes(DECODE_MAX_FILE)}; use 'vmstream decode' for this one.` });
     return;
   }
-  const r = await runTask(v === "analyze" ? "analyze" : "decode", s.file, v === "analyze" ? "reading device state" : "decoding", { limit: DECODE_MAX_TEXT });
+  const r = await runTask(v === "analyze" ? "analyze" : "decode", s.file, v === "analyze" ? "reading device state" : "decoding", { ...s.forced, limit: DECODE_MAX_TEXT });
   if (state !== s) return;
   let value: unknown;
   if (r.kind === "inspected") value = r.json;
@@ -224,6 +229,13 @@ async function showView(v: View): Promise<void> {
 }
 
 // ---- wiring ----
+
+/** Like the CLI's --format: every family@version of the wire spec; changing it re-reads the open file. */
+const formatSelect = byId<HTMLSelectElement>("format-select");
+for (const f of families) for (const v of f.versions) formatSelect.append(el("option", { value: `${f.name}@${v.version}` }, `${f.name}@${v.version}`));
+formatSelect.addEventListener("change", () => {
+  if (state) void openFile(state.file);
+});
 
 const input = byId<HTMLInputElement>("file");
 input.addEventListener("change", () => {

@@ -183,6 +183,16 @@ describe.skipIf(!exe)("web inspector in Chromium", () => {
     expect(seen).toEqual(files.map((f) => `${f.slice(f.lastIndexOf("/") + 1)} ${family(f.slice(f.lastIndexOf("/") + 1))} ✔ valid`));
   });
 
+  it("a format chosen by hand (like --format) skips detection", async () => {
+    await page.selectOption("[data-testid=format-select]", "qemu@3");
+    await open(join(SHARED, "xen/libxc_hvm_v3.bin"));
+    expect(await page.textContent("[data-testid=format]")).toBe("qemu@3");
+    expect(await page.textContent("[data-testid=fault-line]")).toMatch(/^libxc_hvm_v3\.bin: qemu@3: offset 0: /);
+    await page.selectOption("[data-testid=format-select]", ""); // back to detection: the open file is read again
+    await expect.poll(() => page.textContent("[data-testid=format]")).toBe("libxc@3");
+    await expect.poll(() => page.textContent("[data-testid=verify]")).toMatch(/^✔ valid/);
+  });
+
   it("accepts a stream dropped on the page", async () => {
     const bytes = [...readFileSync(join(SHARED, "context/ctx2-be.bin"))];
     const dt = await page.evaluateHandle((b) => {
