@@ -63,7 +63,7 @@ const FAMILIES = {
   legacy: { corpus: () => files("packages/legacy/test/fixtures", /^legacy_.*\.bin$/), generated: () => T.legacyImageArb().map((x) => x.bytes) },
   qemu: {
     corpus: () => [...files("packages/vmstate/test/fixtures", /\.mig(\.gz)?$/), ...files("samples/qemu", /\.mig$/)],
-    generated: () => T.qemuStream({ maxParts: 3, maxDevices: 4 }).map((x) => x.bytes),
+    generated: () => fc.tuple(T.qemuStreamModel({ maxParts: 3, maxDevices: 4 }), fc.constantFrom(3, 4)).map(([m, v]) => T.buildQemuStream(m, v)),
   },
 };
 

@@ -10,7 +10,8 @@ import {
   libxcImageBytes,
   libxlStream,
   libxlStreamBytes,
-  qemuStream,
+  buildQemuStream,
+  qemuStreamModel,
   xlFile,
   xlFileBytes,
 } from "@vmstream/testing";
@@ -94,6 +95,7 @@ export function generated(family: Family): fc.Arbitrary<Uint8Array> {
     case "legacy":
       return legacyImageArb().map((x) => x.bytes);
     case "qemu":
-      return qemuStream({ maxParts: 2, maxDevices: 3 }).map((x) => x.bytes);
+      // format 3 (what QEMU writes) and format 4 (SUBSECTIONS_END after every struct)
+      return fc.tuple(qemuStreamModel({ maxParts: 2, maxDevices: 3 }), fc.constantFrom(3 as const, 4 as const)).map(([m, v]) => buildQemuStream(m, v));
   }
 }
