@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { qemu, tmp, xen } from "./fixtures.js";
@@ -123,10 +123,14 @@ describe("the CLI contract (docs/cli.md) across families", () => {
     expect(readFileSync(join(d, "copy.bin")).equals(readFileSync(big))).toBe(true);
     // util-linux `script` gives the command a pseudo-terminal.
     const hasScript = spawnSync("sh", ["-c", "command -v script"]).status === 0;
-    if (!hasScript) return console.warn("skipping the terminal half: no `script` command");
+    if (!hasScript) {
+      rmSync(d, { recursive: true, force: true });
+      return console.warn("skipping the terminal half: no `script` command");
+    }
     const t = spawnSync("script", ["-qec", `${process.execPath} ${BIN} recode ${big} ${join(d, "copy2.bin")}`, "/dev/null"], { encoding: "utf8" });
     expect(t.status, t.stdout).toBe(0);
     expect(t.stdout).toMatch(/vmstream recode \[.*\] \d+% \| \d+\/65 MiB/);
+    rmSync(d, { recursive: true, force: true });
   });
 
   it("a reader that stops early (| head) gets no stack trace and no error", () => {
