@@ -103,6 +103,10 @@ try {
     await throughput("verify, file", ctx, `${VM} verify ${q(ctx.path)} > /dev/null`, {});
     await throughput("verify - (cat | vmstream)", ctx, `cat ${q(ctx.path)} | ${VM} verify - > /dev/null`, { gbps: 1 });
     await throughput("pipe ceiling (cat | cat)", ctx, `cat ${q(ctx.path)} | cat > /dev/null`, { reference: true });
+    // The same through a 1 MiB pipe (the writer enlarges it): how much of the above is the 64 KiB default.
+    const big = `python3 ${q(join(HERE, "bigpipe.py"))} ${q(ctx.path)}`;
+    await throughput("walk records, 1 MiB pipe (in process)", ctx, `${big} | ${NODE} ${q(join(HERE, "walk.mjs"))} -`, { reference: true }, { inProcess: true });
+    await throughput("pipe ceiling, 1 MiB pipe (… | cat)", ctx, `${big} | cat > /dev/null`, { reference: true });
   }
   const x1024 = inputs["libxc-1024.bin"];
   if (x1024) {
