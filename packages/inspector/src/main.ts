@@ -198,6 +198,24 @@ async function openFile(file: File): Promise<void> {
 
 type View = "summary" | "analyze" | "decode";
 
+/**
+ * The device-state view (analyze-migration's JSON) names devices "idstr (section id)"
+ * without offsets; the summary's sections give them one, so a click still shows the bytes.
+ */
+function placeFor(v: View, s: State): ((key: string, path: string[]) => { offset: number; length: number | undefined } | undefined) | undefined {
+  if (v !== "analyze") return undefined;
+  const sections = (s.views.summary as { sections?: unknown } | undefined)?.sections;
+  if (!Array.isArray(sections)) return undefined;
+  const byName = new Map<string, { offset: number; length: number | undefined }>();
+  for (const x of sections as { idstr?: unknown; id?: unknown; offset?: unknown; size?: unknown }[]) {
+    if (typeof x.idstr !== "string" || typeof x.id !== "number" || typeof x.offset !== "number") continue;
+    const key = `${x.idstr} (${x.id})`; // analyze-migration names a device by idstr and section id
+    // A section split into start/part/end (RAM) is shown from its first piece.
+    if (!byName.has(key)) byName.set(key, { offset: x.offset, length: typeof x.size === "number" ? x.size : undefined });
+  }
+  return (key, path) => (path.length === 1 ? byName.get(key) : undefined);
+}
+
 function selectView(v: View): void {
   for (const x of ["summary", "analyze", "decode"] as const) byId(`view-${x}`).setAttribute("aria-selected", String(x === v));
 }
@@ -207,7 +225,7 @@ async function showView(v: View): Promise<void> {
   if (!s) return;
   selectView(v);
   if (s.views[v] !== undefined) {
-    tree.show(s.views[v]);
+    tree.show(s.views[v], true, placeFor(v, s));
     byId("tree").dataset.view = v;
     return;
   }
@@ -224,7 +242,7 @@ async function showView(v: View): Promise<void> {
   } else if (r.kind === "fault") value = { fault: `offset ${r.fault.offset}: ${r.fault.message}` };
   else value = { error: r.kind === "error" ? r.message : "unexpected reply" };
   s.views[v] = value;
-  tree.show(value);
+  tree.show(value, true, placeFor(v, s));
   byId("tree").dataset.view = v; // what the tree shows now (the e2e test waits on it)
 }
 

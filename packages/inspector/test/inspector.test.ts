@@ -71,6 +71,11 @@ describe.skipIf(!exe)("web inspector in Chromium", () => {
     const analyze = JSON.parse(readFileSync(join(SHARED, "qemu/pc-7.2-stopped.analyze.json"), "utf8")) as Record<string, unknown>;
     const tree2 = (await page.textContent("[data-testid=tree]")) ?? "";
     for (const k of Object.keys(analyze).slice(0, 10)) expect(tree2).toContain(k);
+    // A device there is tied to its section's bytes: apic is section 7 in this stream.
+    await page.click("[data-testid=tree] summary.located >> text=apic (7)");
+    await expect
+      .poll(async () => (await page.locator("[data-testid=hex] .hx .sel").allTextContents()).join(""))
+      .toContain(Buffer.from("apic").toString("hex"));
   });
 
   it("shows a Xen libxl stream with its records", async () => {

@@ -11,11 +11,10 @@ function scalarText(v: unknown): string {
   return String(v);
 }
 
-function summaryOf(key: string, v: object): (string | HTMLElement)[] {
+function summaryOf(key: string, v: object, at: { offset: number; length: number | undefined } | undefined): (string | HTMLElement)[] {
   const parts: (string | HTMLElement)[] = [el("span", { class: "k" }, key)];
   const label = labelOf(v);
   if (label && label !== key) parts.push(" ", el("span", { class: "name" }, label));
-  const at = offsetOf(v);
   if (at) {
     parts.push(" ", el("span", { class: "off" }, `@${hex(at.offset)}`));
     if (at.length !== undefined) parts.push(" ", el("span", { class: "len" }, `${at.length.toLocaleString("en-US")} B`));
@@ -38,7 +37,14 @@ export class TreeView {
     private readonly onSelect: (item: Located) => void,
   ) {}
 
-  show(value: unknown, openFirst = true): void {
+  /**
+   * Where a node without its own offset sits in the stream, when the view
+   * knows (the device-state view maps "timer (0)" to the timer section).
+   */
+  private placeOf: ((key: string, path: string[]) => { offset: number; length: number | undefined } | undefined) | undefined;
+
+  show(value: unknown, openFirst = true, placeOf?: TreeView["placeOf"]): void {
+    this.placeOf = placeOf;
     this.nodes.clear();
     this.selected = undefined;
     this.root.replaceChildren();
@@ -97,7 +103,8 @@ export class TreeView {
 
   private node(key: string, v: unknown, path: string[]): HTMLElement {
     if (!isContainer(v)) return el("div", { class: "leaf" }, el("span", { class: "k" }, key), ": ", el("span", { class: `v ${typeof v}` }, scalarText(v)));
-    const s = el("summary", {}, ...summaryOf(key, v));
+    const at = offsetOf(v) ?? this.placeOf?.(key, path);
+    const s = el("summary", {}, ...summaryOf(key, v, at));
     const box = el("div", { class: "children" });
     const d = el("details", {}, s, box);
     this.nodes.set(path.join("\u0000"), d);
@@ -108,7 +115,6 @@ export class TreeView {
         this.fill(box, v, path);
       }
     });
-    const at = offsetOf(v);
     if (at) {
       s.classList.add("located");
       s.addEventListener("click", () => {
