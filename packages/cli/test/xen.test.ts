@@ -89,6 +89,8 @@ describe("vmstream on Xen libxc / libxl / xl streams", () => {
     expect(i.code).toBe(1);
     expect(i.stderr).toBe(r.stderr);
     expect(i.stdout.toString()).toMatch(/first fault {2}offset 40 \(0x28\)/);
+    // What was read before the fault is still shown: the domain header (build_all.py: DHDR_X86_HVM, Xen 4.17).
+    expect(i.stdout.toString()).toMatch(/x86 HVM.*4\.17/);
     // The bytes around it, hexdump -C style, the faulty byte in brackets (0x123 little-endian at 40).
     expect(i.stdout.toString()).toContain("\n  00000020  04 00 00 00 11 00 00 00 [23]01 00 00 18 00 00 00  |........#.......|\n");
   });
