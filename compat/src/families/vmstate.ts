@@ -3,8 +3,9 @@
  * of each sample device of @vmstream/vmstate. States come from
  * `arbitraryState` (@vmstream/testing), derived from the same description
  * value the interpreter runs; the static verdict is `schemaDiff` over the
- * `-dump-vmstate` documents of the two releases. Loads use format 3, what QEMU
- * writes.
+ * `-dump-vmstate` documents of the two releases. Each run saves and loads in
+ * format 3 (what QEMU writes) or 4 (explicit SUBSECTIONS_END), drawn with the
+ * state: device compatibility must not depend on the stream format.
  *
  * - upgrade: release n saves at its version, release n+1 loads it; every value
  *   arrives (a field n+1 retired into VMSTATE_UNUSED arrives as its raw bytes).
@@ -32,7 +33,8 @@ interface SampleDevice {
   versions: Readonly<Record<number, Vmsd>>;
 }
 
-const FORMAT = 3;
+type Format = 3 | 4;
+const formats = fc.constantFrom<Format>(3, 4);
 
 const show = (x: unknown): string => {
   const s = JSON.stringify(x, (_k, v) => (typeof v === "bigint" ? `${v}n` : v instanceof Uint8Array ? `bytes[${[...v].join(",")}]` : v));
@@ -89,9 +91,9 @@ function checkUpgraded(v: State, loaded: State, src: Vmsd, dst: Vmsd): void {
 
 type LoadOutcome = { ok: true; state: State } | { ok: false; error: WireError };
 
-function tryLoad(load: typeof vmstate.loadState, schema: Vmsd, bytes: Uint8Array, version: number): LoadOutcome {
+function tryLoad(load: typeof vmstate.loadState, schema: Vmsd, bytes: Uint8Array, version: number, format: Format): LoadOutcome {
   try {
-    return { ok: true, state: load(schema, bytes, { version, format: FORMAT }) };
+    return { ok: true, state: load(schema, bytes, { version, format }) };
   } catch (e) {
     if (e instanceof WireError) return { ok: false, error: e };
     throw new Error(`load threw a non-wire error: ${describeError(e)}`);
@@ -115,24 +117,24 @@ function deviceCells(d: SampleDevice, n: number, m: number): CellSpec[] {
   return [
     cell("upgrade", () => {
       const { saveState, loadState } = api();
-      return fc.property(stateArb(a, a.version), (v) => {
-        const bytes = saveState(a, v, { version: a.version, format: FORMAT });
-        const r = tryLoad(loadState, b, bytes, a.version);
+      return fc.property(stateArb(a, a.version), formats, (v, format) => {
+        const bytes = saveState(a, v, { version: a.version, format });
+        const r = tryLoad(loadState, b, bytes, a.version, format);
         if (!r.ok) throw new Error(`release ${m} refused release ${n}'s stream: ${r.error.message}`);
         checkUpgraded(v, r.state, a, b);
       });
     }),
     cell("downgrade", () => {
       const { saveState, loadState } = api();
-      return fc.property(stateArb(b, b.version), (v) => {
+      return fc.property(stateArb(b, b.version), formats, (v, format) => {
         let bytes: Uint8Array;
         try {
-          bytes = saveState(b, v, { version: a.version, format: FORMAT });
+          bytes = saveState(b, v, { version: a.version, format });
         } catch (e) {
           if (e instanceof WireError && e.code === "REFUSED") return; // refused by name (version window)
           throw new Error(`saving at version ${a.version} failed untyped: ${describeError(e)}`);
         }
-        const r = tryLoad(loadState, a, bytes, a.version);
+        const r = tryLoad(loadState, a, bytes, a.version, format);
         if (!r.ok) {
           if (!r.error.message.includes(d.name)) throw new Error(`refusal does not name what is lost: ${r.error.message}`);
           return;
@@ -144,9 +146,9 @@ function deviceCells(d: SampleDevice, n: number, m: number): CellSpec[] {
     }),
     cell("forward", () => {
       const { saveState, loadState } = api();
-      return fc.property(stateArb(b, b.version), (v) => {
-        const bytes = saveState(b, v, { version: b.version, format: FORMAT });
-        const r = tryLoad(loadState, a, bytes, b.version);
+      return fc.property(stateArb(b, b.version), formats, (v, format) => {
+        const bytes = saveState(b, v, { version: b.version, format });
+        const r = tryLoad(loadState, a, bytes, b.version, format);
         const mustReject = b.version > a.version || b.version < a.minimumVersion || unknownSubsections(v, b, a).length > 0;
         if (mustReject) {
           if (r.ok) throw new Error(`release ${n} accepted release ${m}'s stream (version ${b.version}) ${show(v)}`);
@@ -165,13 +167,13 @@ function deviceCells(d: SampleDevice, n: number, m: number): CellSpec[] {
       const upStatic = errors(a, b);
       const downStatic = errors(b, a);
       const seen = { upFail: null as string | null, downFail: null as string | null };
-      const property = fc.property(stateArb(a, a.version), stateArb(b, b.version), (x, y) => {
-        const up = tryLoad(loadState, b, saveState(a, x, { version: a.version, format: FORMAT }), a.version);
+      const property = fc.property(stateArb(a, a.version), stateArb(b, b.version), formats, (x, y, format) => {
+        const up = tryLoad(loadState, b, saveState(a, x, { version: a.version, format }), a.version, format);
         if (!up.ok) {
           seen.upFail ??= `${show(x)}: ${up.error.message}`;
           if (upStatic.length === 0) throw new Error(`schema-diff ${n}→${m} finds nothing, yet loading failed: ${up.error.message}`);
         }
-        const down = tryLoad(loadState, a, saveState(b, y, { version: b.version, format: FORMAT }), b.version);
+        const down = tryLoad(loadState, a, saveState(b, y, { version: b.version, format }), b.version, format);
         if (!down.ok) {
           seen.downFail ??= `${show(y)}: ${down.error.message}`;
           if (downStatic.length === 0) throw new Error(`schema-diff ${m}→${n} finds nothing, yet loading failed: ${down.error.message}`);
