@@ -41,7 +41,6 @@ describe("the CLI contract (docs/cli.md) across families", () => {
       ["inspect"],
       ["inspect", CTX, "--bogus"],
       ["inspect", CTX, "--view", "nope"],
-      ["inspect", xen("libxl_hvm_xs.bin"), "--json", "--view", "analyze"], // analyze is QEMU's view only
       ["inspect", "/nonexistent/file"],
       ["inspect", d], // a directory
       ["verify", CTX, "--format", "qemu@9"],

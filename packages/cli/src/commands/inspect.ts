@@ -57,10 +57,6 @@ export const inspect: Command = {
       let fault: WireError | undefined;
       try {
         await withInput(ctx, file!, flags, async (o) => {
-          // Only QEMU has an analyze view; another family's plain summary would pass for it silently.
-          if (flags.view !== undefined && o.codec.family !== "qemu") {
-            throw new UsageError(`--view ${flags.view} is for qemu streams; ${file} is ${ctx.format}`);
-          }
           ins = await o.codec.inspect(o.reader, o.version, o.opts);
         });
       } catch (e) {
