@@ -34,6 +34,12 @@ const RSS_LIMIT_MIB = 160;
 const GBps = 1e9;
 
 const dir = mkdtempSync(join(tmpdir(), "vmstream-bench-"));
+/** sync(1): dirty pages of one run must not slow the next (outputs are deleted and flushed between runs). */
+const flush = () => {
+  try {
+    execFileSync("sync");
+  } catch {}
+};
 const rows = [];
 const notes = [];
 const log = (s) => process.stderr.write(`${s}\n`);
@@ -89,6 +95,8 @@ try {
   gen("legacy.bin", "legacy@64 HVM", (p) => generateLegacy(p, sz(1024 * MiB)));
   if (qemuTemplate()) gen("qemu.mig", "qemu@3 pc-7.2, random RAM", (p) => generateQemu(p, sz(512 * MiB)));
   else notes.push("QEMU input: no template stream in this checkout (samples/qemu/pc-7.2-stopped.mig)");
+  // Let the kernel write the generated GiBs back now, not during the write-heavy measurements.
+  flush();
 
   // Fixed costs every command pays, for reading the ratios on small inputs.
   const none = { path: process.execPath, label: "no input" };
@@ -124,22 +132,38 @@ try {
     await versus(
       "convert --to libxc",
       leg,
-      `rm -f ${q(ours)}; ${VM} convert ${q(leg.path)} ${q(ours)} --to libxc --width 64 --guest hvm`,
-      xen.convert ? `rm -f ${q(theirs)}; ${q(xen.convert)} -i ${q(leg.path)} -o ${q(theirs)} -w 64 -g hvm -f libxc` : null,
+      `${VM} convert ${q(leg.path)} ${q(ours)} --to libxc --width 64 --guest hvm`,
+      xen.convert ? `${q(xen.convert)} -i ${q(leg.path)} -o ${q(theirs)} -w 64 -g hvm -f libxc` : null,
       { ratio: 0.5 },
-      { peerName: "convert-legacy-stream", peerEnv: pyEnv },
+      {
+        peerName: "convert-legacy-stream",
+        peerEnv: pyEnv,
+        after: () => {
+          rmSync(ours, { force: true });
+          flush();
+        },
+        afterPeer: () => {
+          rmSync(theirs, { force: true });
+          flush();
+        },
+      },
     );
     const last = rows[rows.length - 1];
     if (last.ours.ok && last.peer?.ok) {
-      let same = false;
+      // One more run of each, untimed, to compare the outputs byte for byte.
+      let verdict = "not compared (a comparison run failed)";
       try {
+        execFileSync("sh", ["-c", `${VM} convert ${q(leg.path)} ${q(ours)} --to libxc --width 64 --guest hvm`]);
+        execFileSync(xen.convert, ["-i", leg.path, "-o", theirs, "-w", "64", "-g", "hvm", "-f", "libxc"], { env: pyEnv });
+        verdict = "DIFFERENT from";
         execFileSync("cmp", ["-s", ours, theirs]);
-        same = true;
+        verdict = "byte-identical to";
       } catch {}
-      notes.push(`convert: vmstream's output is ${same ? "byte-identical to" : "DIFFERENT from"} convert-legacy-stream's`);
+      notes.push(`convert: vmstream's output is ${verdict} convert-legacy-stream's`);
     }
     rmSync(ours, { force: true });
     rmSync(theirs, { force: true });
+    flush();
   }
   const mig = inputs["qemu.mig"];
   if (mig) {
@@ -151,7 +175,10 @@ try {
     const inp = inputs[key];
     if (!inp) continue;
     const out = join(dir, "recode.out");
-    const del = () => rmSync(out, { force: true });
+    const del = () => {
+      rmSync(out, { force: true });
+      flush();
+    };
     await versus("recode", inp, `${VM} recode ${q(inp.path)} ${q(out)}`, `cp ${q(inp.path)} ${q(out)}`, { ratio: 3 }, { peerName: "cp", after: del });
   }
 
