@@ -14,7 +14,8 @@ import { BIN, REPO } from "./run.js";
  * message` (never a stack trace, never an "internal error"), N inside the file,
  * no time-out, peak RSS ≤ 512 MiB, and a failed recode/convert leaves no
  * file behind. Then, per family, the "nothing lost" rules on valid fixtures.
- * About 55 spawns in all (each costs ~150 ms of CPU), three at a time.
+ * About 60 spawns in all (each costs ~150 ms of CPU), three at a time; one
+ * mutated case per family goes through standard input.
  */
 const SEED = Number(process.env.FC_SEED ?? 0xc11f022);
 const PER_FAMILY = Number(process.env.FUZZ_CLI_CASES ?? 6);
@@ -37,11 +38,15 @@ interface Result {
 }
 
 /** Spawn the CLI; peak RSS from GNU time's ru_maxrss, or VmHWM polled from /proc. */
-function cli(args: string[]): Promise<Result> {
+function cli(args: string[], stdin?: Uint8Array): Promise<Result> {
   return new Promise((resolve, reject) => {
     const argv = GNU_TIME ? ["-f", "@@RSS %M", process.execPath, BIN, ...args] : [BIN, ...args];
     const t0 = Date.now();
-    const p = spawn(GNU_TIME ?? process.execPath, argv, { cwd: REPO, stdio: ["ignore", "pipe", "pipe"] });
+    const p = spawn(GNU_TIME ?? process.execPath, argv, { cwd: REPO, stdio: [stdin ? "pipe" : "ignore", "pipe", "pipe"] });
+    if (stdin) {
+      p.stdin!.on("error", () => {});
+      p.stdin!.end(Buffer.from(stdin));
+    }
     let out = "";
     let err = "";
     let hwm = 0;
@@ -126,6 +131,9 @@ describe.each(FAMILIES)("vmstream on mutated %s streams", (family) => {
     for (let i = 0; i < cases.length; i += PARALLEL) {
       await Promise.all(cases.slice(i, i + PARALLEL).map((_, k) => one(i + k)));
     }
+    // And one through standard input (the pipe source), named "-" in the error line.
+    const last = cases[cases.length - 1]!;
+    checkContract(await cli(["verify", "-"], last), "-", last.length);
   });
 });
 
