@@ -282,21 +282,23 @@ export async function atomicFileSink(path: string): Promise<Sink> {
   };
 }
 
-/** Bytes copied per write-behind slot, and slots in flight. */
+/** Bytes copied per write-behind slot, and slots (one being written, one being filled). */
 const WB_SLOT = 4 << 20;
 const WB_SLOTS = 2;
 
 /**
  * Write-behind for output files: `write` copies the chunk into one of two
- * 4 MiB slots and returns while the thread pool writes it (at an explicit
- * offset, so writes may complete in any order), so reading and decoding the
- * next piece overlaps the previous write instead of waiting for it. A failed
- * write is reported by the next `write` or by `drain`.
+ * 4 MiB slots and returns while the thread pool writes it, so reading and
+ * decoding the next piece overlaps the previous write instead of waiting for
+ * it. Writes are chained, one in flight at a time: two concurrent pwrite(2)
+ * calls on one file contend for its inode lock and cost far more system time
+ * than they save. A failed write is reported by the next `write` or `drain`.
  */
 class WriteBehind {
   private pos = 0;
   private readonly free: Uint8Array[] = [];
-  private readonly pending = new Set<Promise<void>>();
+  private busy = 0;
+  private tail: Promise<void> = Promise.resolve();
   private error: unknown = null;
 
   constructor(private readonly fh: FileHandle) {}
@@ -304,7 +306,8 @@ class WriteBehind {
   async write(chunk: Uint8Array): Promise<void> {
     for (let off = 0; off < chunk.byteLength; ) {
       if (this.error) throw this.error;
-      while (this.free.length === 0 && this.pending.size >= WB_SLOTS) await Promise.race(this.pending);
+      // Both slots taken: wait for the write in flight to finish.
+      if (this.free.length === 0 && this.busy >= WB_SLOTS) await this.oneDone();
       if (this.error) throw this.error;
       const slot = this.free.pop() ?? new Uint8Array(WB_SLOT);
       const n = Math.min(WB_SLOT, chunk.byteLength - off);
@@ -312,18 +315,29 @@ class WriteBehind {
       off += n;
       const at = this.pos;
       this.pos += n;
-      const p: Promise<void> = this.writeAll(slot, n, at).then(
-        () => {
-          this.pending.delete(p);
-          this.free.push(slot);
-        },
-        (e: unknown) => {
-          this.pending.delete(p);
+      this.busy++;
+      this.tail = this.tail.then(async () => {
+        try {
+          if (!this.error) await this.writeAll(slot, n, at);
+        } catch (e) {
           this.error ??= e;
-        },
-      );
-      this.pending.add(p);
+        } finally {
+          this.busy--;
+          this.free.push(slot);
+          this.wake?.();
+        }
+      });
     }
+  }
+
+  private wake: (() => void) | null = null;
+  private oneDone(): Promise<void> {
+    return new Promise((resolve) => {
+      this.wake = () => {
+        this.wake = null;
+        resolve();
+      };
+    });
   }
 
   private async writeAll(slot: Uint8Array, n: number, at: number): Promise<void> {
@@ -334,7 +348,7 @@ class WriteBehind {
   }
 
   async drain(): Promise<void> {
-    await Promise.all(this.pending);
+    await this.tail;
     if (this.error) throw this.error;
   }
 }
