@@ -55,6 +55,11 @@ export interface FamilyCodec {
   decode(input: StreamReader, version: string, opts: CodecOptions): AsyncIterable<string>;
   /** Write the stream a decoded document describes (its `format` names family and version). */
   encode(doc: unknown, out: Sink, opts: CodecOptions): Promise<void>;
+  /**
+   * `encode` from the document's JSON text, without holding the document whole
+   * (optional: for families whose documents can outgrow a JavaScript string).
+   */
+  encodeStream?(json: StreamReader, out: Sink, opts: CodecOptions): Promise<void>;
   /** Decode and re-encode in one streaming pass. */
   recode(input: StreamReader, version: string, out: Sink, opts: CodecOptions): Promise<void>;
   /** Convert to another format; throw RefusedError naming what would be lost. */

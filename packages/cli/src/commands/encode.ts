@@ -13,6 +13,21 @@ export const encode: Command = {
     const ctx: Ctx = { file: json! };
     await guarded(ctx, async () => {
       const r = await openInput(json!);
+      // Documents open with their format; a family that can encode from the text
+      // as it streams (QEMU guests decode to more JSON than a string holds) does so.
+      await r.fill(4096);
+      const lead = /^\s*\{\s*"format"\s*:\s*"([^"\\]{1,64})"/.exec(new TextDecoder().decode(r.peek(4096)));
+      const streaming = lead ? streamingCodec(lead[1]!) : undefined;
+      if (streaming) {
+        ctx.format = `${streaming.format.family}@${streaming.format.version}`;
+        const sink = await openOutput(outPath!, [json!]);
+        try {
+          await withOutput(sink, (s) => streaming.codec.encodeStream!(r, s, {}));
+        } finally {
+          await r.close();
+        }
+        return;
+      }
       let doc: unknown;
       try {
         const parsed = parseJson(new TextDecoder().decode(await readAll(r)));
@@ -36,3 +51,13 @@ export const encode: Command = {
     });
   },
 };
+
+function streamingCodec(format: string): { codec: ReturnType<typeof codecFor>; format: FormatId } | undefined {
+  try {
+    const f = parseFormat(format);
+    const codec = codecFor(f.family);
+    return codec.encodeStream ? { codec, format: f } : undefined;
+  } catch {
+    return undefined; // the whole-document path reports the problem
+  }
+}

@@ -37,7 +37,11 @@ export const inspect: Command = {
 
     const show = async (ins: Inspection | undefined, fault: { offset: number; message: string } | undefined) => {
       if (json) {
-        if (ins) await writeStdout(`${jsonText(ins.json, 2)}\n`);
+        // QEMU's analyze view carries the script's exact text: print it, so a
+        // diff against analyze-migration.py output is empty, not just a jq match.
+        if (ins && flags.view === "analyze" && ins.format.startsWith("qemu@") && ins.text) {
+          await writeStdout(ins.text.endsWith("\n") ? ins.text : `${ins.text}\n`);
+        } else if (ins) await writeStdout(`${jsonText(ins.json, 2)}\n`);
         return;
       }
       const text = ins ? printable(ins.text.replace(/\n+$/, "")) : "";
