@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -33,5 +33,15 @@ describe("Node sources and sinks", () => {
     await a.write(Uint8Array.from([9]));
     await a.abort!();
     expect(readdirSync(d)).toEqual(["out"]);
+  });
+
+  it("a rename that fails (target is a directory) leaves no temporary file", async () => {
+    const d = mkdtempSync(join(tmpdir(), "framing-"));
+    mkdirSync(join(d, "dir"));
+    writeFileSync(join(d, "dir", "x"), "keep");
+    const s = await atomicFileSink(join(d, "dir"));
+    await s.write(Uint8Array.from([1]));
+    await expect(s.close()).rejects.toThrow();
+    expect(readdirSync(d)).toEqual(["dir"]);
   });
 });

@@ -262,15 +262,16 @@ export async function atomicFileSink(path: string): Promise<Sink> {
     async close() {
       if (done) return;
       done = true;
+      // Any failure up to and including the rename removes the temporary: no leftovers.
       try {
         await out.drain();
+        await fh.close();
+        await rename(tmp, path);
       } catch (e) {
         await fh.close().catch(() => {});
         await unlink(tmp).catch(() => {});
         throw e;
       }
-      await fh.close();
-      await rename(tmp, path);
     },
     async abort() {
       if (done) return;
