@@ -33,7 +33,9 @@ export function toBase64(b: Uint8Array): string {
 }
 
 /** Strict base64 decoding; `what` names the JSON field in errors. */
-export function fromBase64(s: string, what = "base64"): Uint8Array {
+export function fromBase64(v: unknown, what = "base64"): Uint8Array {
+  if (typeof v !== "string") throw new MalformedError(`${what}: expected a base64 string`, 0);
+  const s = v;
   if (s.length % 4 !== 0) throw new MalformedError(`${what}: base64 length ${s.length} is not a multiple of 4`, 0);
   let pad = 0;
   if (s.endsWith("==")) pad = 2;

@@ -39,6 +39,17 @@ export function toBigInt(v: unknown, what: string): bigint {
   throw new MalformedError(`${what}: expected an integer or a decimal string`, 0, { found: JSON.stringify(v) });
 }
 
+/** Read a string field from a decoded document (objects and numbers are refused, not coerced). */
+export function toStr(v: unknown, what: string): string {
+  if (typeof v !== "string") throw new MalformedError(`${what}: expected a string`, 0, { found: preview(v) });
+  return v;
+}
+
+function preview(v: unknown): string {
+  const s = JSON.stringify(v) ?? typeof v;
+  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}
+
 /** Read a safe integer field from a decoded document. */
 export function toInt(v: unknown, what: string, min = 0, max = Number.MAX_SAFE_INTEGER): number {
   const n = typeof v === "string" && /^-?[0-9]+$/.test(v) ? Number(v) : v;

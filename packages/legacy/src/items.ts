@@ -1,4 +1,4 @@
-import { ByteWriter, MalformedError, fromBase64, safeObject, toBigInt, toInt } from "@vmstream/framing";
+import { ByteWriter, MalformedError, fromBase64, safeObject, toBigInt, toInt, toStr } from "@vmstream/framing";
 import { LEGACY_CHUNKS, LEGACY_HVM_PARAM_CHUNKS, XL_MAGIC } from "@vmstream/wire-spec";
 import type { LegacyItem } from "./reader.js";
 import type { Width } from "./shape.js";
@@ -151,8 +151,8 @@ export const hasData = (kind: string): boolean => KINDS_WITH_DATA.has(kind);
 export function itemFromJson(o: unknown, path: string): { item: LegacyItem; data: Uint8Array } {
   if (o === null || typeof o !== "object" || Array.isArray(o)) throw new MalformedError(`${path}: expected an object`, 0);
   const j = o as Record<string, unknown>;
-  const kind = j.kind;
-  const data = hasData(String(kind)) ? b64(j.data, `${path}.data`) : new Uint8Array(0);
+  const kind = toStr(j.kind, `${path}.kind`);
+  const data = hasData(kind) ? b64(j.data, `${path}.data`) : new Uint8Array(0);
   const base = { offset: 0, payload: data.length };
   const int = (k: string, min = 0, max = 0xffff_ffff) => toInt(j[k], `${path}.${k}`, min, max);
   const big = (k: string) => toBigInt(j[k], `${path}.${k}`);
@@ -187,7 +187,7 @@ export function itemFromJson(o: unknown, path: string): { item: LegacyItem; data
       item = { ...base, kind, mode: int("mode"), nsec: big("nsec"), khz: int("khz"), incarnation: int("incarnation") };
       break;
     case "hvm_param": {
-      const name = String(j.name);
+      const name = toStr(j.name, `${path}.name`);
       const id = Number(Object.keys(LEGACY_CHUNKS).find((k) => LEGACY_CHUNKS[Number(k)] === name));
       const index = LEGACY_HVM_PARAM_CHUNKS[id];
       if (index === undefined) throw new MalformedError(`${path}.name: not an HVM parameter chunk`, 0, { found: JSON.stringify(j.name) });
@@ -201,7 +201,7 @@ export function itemFromJson(o: unknown, path: string): { item: LegacyItem; data
       break;
     }
     case "marker": {
-      const name = String(j.name);
+      const name = toStr(j.name, `${path}.name`);
       const id = Number(Object.keys(LEGACY_CHUNKS).find((k) => LEGACY_CHUNKS[Number(k)] === name));
       if (![-1, -9, -13].includes(id)) throw new MalformedError(`${path}.name: not a marker chunk`, 0, { found: JSON.stringify(j.name) });
       item = { ...base, kind, id, name };

@@ -12,6 +12,7 @@ import {
   fromBase64,
   toBase64,
   toInt,
+  toStr,
 } from "@vmstream/framing";
 import type { ContextRecord, ContextStream } from "./model.js";
 import { type ContextHeaderInfo, detectContext, finishContextRecord, readContextDescriptor, readContextHeader } from "./reader.js";
@@ -65,8 +66,9 @@ export async function readContext(r: StreamReader, version?: "1" | "2"): Promise
 
 /** Parse a decoded JSON document back into a stream value. */
 export function contextFromJson(doc: unknown): ContextStream {
+  if (doc === null || typeof doc !== "object" || Array.isArray(doc)) throw new MalformedError("document: expected an object", 0);
   const d = doc as Record<string, unknown>;
-  const m = /^context@([12])$/.exec(String(d?.format));
+  const m = /^context@([12])$/.exec(toStr(d.format, "format"));
   if (!m) throw new MalformedError("format: expected context@1 or context@2", 0, { found: JSON.stringify(d?.format) });
   const version = Number(m[1]) as 1 | 2;
   if (!Array.isArray(d.records)) throw new MalformedError("records: expected an array", 0);
@@ -74,8 +76,9 @@ export function contextFromJson(doc: unknown): ContextStream {
   if (version === 1 && bigEndian) throw new MalformedError("big_endian: context@1 records are little-endian", 0);
   const max = version === 1 ? 0xffff : 0xffff_ffff;
   const records = d.records.map((x, i): ContextRecord => {
+    if (x === null || typeof x !== "object" || Array.isArray(x)) throw new MalformedError(`records[${i}]: expected an object`, 0);
     const rec = x as Record<string, unknown>;
-    const body = fromBase64(String(rec.body ?? ""), `records[${i}].body`);
+    const body = fromBase64(rec.body ?? "", `records[${i}].body`);
     if (rec.length !== undefined && toInt(rec.length, `records[${i}].length`) !== body.byteLength) {
       throw new MalformedError(`records[${i}].length does not match its body (${body.byteLength} bytes)`, 0);
     }

@@ -13,6 +13,7 @@ import {
   fromBase64,
   jsonText,
   toBase64,
+  toStr,
 } from "@vmstream/framing";
 import { Summary } from "../summary.js";
 import { asArr, asObj, libxcHeaderFromJson, libxcHeaderJson, libxcRecordFromJson } from "./json.js";
@@ -109,14 +110,14 @@ export function libxcDocJson(img: LibxcImage): unknown {
 
 export function libxcFromJson(doc: unknown): LibxcImage {
   const d = asObj(doc, "document");
-  const m = /^libxc@([23])$/.exec(String(d.format));
+  const m = /^libxc@([23])$/.exec(toStr(d.format, "format"));
   if (!m) throw new MalformedError("format: expected libxc@2 or libxc@3", 0, { found: JSON.stringify(d.format) });
   const header = libxcHeaderFromJson(d, Number(m[1]) as 2 | 3);
   const records = asArr(d.records, "records").map((x, i) => libxcRecordFromJson(x, `records[${i}]`));
   let qemuTail: QemuTail | null = null;
   if (d.qemu_tail !== undefined) {
     const t = asObj(d.qemu_tail, "qemu_tail");
-    qemuTail = { signature: String(t.signature), data: fromBase64(String(t.data), "qemu_tail.data") };
+    qemuTail = { signature: toStr(t.signature, "qemu_tail.signature"), data: fromBase64(t.data, "qemu_tail.data") };
   }
   return { header, records, qemuTail };
 }

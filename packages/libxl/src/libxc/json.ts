@@ -1,4 +1,4 @@
-import { MalformedError, fromBase64, toBigInt, toInt } from "@vmstream/framing";
+import { MalformedError, fromBase64, toBigInt, toInt, toStr } from "@vmstream/framing";
 import type { CpuidLeaf, LibxcHeader, LibxcRecord, PageEntry } from "./model.js";
 import { LIBXC_CODES } from "./model.js";
 import { pageTypeNibble } from "./writer.js";
@@ -60,7 +60,7 @@ export function libxcRecordFromJson(v: unknown, where: string): LibxcRecord {
     case "PAGE_DATA": {
       const pages = asArr(o.pages, f("pages")).map((p, i): PageEntry => {
         const e = asObj(p, `${f("pages")}[${i}]`);
-        const type = String(e.type);
+        const type = toStr(e.type, `${f("pages")}[${i}].type`);
         pageTypeNibble(type);
         return { pfn: toInt(e.pfn, `${f("pages")}[${i}].pfn`, 0, 2 ** 52 - 1), type };
       });

@@ -69,12 +69,12 @@ export function libxlRecordFromJson(v: unknown, where: string): LibxlRecord {
         type: o.type,
         emulator_id: toInt(o.emulator_id, `${where}.emulator_id`, 0, 0xffff_ffff),
         index: toInt(o.index ?? 0, `${where}.index`, 0, 0xffff_ffff),
-        data: fromBase64(String(o.data ?? ""), `${where}.data`),
+        data: fromBase64(o.data ?? "", `${where}.data`),
       };
     case "CHECKPOINT_STATE":
       return { type: o.type, control_id: toInt(o.control_id, `${where}.control_id`, 0, 0xffff_ffff) };
     case "OPTIONAL":
-      return { type: o.type, code: toInt(o.code, `${where}.code`, 0x8000_0000, 0xffff_ffff), body: fromBase64(String(o.body ?? ""), `${where}.body`) };
+      return { type: o.type, code: toInt(o.code, `${where}.code`, 0x8000_0000, 0xffff_ffff), body: fromBase64(o.body ?? "", `${where}.body`) };
     default:
       throw new MalformedError(`${where}.type: unknown libxl record type`, 0, { found: JSON.stringify(o.type) });
   }
