@@ -14,22 +14,8 @@ import { LEGACY_FILLER_PFN, LEGACY_HVM_TAIL_PARAMS, LEGACY_VCPU_CONTEXT_SIZES, L
 import { MAX_TOOLSTACK_BLOB, parsePhysmap, physmapPairs } from "./physmap.js";
 import { openLegacy, walkLegacy, ulongSize, type LegacyShape } from "./reader.js";
 import { XL_FLAG_STREAMV2 } from "./shape.js";
+import { LIBXC_REC as REC } from "@vmstream/libxl";
 
-/** libxc record types the converter writes (migration v2, docs/specs/libxc-migration-stream). */
-const XC = {
-  END: 0x00,
-  PAGE_DATA: 0x01,
-  X86_PV_INFO: 0x02,
-  X86_PV_P2M_FRAMES: 0x03,
-  X86_PV_VCPU_BASIC: 0x04,
-  X86_PV_VCPU_EXTENDED: 0x05,
-  X86_PV_VCPU_XSAVE: 0x06,
-  SHARED_INFO: 0x07,
-  X86_TSC_INFO: 0x08,
-  HVM_CONTEXT: 0x09,
-  HVM_PARAMS: 0x0a,
-  STATIC_DATA_END: 0x10,
-} as const;
 /** libxl record types. */
 const XL = { END: 0, LIBXC_CONTEXT: 1, EMULATOR_XENSTORE_DATA: 2, EMULATOR_CONTEXT: 3 } as const;
 
@@ -218,21 +204,21 @@ async function convertInto(r: StreamReader, shape: LegacyShape, target: LegacyTa
       case "p2m_size":
         p2mSize = it.value;
         writeHeaders();
-        if (shape.guest === "hvm") out.record(XC.STATIC_DATA_END, new Uint8Array(0));
+        if (shape.guest === "hvm") out.record(REC.STATIC_DATA_END, new Uint8Array(0));
         break;
       case "ext_info":
         break;
       case "ext_block":
         if (it.id === "vcpu") {
           const g = LEGACY_VCPU_CONTEXT_SIZES[it.payload]!;
-          out.record(XC.X86_PV_INFO, new Uint8Array([g.width, g.levels, 0, 0, 0, 0, 0, 0]));
+          out.record(REC.X86_PV_INFO, new Uint8Array([g.width, g.levels, 0, 0, 0, 0, 0, 0]));
         }
         break;
       case "p2m_frames": {
-        out.record(XC.STATIC_DATA_END, new Uint8Array(0));
+        out.record(REC.STATIC_DATA_END, new Uint8Array(0));
         const len = 8 + 8 * it.count;
         if (len > LIBXC_REC_LENGTH_MAX) throw new LimitError(`p2m frame list of ${it.count} frames exceeds a libxc record`, it.offset);
-        w.u32le(XC.X86_PV_P2M_FRAMES).u32le(len).u32le(0).u32le(p2mSize - 1);
+        w.u32le(REC.X86_PV_P2M_FRAMES).u32le(len).u32le(0).u32le(p2mSize - 1);
         // Widen each native ulong to u64, in pieces.
         let left = it.count;
         while (left > 0) {
@@ -256,7 +242,7 @@ async function convertInto(r: StreamReader, shape: LegacyShape, target: LegacyTa
           break;
         }
         const len = 8 + 8 * kept + it.payload;
-        w.u32le(XC.PAGE_DATA).u32le(len).u32le(kept).u32le(0);
+        w.u32le(REC.PAGE_DATA).u32le(len).u32le(kept).u32le(0);
         for (let i = 0; i < it.count; i++) {
           const v = it.pfns[i]!;
           if (v === LEGACY_FILLER_PFN) continue;
@@ -271,7 +257,7 @@ async function convertInto(r: StreamReader, shape: LegacyShape, target: LegacyTa
         break;
       }
       case "tsc_info":
-        w.u32le(XC.X86_TSC_INFO).u32le(24).u32le(it.mode).u32le(it.khz).u64le(it.nsec).u32le(it.incarnation).u32le(0);
+        w.u32le(REC.X86_TSC_INFO).u32le(24).u32le(it.mode).u32le(it.khz).u64le(it.nsec).u32le(it.incarnation).u32le(0);
         out.records++;
         break;
       case "hvm_param":
@@ -312,13 +298,13 @@ async function convertInto(r: StreamReader, shape: LegacyShape, target: LegacyTa
       }
       case "end":
         if (nParams > 0) {
-          w.u32le(XC.HVM_PARAMS).u32le(8 + params.length).u32le(nParams).u32le(0).bytes(params.finish());
+          w.u32le(REC.HVM_PARAMS).u32le(8 + params.length).u32le(nParams).u32le(0).bytes(params.finish());
           out.records++;
         }
         break;
       case "hvm_magic": {
         const [io, bufio, store] = LEGACY_HVM_TAIL_PARAMS;
-        w.u32le(XC.HVM_PARAMS).u32le(56).u32le(3).u32le(0);
+        w.u32le(REC.HVM_PARAMS).u32le(56).u32le(3).u32le(0);
         w.u64le(io).u64le(it.ioreq).u64le(bufio).u64le(it.bufioreq).u64le(store).u64le(it.store);
         out.records++;
         break;
@@ -327,25 +313,25 @@ async function convertInto(r: StreamReader, shape: LegacyShape, target: LegacyTa
         if (it.payload > LIBXC_REC_LENGTH_MAX) {
           throw new LimitError(`HVM context of ${it.payload} bytes exceeds libxc's ${LIBXC_REC_LENGTH_MAX}-byte record limit`, it.offset);
         }
-        await out.recordPiped(XC.HVM_CONTEXT, new Uint8Array(0), r, it.payload, "HVM context");
-        out.record(XC.END, new Uint8Array(0));
+        await out.recordPiped(REC.HVM_CONTEXT, new Uint8Array(0), r, it.payload, "HVM context");
+        out.record(REC.END, new Uint8Array(0));
         break;
       case "unmapped":
         if (it.count) notes.push(`${it.count} "unmapped" pfns in the PV tail discarded (bogus by design)`);
         break;
       case "vcpu_basic":
-        await out.recordPiped(XC.X86_PV_VCPU_BASIC, le32(it.vcpu, 0), r, it.payload, "vcpu context");
+        await out.recordPiped(REC.X86_PV_VCPU_BASIC, le32(it.vcpu, 0), r, it.payload, "vcpu context");
         break;
       case "vcpu_extended":
-        await out.recordPiped(XC.X86_PV_VCPU_EXTENDED, le32(it.vcpu, 0), r, it.payload, "extended vcpu context");
+        await out.recordPiped(REC.X86_PV_VCPU_EXTENDED, le32(it.vcpu, 0), r, it.payload, "extended vcpu context");
         break;
       case "vcpu_xsave":
-        await out.recordPiped(XC.X86_PV_VCPU_XSAVE, le32(it.vcpu, 0), r, it.payload, "xsave state");
+        await out.recordPiped(REC.X86_PV_VCPU_XSAVE, le32(it.vcpu, 0), r, it.payload, "xsave state");
         xsaveMasks++;
         break;
       case "shared_info":
-        await out.recordPiped(XC.SHARED_INFO, new Uint8Array(0), r, it.payload, "shared info");
-        out.record(XC.END, new Uint8Array(0));
+        await out.recordPiped(REC.SHARED_INFO, new Uint8Array(0), r, it.payload, "shared info");
+        out.record(REC.END, new Uint8Array(0));
         break;
       case "qemu": {
         sawQemu = true;
