@@ -9,6 +9,7 @@ import {
   type Sink,
   type StreamReader,
   type VerifyReport,
+  WireError,
   fromBase64,
   toBase64,
   toInt,
@@ -16,7 +17,7 @@ import {
 } from "@vmstream/framing";
 import type { ContextRecord, ContextStream } from "./model.js";
 import { type ContextHeaderInfo, detectContext, finishContextRecord, readContextDescriptor, readContextHeader } from "./reader.js";
-import { PADDING, checkRecordType, contextDescriptorBytes, contextHeaderBytes, writeContext } from "./writer.js";
+import { checkRecordType, contextHeaderBytes, writeContext, writeContextDescriptor } from "./writer.js";
 import { ByteWriter, padding8 } from "@vmstream/framing";
 
 const asVersion = (v: string): "1" | "2" => {
@@ -37,8 +38,15 @@ async function walk(r: StreamReader, version: string, keep: boolean): Promise<Wa
   for (let i = 0; ; i++) {
     const d = await readContextDescriptor(r, header, i);
     if (!d) break;
-    await r.skip(d.length, `record[${i}] body`);
-    await finishContextRecord(r, d);
+    const pad = padding8(d.length);
+    if (d.length + pad <= r.buffered) {
+      r.take(d.length); // already buffered: dropping the view is the cheapest skip
+      const p = r.take(pad);
+      for (let k = 0; k < pad; k++) if (p[k] !== 0) throw nonZeroPadding(d, k, p[k]!);
+    } else {
+      await r.skip(d.length, `record[${i}] body`);
+      await finishContextRecord(r, d);
+    }
     if (keep) records.push({ index: i, offset: d.offset, type: d.type, instance: d.instance, length: d.length });
     else records.length++;
   }
@@ -129,25 +137,50 @@ async function transcode(r: StreamReader, version: string, to: { version: 1 | 2;
   if (to.version === 1 && h.bigEndian) {
     throw new RefusedError("context@1 cannot hold big-endian records (options bit 0 is set)", 8);
   }
-  const out = new BufferedSink(sink);
   const oh = { version: to.version, xenMajor: h.xenMajor, xenMinor: h.xenMinor, bigEndian };
-  await out.write(contextHeaderBytes(oh));
-  const w = new ByteWriter(16);
+  // Records whose body and padding are already buffered are copied into one
+  // output batch synchronously; only large bodies go through `pipe`.
+  const w = new ByteWriter(BATCH + 64);
+  w.bytes(contextHeaderBytes(oh));
   for (let i = 0; ; i++) {
     const d = await readContextDescriptor(r, h, i);
     if (!d) break;
     try {
-      await out.write(contextDescriptorBytes(oh, d.type, d.instance, d.length, w, i));
+      writeContextDescriptor(w, oh, d.type, d.instance, d.length, i);
     } catch (e) {
       if (e instanceof RefusedError) e.offset = d.offset;
       throw e;
     }
-    await r.pipe(d.length, out, `record[${i}] body`);
-    await finishContextRecord(r, d);
-    await out.write(PADDING.subarray(0, padding8(d.length)));
+    const pad = padding8(d.length);
+    if (d.length + pad <= r.buffered && d.length <= BATCH) {
+      w.bytes(r.take(d.length));
+      const p = r.take(pad);
+      for (let k = 0; k < pad; k++) if (p[k] !== 0) throw nonZeroPadding(d, k, p[k]!);
+      w.zeros(pad);
+    } else {
+      await sink.write(w.finish());
+      w.reset();
+      await r.pipe(d.length, sink, `record[${i}] body`);
+      await finishContextRecord(r, d);
+      w.zeros(pad);
+    }
+    if (w.length >= BATCH) {
+      await sink.write(w.finish());
+      w.reset();
+    }
   }
-  await out.write(contextDescriptorBytes(oh, 0, 0, 0, w));
-  await out.flush();
+  writeContextDescriptor(w, oh, 0, 0, 0);
+  await sink.write(w.finish());
+}
+
+const BATCH = 1 << 20;
+
+function nonZeroPadding(d: { index: number; bodyOffset: number; length: number }, k: number, v: number): WireError {
+  return new WireError("NONZERO_PADDING", "non-zero record padding", d.bodyOffset + d.length + k, {
+    path: `record[${d.index}]`,
+    expected: "0x00",
+    found: `0x${v.toString(16).padStart(2, "0")}`,
+  });
 }
 
 function inspectText(w: Walk, size: number): string {

@@ -35,18 +35,29 @@ export function contextDescriptorBytes(
   w: ByteWriter = new ByteWriter(16),
   index = -1,
 ): Uint8Array {
-  const name = index >= 0 ? `record[${index}] (type ${type}, instance ${instance})` : `record (type ${type})`;
-  w.reset();
+  writeContextDescriptor(w.reset(), h, type, instance, length, index);
+  return w.finish();
+}
+
+/** Append a descriptor to `w` (no allocation: the record's name is built only when refusing). */
+export function writeContextDescriptor(w: ByteWriter, h: ContextWriterHeader, type: number, instance: number, length: number, index = -1): void {
   if (h.version === 1) {
-    if (type > 0xffff) throw new RefusedError(`${name}: type ${type} does not fit context@1's u16 type`);
-    if (instance > 0xffff) throw new RefusedError(`${name}: instance ${instance} does not fit context@1's u16 instance`);
-    if (length > 0xffff_ffff) throw new RefusedError(`${name}: length ${length} does not fit context@1's u32 length`);
+    if (type > 0xffff || instance > 0xffff || length > 0xffff_ffff) {
+      const name = index >= 0 ? `record[${index}] (type ${type}, instance ${instance})` : `record (type ${type})`;
+      if (type > 0xffff) throw new RefusedError(`${name}: type ${type} does not fit context@1's u16 type`);
+      if (instance > 0xffff) throw new RefusedError(`${name}: instance ${instance} does not fit context@1's u16 instance`);
+      throw new RefusedError(`${name}: length ${length} does not fit context@1's u32 length`);
+    }
     w.u16le(type).u16le(instance).u32le(length);
   } else {
     const le = !h.bigEndian;
-    w.u32(type, le).u32(instance, le).u64(length, le);
+    // u64 as two u32 halves: no bigint per record.
+    const hi = Math.floor(length / 0x1_0000_0000);
+    const lo = length >>> 0;
+    w.u32(type, le).u32(instance, le);
+    if (le) w.u32le(lo).u32le(hi);
+    else w.u32be(hi).u32be(lo);
   }
-  return w.finish();
 }
 
 export const PADDING = new Uint8Array(8);
