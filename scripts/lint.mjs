@@ -1,0 +1,42 @@
+// `npm run lint`: project rules the compiler does not check.
+// - browser-safe packages import no `node:` module outside their Node-only entry points;
+// - no code is built from text (`eval`, the Function constructor);
+// - every published package ships a README and lists its `files`.
+import { readFileSync, readdirSync, statSync, existsSync } from "node:fs";
+import { join } from "node:path";
+
+const BROWSER_SAFE = ["wire-spec", "framing", "vmstate", "libxl", "legacy", "testing"];
+const NODE_ONLY = new Set(["packages/framing/src/node.ts", "packages/framing/src/stdin-worker.ts"]);
+const problems = [];
+
+function* sources(dir) {
+  for (const n of readdirSync(dir)) {
+    const p = join(dir, n);
+    if (statSync(p).isDirectory()) yield* sources(p);
+    else if (p.endsWith(".ts") && !p.endsWith(".test.ts")) yield p;
+  }
+}
+
+for (const pkg of readdirSync("packages")) {
+  const dir = join("packages", pkg);
+  const manifest = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
+  if (!manifest.private) {
+    if (!existsSync(join(dir, "README.md"))) problems.push(`${dir}: published package without README.md`);
+    if (!Array.isArray(manifest.files)) problems.push(`${dir}: published package without a "files" list`);
+  }
+  if (!existsSync(join(dir, "src"))) continue;
+  for (const file of sources(join(dir, "src"))) {
+    const text = readFileSync(file, "utf8");
+    text.split("\n").forEach((line, i) => {
+      const at = `${file}:${i + 1}`;
+      if (BROWSER_SAFE.includes(pkg) && !NODE_ONLY.has(file) && /from\s+["']node:|import\(\s*["']node:/.test(line)) {
+        problems.push(`${at}: node: import in a browser-safe package (move it to a Node-only entry point)`);
+      }
+      if (/\beval\s*\(|new\s+Function\s*\(/.test(line) && !/^\s*(\/\/|\*)/.test(line)) problems.push(`${at}: code built from text`);
+    });
+  }
+}
+
+for (const p of problems) console.log(p);
+console.log(problems.length ? `lint: ${problems.length} problem(s)` : "lint: clean");
+process.exitCode = problems.length ? 1 : 0;
