@@ -13,6 +13,9 @@ if (build.status !== 0) {
   process.exit(1);
 }
 
+// Project rules the compiler does not check (scripts/lint.mjs); a problem counts as one failure.
+const lint = run("node", ["scripts/lint.mjs"]);
+
 const report = "vitest-report.json";
 rmSync(report, { force: true });
 const args = ["vitest", "run", "--reporter=default", "--reporter=json", `--outputFile.json=${report}`, ...process.argv.slice(2)];
@@ -25,7 +28,7 @@ if (!existsSync(report)) {
 const r = JSON.parse(readFileSync(report, "utf8"));
 // A test file that fails to load has no tests but must count as a failure.
 const brokenFiles = r.testResults.filter((f) => f.status === "failed" && f.assertionResults.length === 0).length;
-const failed = r.numFailedTests + brokenFiles;
+const failed = r.numFailedTests + brokenFiles + (lint.status === 0 ? 0 : 1);
 const skipped = r.numPendingTests + r.numTodoTests;
 console.log(`${r.numPassedTests} passed, ${failed} failed, ${skipped} skipped`);
 process.exit(failed > 0 || t.status !== 0 ? 1 : 0);
