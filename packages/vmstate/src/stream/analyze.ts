@@ -24,7 +24,7 @@ export async function analyzeView(input: StreamReader, version: string, opts: Co
   const sections = new Map<number, { idstr: string; data: Map<string, PyValue> }>();
   let sizes: Map<string, PyValue> | null = null;
   let cur = { idstr: "", id: 0 };
-  for await (const ev of parseStream(input, { version: v, pages: false, pageSize: ps, borrowed: b.vmdesc }, st)) {
+  for await (const ev of parseStream(input, { version: v, pages: false, ramBlocksOnly: true, pageSize: ps, borrowed: b.vmdesc }, st)) {
     switch (ev.t) {
       case "section":
         cur = { idstr: ev.idstr, id: ev.id };

@@ -67,7 +67,7 @@ export async function summarize(input: StreamReader, version: string, opts: Code
   try {
     const b = await loadBorrowed(opts);
     if (b.note) sum.notes.push(b.note);
-    for await (const ev of parseStream(input, { version: v, pages: false, pageSize: ps, borrowed: b.vmdesc }, st)) {
+    for await (const ev of parseStream(input, { version: v, pages: false, ramBlocksOnly: true, pageSize: ps, borrowed: b.vmdesc }, st)) {
       switch (ev.t) {
         case "config":
           sum.configuration = {
@@ -166,7 +166,7 @@ export async function verifyStream(input: StreamReader, version: string, opts: C
   const ps = pageSizeOpt(opts);
   const st = new ParseState(ps ?? DEFAULT_PAGE_SIZE);
   let items = 0;
-  for await (const ev of parseStream(input, { version: v, pages: false, pageSize: ps, borrowed: b.vmdesc }, st)) {
+  for await (const ev of parseStream(input, { version: v, pages: false, ramBlocksOnly: true, pageSize: ps, borrowed: b.vmdesc }, st)) {
     if (ev.t === "section" || ev.t === "command" || ev.t === "config") items++;
   }
   const notes: string[] = [];

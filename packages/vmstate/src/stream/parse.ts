@@ -69,6 +69,11 @@ export interface ParseOptions {
   pageSize?: number | undefined;
   /** A vmdesc borrowed from a sibling stream, for streams that carry none. */
   borrowed?: Vmdesc | null | undefined;
+  /**
+   * Emit only the RAM records that carry a block list (MEM_SIZE): readers that
+   * need totals and blocks, not each page, avoid one generator hop per page.
+   */
+  ramBlocksOnly?: boolean;
   /** A PACKAGED command's nested stream: no header, no configuration, nothing after EOF. */
   headerless?: boolean;
 }
@@ -214,7 +219,7 @@ export async function* parseStream(input: StreamReader, o: ParseOptions, st: Par
     if (body === "ram") {
       for (;;) {
         const rec = await readRamRecord(input, st.ram, o.pages);
-        yield { t: "ram", rec };
+        if (!o.ramBlocksOnly || rec.blocks) yield { t: "ram", rec };
         if (rec.flags & 0x10) break;
       }
     } else if (body === "state") {

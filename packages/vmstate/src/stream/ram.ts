@@ -83,7 +83,8 @@ async function be64(input: StreamReader, what: string): Promise<number> {
 export async function readRamRecord(input: StreamReader, st: RamState, keep: boolean): Promise<RamRecord> {
   const offset = input.offset;
   const ps = st.pageSize;
-  const w = await be64(input, "RAM record");
+  // Buffered words and skips are handled without awaiting: one promise per record, not three.
+  const w = input.buffered >= 8 ? word(input.take(8), offset, "RAM record") : await be64(input, "RAM record");
   const flags = w % ps;
   const addr = w - flags;
   st.used = true;
@@ -144,6 +145,8 @@ export async function readRamRecord(input: StreamReader, st: RamState, keep: boo
       if (keep) {
         if (input.buffered < ps) await input.need(ps, "RAM page");
         rec.data = input.take(ps);
+      } else if (input.buffered >= ps) {
+        input.take(ps);
       } else {
         await input.skip(ps, "RAM page");
       }
