@@ -1,6 +1,18 @@
 // `npm start` (after `npm run build`): the main job — `vmstream inspect` and
 // `vmstream verify` on the sample streams bundled in samples/, one after another.
 import { spawnSync } from "node:child_process";
+
+// Build quietly: a person running `npm start` wants the inspection, not turbo's log
+// (which is shown in full when the build fails).
+const build = spawnSync("npx", ["turbo", "run", "build", "--output-logs=errors-only"], {
+  encoding: "utf8",
+  env: { ...process.env, TURBO_TELEMETRY_DISABLED: "1" },
+});
+if (build.status !== 0) {
+  process.stdout.write(build.stdout ?? "");
+  process.stderr.write(build.stderr ?? "");
+  process.exit(build.status ?? 1);
+}
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 
