@@ -9,30 +9,17 @@
  * and unknown infos with arrays of differing element sizes.
  */
 import { RefusedError } from "@vmstream/framing";
+import { INFO_NAME } from "./plan.js";
 import { defineVmsd, type FieldType, type Vmsd, type VmsdField } from "./types.js";
 
-const BY_INFO: Record<string, FieldType> = {
-  bool: "bool",
-  int8: "int8",
-  int16: "int16",
-  int32: "int32",
-  int64: "int64",
-  uint8: "uint8",
-  uint16: "uint16",
-  uint32: "uint32",
-  uint64: "uint64",
-  "int32 equal": "int32_equal",
-  "uint8 equal": "uint8_equal",
-  "uint16 equal": "uint16_equal",
-  "uint32 equal": "uint32_equal",
-  "int64 equal": "uint64_equal",
-  "int32 le": "int32_le",
-  timer: "timer",
-  CPU_Double_U: "cpu_double",
-  float64: "float64",
-  buffer: "buffer",
-  unused_buffer: "unused_buffer",
-};
+/**
+ * vmdesc `type` → field type: the inverse of the names the saver writes, for the
+ * leaf types (structs, lists and trees are described by their own entries).
+ */
+const NOT_LEAF: ReadonlySet<FieldType> = new Set(["bitmap", "struct", "vstruct", "tmp", "qtailq", "qlist", "gtree", "validate"] as FieldType[]);
+const BY_INFO: Record<string, FieldType> = Object.fromEntries(
+  (Object.entries(INFO_NAME) as [FieldType, string][]).filter(([t]) => !NOT_LEAF.has(t)).map(([t, name]) => [name, t]),
+);
 
 type J = Record<string, unknown>;
 

@@ -85,7 +85,7 @@ export function latin1(s: string): Uint8Array {
   return b;
 }
 
-const INFO_NAME: Record<FieldType, string> = {
+export const INFO_NAME: Record<FieldType, string> = {
   bool: "bool",
   int8: "int8",
   int16: "int16",
