@@ -72,13 +72,21 @@ export async function readPadding(r: StreamReader, length: number | bigint, path
   if (r.buffered < pad && !(await r.fill(pad))) {
     throw new TruncatedError("record padding", at, pad, r.buffered, { path });
   }
-  const v = r.take(pad);
-  for (let i = 0; i < pad; i++) {
-    if (v[i] !== 0) {
+  checkPadding(r.take(pad), at, path);
+}
+
+/**
+ * Check padding bytes already in hand (`at` is the absolute offset of the
+ * first): the synchronous twin of `readPadding` for records whose bytes are
+ * buffered. `path` may be a function, so hot loops build it only on a fault.
+ */
+export function checkPadding(bytes: Uint8Array, at: number, path: string | (() => string) = ""): void {
+  for (let i = 0; i < bytes.length; i++) {
+    if (bytes[i] !== 0) {
       throw new WireError("NONZERO_PADDING", "non-zero record padding", at + i, {
-        path,
+        path: typeof path === "function" ? path() : path,
         expected: "0x00",
-        found: hex(v[i]!, 2),
+        found: hex(bytes[i]!, 2),
       });
     }
   }

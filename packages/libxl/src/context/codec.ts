@@ -9,7 +9,7 @@ import {
   type Sink,
   type StreamReader,
   type VerifyReport,
-  WireError,
+  checkPadding,
   fromBase64,
   toBase64,
   toInt,
@@ -41,8 +41,7 @@ async function walk(r: StreamReader, version: string, keep: boolean): Promise<Wa
     const pad = padding8(d.length);
     if (d.length + pad <= r.buffered) {
       r.take(d.length); // already buffered: dropping the view is the cheapest skip
-      const p = r.take(pad);
-      for (let k = 0; k < pad; k++) if (p[k] !== 0) throw nonZeroPadding(d, k, p[k]!);
+      checkPadding(r.take(pad), d.bodyOffset + d.length, () => `record[${d.index}]`);
     } else {
       await r.skip(d.length, `record[${i}] body`);
       await finishContextRecord(r, d);
@@ -154,8 +153,7 @@ async function transcode(r: StreamReader, version: string, to: { version: 1 | 2;
     const pad = padding8(d.length);
     if (d.length + pad <= r.buffered && d.length <= BATCH) {
       w.bytes(r.take(d.length));
-      const p = r.take(pad);
-      for (let k = 0; k < pad; k++) if (p[k] !== 0) throw nonZeroPadding(d, k, p[k]!);
+      checkPadding(r.take(pad), d.bodyOffset + d.length, () => `record[${d.index}]`);
       w.zeros(pad);
     } else {
       await sink.write(w.finish());
@@ -175,13 +173,6 @@ async function transcode(r: StreamReader, version: string, to: { version: 1 | 2;
 
 const BATCH = 1 << 20;
 
-function nonZeroPadding(d: { index: number; bodyOffset: number; length: number }, k: number, v: number): WireError {
-  return new WireError("NONZERO_PADDING", "non-zero record padding", d.bodyOffset + d.length + k, {
-    path: `record[${d.index}]`,
-    expected: "0x00",
-    found: `0x${v.toString(16).padStart(2, "0")}`,
-  });
-}
 
 function inspectText(w: Walk, size: number): string {
   const h = w.header;
