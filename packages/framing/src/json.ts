@@ -20,12 +20,6 @@ export function jsonReplacer(this: unknown, _key: string, v: unknown): unknown {
   return v;
 }
 
-/** Yield a document as a few text pieces (the `decode` contract). */
-export async function* jsonPieces(value: unknown): AsyncIterable<string> {
-  yield jsonText(value, 2);
-  yield "\n";
-}
-
 /** A plain object with no prototype, so hostile keys like `__proto__` stay data. */
 export function safeObject<T = unknown>(): Record<string, T> {
   return Object.create(null) as Record<string, T>;

@@ -1,5 +1,5 @@
 import { ByteReader } from "./byte-reader.js";
-import { TruncatedError, WireError } from "./errors.js";
+import { TruncatedError } from "./errors.js";
 import type { Sink } from "./sink.js";
 import { bytesSource, type Source } from "./source.js";
 
@@ -252,8 +252,4 @@ export async function readAll(r: StreamReader): Promise<Uint8Array> {
     o += p.byteLength;
   }
   return out;
-}
-
-export function assertNever(x: never, offset = 0): never {
-  throw new WireError("MALFORMED", `unexpected value ${String(x)}`, offset);
 }
