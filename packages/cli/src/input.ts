@@ -2,7 +2,8 @@ import { type CodecOptions, type FamilyCodec, type StreamReader, WireError } fro
 import type { Flags } from "./command.js";
 import { inputSize, openInput } from "./io.js";
 import { progressFor } from "./progress.js";
-import { DETECT_BYTES, codecFor, detect, parseFormat } from "./registry.js";
+import { DETECT_BYTES, parseFormat } from "./formats.js";
+import { detectFormat, loadCodec } from "./load.js";
 import type { Ctx } from "./report.js";
 
 export interface Opened {
@@ -35,18 +36,18 @@ export function codecOptions(flags: Flags): CodecOptions {
  */
 export async function withInput<T>(ctx: Ctx, path: string, flags: Flags, fn: (o: Opened) => Promise<T>): Promise<T> {
   const size = inputSize(path);
-  const bar = progressFor(size, ctx.command ? `vmstream ${ctx.command}` : "vmstream");
+  const bar = await progressFor(size, ctx.command ? `vmstream ${ctx.command}` : "vmstream");
   const reader = await openInput(path, { onProgress: (o) => bar.update(o) });
   try {
     let codec: FamilyCodec;
     let version: string;
     if (typeof flags.format === "string") {
       const f = parseFormat(flags.format);
-      codec = codecFor(f.family);
+      codec = await loadCodec(f.family);
       version = f.version;
     } else {
       await reader.fill(DETECT_BYTES);
-      const found = detect(reader.peek(Math.min(reader.buffered, DETECT_BYTES)));
+      const found = await detectFormat(reader.peek(Math.min(reader.buffered, DETECT_BYTES)));
       if (!found) {
         throw new WireError(
           "UNDETECTED",

@@ -1,5 +1,3 @@
-import cliProgress from "cli-progress";
-
 /** Inputs above this size show a progress bar (only when stderr is a terminal). */
 export const PROGRESS_THRESHOLD = 64 * 1024 * 1024;
 
@@ -10,8 +8,10 @@ export interface Progress {
 
 const none: Progress = { update() {}, stop() {} };
 
-export function progressFor(size: number | undefined, label: string): Progress {
+/** Loaded only for a terminal: most runs are in pipelines and scripts, and need no bar. */
+export async function progressFor(size: number | undefined, label: string): Promise<Progress> {
   if (!process.stderr.isTTY || size === undefined || size <= PROGRESS_THRESHOLD) return none;
+  const { default: cliProgress } = await import("cli-progress");
   const bar = new cliProgress.SingleBar(
     {
       stream: process.stderr,

@@ -1,59 +1,34 @@
-import type { FamilyCodec, FormatId } from "@vmstream/framing";
+import type { FamilyCodec } from "@vmstream/framing";
 import * as legacy from "@vmstream/legacy";
 import * as libxl from "@vmstream/libxl";
 import * as vmstate from "@vmstream/vmstate";
-import { families, latest } from "@vmstream/wire-spec";
 import { UsageError } from "./errors.js";
+import { DETECTION } from "./formats.js";
+
+export { DETECT_BYTES, familyTitle, parseFormat } from "./formats.js";
 
 /*
- * Browser-safe on purpose (no `node:` imports): the web inspector imports this
- * module (`@vmstream/cli/registry`) so both tools detect formats the same way.
+ * Every codec, loaded at once: for the web inspector (`@vmstream/cli/registry`,
+ * hence browser-safe, no `node:` imports) and for library users who want the
+ * list. The command line itself loads codecs one by one (`load.ts`).
  */
 
-/** How many leading bytes detection looks at. */
-export const DETECT_BYTES = 4096;
-
-const pick = (mod: object, name: string): FamilyCodec[] => {
-  const c = (mod as Record<string, unknown>)[name];
-  return c && typeof c === "object" && "detect" in c ? [c as FamilyCodec] : [];
-};
-
-/**
- * Detection order matters: formats with a magic first, `legacy` last because a
- * legacy image has no magic and is recognised by elimination.
- */
-export const codecs: readonly FamilyCodec[] = [
-  ...pick(libxl, "contextCodec"),
-  ...pick(vmstate, "qemuCodec"),
-  ...pick(libxl, "libxcCodec"),
-  ...pick(libxl, "libxlCodec"),
-  ...pick(libxl, "xlCodec"),
-  ...pick(legacy, "legacyCodec"),
+const all: readonly FamilyCodec[] = [
+  libxl.contextCodec,
+  vmstate.qemuCodec,
+  libxl.libxcCodec,
+  libxl.libxlCodec,
+  libxl.xlCodec,
+  legacy.legacyCodec,
 ];
+
+/** In detection order (formats.ts's `DETECTION`). */
+export const codecs: readonly FamilyCodec[] = DETECTION.flatMap(({ family }) => all.filter((c) => c.family === family));
 
 export function codecFor(family: string): FamilyCodec {
   const c = codecs.find((x) => x.family === family);
   if (!c) throw new UsageError(`no codec for family ${family} in this build`);
   return c;
-}
-
-/** Parse `family@version` or a bare family (its newest version). */
-export function parseFormat(s: string): FormatId {
-  const [family, version, extra] = s.split("@");
-  const spec = families.find((f) => f.name === family);
-  if (!spec || extra !== undefined) {
-    throw new UsageError(`unknown format '${s}' (known: ${families.map((f) => f.name).join(", ")}; write family@version)`);
-  }
-  const v = version ?? latest(spec.name);
-  if (!spec.versions.some((x) => x.version === v)) {
-    throw new UsageError(`unknown version '${v}' of ${spec.name} (known: ${spec.versions.map((x) => x.version).join(", ")})`);
-  }
-  return { family: spec.name, version: v };
-}
-
-/** The family's title from the wire spec, e.g. "Xen domain context stream". */
-export function familyTitle(name: string): string {
-  return families.find((f) => f.name === name)?.title ?? name;
 }
 
 export function detect(head: Uint8Array): { codec: FamilyCodec; version: string } | null {

@@ -3,7 +3,7 @@ import { type Command, formatOptions } from "../command.js";
 import { UsageError } from "../errors.js";
 import { openOutput, withOutput } from "../io.js";
 import { withInput } from "../input.js";
-import { parseFormat } from "../registry.js";
+import { parseFormat } from "../formats.js";
 import { type Ctx, guarded } from "../report.js";
 
 /** `vmstream convert IN OUT --to F`: adjacent versions, and legacy Xen to libxc/libxl. */

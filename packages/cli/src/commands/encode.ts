@@ -1,8 +1,9 @@
-import { type FormatId, WireError, readAll } from "@vmstream/framing";
+import { type FamilyCodec, type FormatId, WireError, readAll } from "@vmstream/framing";
 import type { Command } from "../command.js";
 import { openInput, openOutput, withOutput } from "../io.js";
 import { parseJson } from "../json-offset.js";
-import { codecFor, parseFormat } from "../registry.js";
+import { parseFormat } from "../formats.js";
+import { loadCodec } from "../load.js";
 import { type Ctx, guarded } from "../report.js";
 
 /** `vmstream encode JSON OUT`: the stream a decoded document describes, written atomically. */
@@ -17,7 +18,7 @@ export const encode: Command = {
       // as it streams (QEMU guests decode to more JSON than a string holds) does so.
       await r.fill(4096);
       const lead = /^\s*\{\s*"format"\s*:\s*"([^"\\]{1,64})"/.exec(new TextDecoder().decode(r.peek(4096)));
-      const streaming = lead ? streamingCodec(lead[1]!) : undefined;
+      const streaming = lead ? await streamingCodec(lead[1]!) : undefined;
       if (streaming) {
         ctx.format = `${streaming.format.family}@${streaming.format.version}`;
         const sink = await openOutput(outPath!, [json!]);
@@ -45,17 +46,17 @@ export const encode: Command = {
         throw new WireError("MALFORMED", (e as Error).message, 0);
       }
       ctx.format = `${f.family}@${f.version}`;
-      const codec = codecFor(f.family);
+      const codec = await loadCodec(f.family);
       const sink = await openOutput(outPath!, [json!]);
       await withOutput(sink, (s) => codec.encode(doc, s, {}));
     });
   },
 };
 
-function streamingCodec(format: string): { codec: ReturnType<typeof codecFor>; format: FormatId } | undefined {
+async function streamingCodec(format: string): Promise<{ codec: FamilyCodec; format: FormatId } | undefined> {
   try {
     const f = parseFormat(format);
-    const codec = codecFor(f.family);
+    const codec = await loadCodec(f.family);
     return codec.encodeStream ? { codec, format: f } : undefined;
   } catch {
     return undefined; // the whole-document path reports the problem

@@ -5,7 +5,7 @@ import { faultContext } from "../hexdump.js";
 import { inputSize, writeStdout } from "../io.js";
 import { withInput } from "../input.js";
 import { printable, printableLine } from "../printable.js";
-import { familyTitle } from "../registry.js";
+import { familyTitle } from "../formats.js";
 import { type Ctx, embeddedFault, guarded, partialOf } from "../report.js";
 import { styleFor } from "../style.js";
 
