@@ -4,7 +4,14 @@
  * promise resolves.
  */
 export interface Sink {
+  /** Returns nothing when the bytes were taken at once; await a returned promise before the next write. */
   write(chunk: Uint8Array): void | Promise<void>;
+  /**
+   * True when `write` copies small chunks into large buffers of its own (the
+   * output file sink does): a record-by-record writer then needs no batching
+   * layer of its own, and each byte is copied once instead of twice.
+   */
+  readonly coalesces?: boolean;
   /** All bytes written: make the output visible (rename a temporary file…). */
   close(): Promise<void>;
   /** Failure: discard everything (no partial output file is left). */
@@ -42,25 +49,36 @@ export class MemorySink implements Sink {
 /**
  * Coalesces small writes into large ones (4 MiB by default) so a record-by-record
  * encoder does not make one syscall per record. Large chunks pass straight through.
+ * A write that fits is taken synchronously (no promise).
  */
 export class BufferedSink implements Sink {
   private buf: Uint8Array;
   private used = 0;
+  readonly coalesces = true;
   constructor(
     private readonly inner: Sink,
     size = 4 << 20,
   ) {
     this.buf = new Uint8Array(size);
   }
-  async write(chunk: Uint8Array): Promise<void> {
+  write(chunk: Uint8Array): void | Promise<void> {
+    const n = chunk.byteLength;
+    if (n < this.buf.byteLength >>> 1 && this.used + n <= this.buf.byteLength) {
+      this.buf.set(chunk, this.used);
+      this.used += n;
+      return;
+    }
+    return this.writeSlow(chunk);
+  }
+  private async writeSlow(chunk: Uint8Array): Promise<void> {
     if (chunk.byteLength >= this.buf.byteLength >>> 1) {
       await this.flush();
       await this.inner.write(chunk);
       return;
     }
-    if (this.used + chunk.byteLength > this.buf.byteLength) await this.flush();
-    this.buf.set(chunk, this.used);
-    this.used += chunk.byteLength;
+    await this.flush();
+    this.buf.set(chunk, 0);
+    this.used = chunk.byteLength;
   }
   async flush(): Promise<void> {
     if (this.used === 0) return;
@@ -76,4 +94,20 @@ export class BufferedSink implements Sink {
     this.used = 0;
     await this.inner.abort?.();
   }
+}
+
+/** What a record writer needs: `write`, and `flush` once at the end (before the sink is closed). */
+export interface BatchedSink {
+  write(chunk: Uint8Array): void | Promise<void>;
+  flush(): Promise<void>;
+}
+
+/**
+ * `out` itself when it already coalesces small writes, else a BufferedSink
+ * over it: so bytes are copied into a large buffer exactly once.
+ */
+export function batched(out: Sink): BatchedSink {
+  if (out instanceof BufferedSink) return out;
+  if (out.coalesces) return { write: (c) => out.write(c), flush: async () => {} };
+  return new BufferedSink(out);
 }

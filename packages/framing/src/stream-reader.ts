@@ -179,7 +179,7 @@ export class StreamReader {
    * Copy the next `n` bytes to `sink` in buffer-sized pieces (a bulk payload
    * passes through without being held whole).
    */
-  async pipe(n: number, sink: Sink, what = "data"): Promise<void> {
+  async pipe(n: number, sink: Pick<Sink, "write">, what = "data"): Promise<void> {
     const startOffset = this.pos;
     let left = n;
     while (left > 0) {

@@ -1,5 +1,6 @@
 import {
   BufferedSink,
+  batched,
   type CodecOptions,
   type FamilyCodec,
   type FormatId,
@@ -16,8 +17,8 @@ import {
   toStr,
 } from "@vmstream/framing";
 import type { ContextRecord, ContextStream } from "./model.js";
-import { type ContextHeaderInfo, detectContext, finishContextRecord, readContextDescriptor, readContextHeader } from "./reader.js";
-import { checkRecordType, contextHeaderBytes, writeContext, writeContextDescriptor } from "./writer.js";
+import { type ContextHeaderInfo, detectContext, finishContextRecord, nextContextDescriptor, readContextDescriptor, readContextHeader } from "./reader.js";
+import { PADDING, checkRecordType, contextHeaderBytes, writeContext, writeContextDescriptor } from "./writer.js";
 import { ByteWriter, padding8 } from "@vmstream/framing";
 
 const asVersion = (v: string): "1" | "2" => {
@@ -36,7 +37,8 @@ async function walk(r: StreamReader, version: string, keep: boolean): Promise<Wa
   const header = await readContextHeader(r, asVersion(version));
   const records: Walk["records"] = [];
   for (let i = 0; ; i++) {
-    const d = await readContextDescriptor(r, header, i);
+    let d = nextContextDescriptor(r, header, i);
+    if (d instanceof Promise) d = await d;
     if (!d) break;
     const pad = padding8(d.length);
     if (d.length + pad <= r.buffered) {
@@ -137,41 +139,39 @@ async function transcode(r: StreamReader, version: string, to: { version: 1 | 2;
     throw new RefusedError("context@1 cannot hold big-endian records (options bit 0 is set)", 8);
   }
   const oh = { version: to.version, xenMajor: h.xenMajor, xenMinor: h.xenMinor, bigEndian };
-  // Records whose body and padding are already buffered are copied into one
-  // output batch synchronously; only large bodies go through `pipe`.
-  const w = new ByteWriter(BATCH + 64);
-  w.bytes(contextHeaderBytes(oh));
+  // Pieces go straight to a coalescing sink (the output file copies them into
+  // its own large buffers), awaited only when it asks: bodies are copied once.
+  const out = batched(sink);
+  const w = new ByteWriter(16);
+  let p = out.write(contextHeaderBytes(oh));
+  if (p) await p;
   for (let i = 0; ; i++) {
-    const d = await readContextDescriptor(r, h, i);
+    let d = nextContextDescriptor(r, h, i);
+    if (d instanceof Promise) d = await d;
     if (!d) break;
     try {
-      writeContextDescriptor(w, oh, d.type, d.instance, d.length, i);
+      writeContextDescriptor(w.reset(), oh, d.type, d.instance, d.length, i);
     } catch (e) {
       if (e instanceof RefusedError) e.offset = d.offset;
       throw e;
     }
+    if ((p = out.write(w.finish()))) await p;
     const pad = padding8(d.length);
-    if (d.length + pad <= r.buffered && d.length <= BATCH) {
-      w.bytes(r.take(d.length));
+    if (d.length + pad <= r.buffered) {
+      if ((p = out.write(r.take(d.length)))) await p;
       checkPadding(r.take(pad), d.bodyOffset + d.length, () => `record[${d.index}]`);
-      w.zeros(pad);
     } else {
-      await sink.write(w.finish());
-      w.reset();
-      await r.pipe(d.length, sink, `record[${i}] body`);
+      await r.pipe(d.length, out, `record[${i}] body`);
       await finishContextRecord(r, d);
-      w.zeros(pad);
     }
-    if (w.length >= BATCH) {
-      await sink.write(w.finish());
-      w.reset();
-    }
+    if (pad && (p = out.write(PADDING.subarray(0, pad)))) await p;
   }
-  writeContextDescriptor(w, oh, 0, 0, 0);
-  await sink.write(w.finish());
+  writeContextDescriptor(w.reset(), oh, 0, 0, 0);
+  if ((p = out.write(w.finish()))) await p;
+  await out.flush();
 }
 
-const BATCH = 1 << 20;
+
 
 
 function inspectText(w: Walk, size: number): string {

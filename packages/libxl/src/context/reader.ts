@@ -88,59 +88,93 @@ export async function readContextHeader(r: StreamReader, expected?: "1" | "2"): 
   return { version: 2, xenMajor, xenMinor, bigEndian: (options & CONTEXT_V2_OPTION_BIG_ENDIAN) !== 0, recordsOffset: r.offset };
 }
 
+/** Bytes of one record descriptor in the stream's layout. */
+export const descriptorSize = (h: ContextHeaderInfo): number => (h.version === 1 ? 8 : 16);
+
 /**
  * Read the next descriptor. Returns null after a valid END, having checked that
  * nothing follows it. The body is left in the reader for the caller, who must
  * consume exactly `length` bytes and then call `finishContextRecord`.
  */
 export async function readContextDescriptor(r: StreamReader, h: ContextHeaderInfo, index: number): Promise<ContextDescriptor | null> {
-  const offset = r.offset;
-  const size = h.version === 1 ? 8 : 16;
-  const path = `record[${index}]`;
+  return nextContextDescriptor(r, h, index);
+}
+
+/**
+ * `readContextDescriptor` without a promise when the descriptor is already
+ * buffered (nearly always): hot loops test `instanceof Promise` and await only
+ * then, which saves a microtask and an allocation per record.
+ */
+export function nextContextDescriptor(
+  r: StreamReader,
+  h: ContextHeaderInfo,
+  index: number,
+): ContextDescriptor | null | Promise<ContextDescriptor | null> {
+  if (r.buffered < descriptorSize(h)) return fillThenNext(r, h, index);
+  const d = takeDescriptor(r, h, index);
+  return d.type === CONTEXT_END ? endOfStream(r, index) : d;
+}
+
+async function fillThenNext(r: StreamReader, h: ContextHeaderInfo, index: number): Promise<ContextDescriptor | null> {
+  const size = descriptorSize(h);
   if (!(await r.fill(size))) {
-    if (r.buffered === 0) throw new TruncatedError("stream: missing END record", offset, size, 0, { path });
-    throw new TruncatedError("record descriptor", offset, size, r.buffered, { path });
+    const path = `record[${index}]`;
+    if (r.buffered === 0) throw new TruncatedError("stream: missing END record", r.offset, size, 0, { path });
+    throw new TruncatedError("record descriptor", r.offset, size, r.buffered, { path });
   }
-  const d = r.reader(size);
+  const d = takeDescriptor(r, h, index);
+  return d.type === CONTEXT_END ? endOfStream(r, index) : d;
+}
+
+async function endOfStream(r: StreamReader, index: number): Promise<null> {
+  if (!(await r.atEnd())) throw new WireError("TRAILING_BYTES", "bytes after the END record", r.offset, { path: `record[${index}]` });
+  return null;
+}
+
+/** Decode and check the buffered descriptor, consuming it (no reader object, no path string unless refusing). */
+function takeDescriptor(r: StreamReader, h: ContextHeaderInfo, index: number): ContextDescriptor {
+  const offset = r.offset;
+  const size = descriptorSize(h);
+  const b = r.take(size);
   let type: number;
   let instance: number;
   let length: number;
   if (h.version === 1) {
-    type = d.u16le();
-    instance = d.u16le();
-    length = d.u32le();
+    type = b[0]! | (b[1]! << 8);
+    instance = b[2]! | (b[3]! << 8);
+    length = u32(b, 4, true);
   } else {
     const le = !h.bigEndian;
-    type = d.u32(le);
-    instance = d.u32(le);
-    const hi = d.u32(le);
-    const lo = d.u32(le);
-    const [high, low] = le ? [lo, hi] : [hi, lo];
+    type = u32(b, 0, le);
+    instance = u32(b, 4, le);
+    const high = u32(b, le ? 12 : 8, le);
+    const low = u32(b, le ? 8 : 12, le);
     if (high > 0x1fffff) {
-      throw new LimitError(`record length ${(BigInt(high) << 32n) | BigInt(low)} is beyond any stream`, offset + 8, { path });
+      throw new LimitError(`record length ${(BigInt(high) << 32n) | BigInt(low)} is beyond any stream`, offset + 8, { path: `record[${index}]` });
     }
     length = high * 0x1_0000_0000 + low;
   }
   if (r.size !== undefined && length > r.size - (offset + size)) {
-    throw new TruncatedError("record body", offset + size, length, r.size - (offset + size), { path: `${path}(type ${type})` });
+    throw new TruncatedError("record body", offset + size, length, r.size - (offset + size), { path: `record[${index}](type ${type})` });
   }
   if (type === CONTEXT_END) {
+    const path = `record[${index}]`;
     if (instance !== 0) throw new MalformedError("END record instance must be 0", offset + (h.version === 1 ? 2 : 4), { path, found: String(instance) });
     if (length !== 0) throw new MalformedError("END record must be empty", offset + (h.version === 1 ? 4 : 8), { path, found: `length ${length}` });
-    if (!(await r.atEnd())) {
-      throw new WireError("TRAILING_BYTES", "bytes after the END record", r.offset, { path });
-    }
-    return null;
-  }
-  if (type === CONTEXT_HEADER) {
+  } else if (type === CONTEXT_HEADER) {
     throw new MalformedError(
       h.version === 1 ? "HEADER record may only be the first record" : "record type 1 is reserved in version 2 (the header is not a record)",
       offset,
-      { path },
+      { path: `record[${index}]` },
     );
   }
   return { index, type, instance, length, offset, bodyOffset: offset + size };
 }
+
+const u32 = (b: Uint8Array, at: number, le: boolean): number =>
+  le
+    ? (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0
+    : ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
 
 export async function finishContextRecord(r: StreamReader, d: ContextDescriptor): Promise<void> {
   await readPadding(r, d.length, `record[${d.index}]`);
