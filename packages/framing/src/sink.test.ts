@@ -16,7 +16,7 @@ import { atomicFileSink } from "./node.js";
 const SEED = Number(process.env.FC_SEED ?? 0x51_4b5);
 console.info(`sink: seed ${SEED}`);
 const MiB = 1 << 20;
-const sizes = fc.array(fc.oneof(fc.integer({ min: 0, max: 64 }), fc.integer({ min: 1, max: 9 * MiB })), { minLength: 1, maxLength: 12 });
+const sizes = fc.array(fc.oneof(fc.integer({ min: 0, max: 64 }), fc.integer({ min: 1, max: 9 * MiB })), { minLength: 1, maxLength: 12, size: "max" });
 
 async function writeAll(write: (c: Uint8Array) => void | Promise<void>, lens: number[]): Promise<Uint8Array> {
   const total = lens.reduce((a, b) => a + b, 0);

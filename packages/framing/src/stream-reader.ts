@@ -4,12 +4,25 @@ import type { Sink } from "./sink.js";
 import { bytesSource, type Source } from "./source.js";
 
 const AFTER_SEEK_READ = 64 << 10;
+/**
+ * Room kept in front of a read-ahead chunk: the unread tail of the previous
+ * chunk (usually part of a record header) is copied there, so the new chunk
+ * becomes the buffer without copying it.
+ */
+const AHEAD_HEAD = 64 << 10;
 
 export interface StreamReaderOptions {
   /** Size of each read from the source (default 4 MiB: fewer syscalls and thread-pool hand-offs). */
   chunkSize?: number;
   /** Called with the absolute offset after each refill, for progress bars. */
   onProgress?: (offset: number) => void;
+  /**
+   * While the stream is read sequentially, keep the next chunk's read in
+   * flight so the source works while the caller decodes (default false; worth
+   * it for files, whose reads are thread-pool round trips). Doubles the buffer
+   * memory; never reads ahead after a seek.
+   */
+  readAhead?: boolean;
 }
 
 /**
@@ -31,12 +44,20 @@ export class StreamReader {
   private pos = 0;
   private readonly chunk: number;
   private readonly onProgress: ((offset: number) => void) | undefined;
+  private readonly readAhead: boolean;
+  /** The read in flight into `spare` (at AHEAD_HEAD): the bytes right after `buf[end]`. */
+  private ahead: Promise<number> | null = null;
+  private spare: Uint8Array | null = null;
+  /** AHEAD_HEAD, or less for small chunks. */
+  private readonly head: number;
   readonly source: Source;
 
   constructor(source: Source, opts: StreamReaderOptions = {}) {
     this.source = source;
     this.chunk = opts.chunkSize ?? 4 << 20;
-    this.buf = new Uint8Array(this.chunk);
+    this.readAhead = opts.readAhead === true;
+    this.head = Math.min(AHEAD_HEAD, this.chunk);
+    this.buf = new Uint8Array(this.readAhead ? this.head + this.chunk : this.chunk);
     this.onProgress = opts.onProgress;
   }
 
@@ -114,6 +135,7 @@ export class StreamReader {
 
   /** Discard `n` bytes, seeking on sources that can. */
   async skip(n: number, what = "data"): Promise<void> {
+    if (this.ahead && n > this.end - this.start) await this.landAhead();
     const startOffset = this.pos;
     const inBuf = Math.min(n, this.end - this.start);
     this.start += inBuf;
@@ -156,6 +178,7 @@ export class StreamReader {
    * caller alternating its own buffers can overlap reads with writes.
    */
   async readInto(into: Uint8Array, what = "data"): Promise<void> {
+    if (this.ahead && into.byteLength > this.end - this.start) await this.landAhead();
     const startOffset = this.pos;
     const n = into.byteLength;
     const k = Math.min(n, this.end - this.start);
@@ -196,11 +219,20 @@ export class StreamReader {
   }
 
   async close(): Promise<void> {
+    // Let a read in flight finish before its descriptor goes away.
+    await this.ahead?.catch(() => 0);
+    this.ahead = null;
     await this.source.close?.();
   }
 
   /** Read at least `want` more bytes into the buffer; false at end of stream. */
   private async readMore(want: number): Promise<boolean> {
+    if (this.ahead) {
+      const ok = await this.landAhead();
+      if (ok) this.startAhead();
+      return ok;
+    }
+    const sequential = !this.sought;
     const have = this.end - this.start;
     // Grow geometrically from what is actually present, never straight to `want`.
     const target = have + Math.min(want, Math.max(this.chunk, have));
@@ -232,7 +264,57 @@ export class StreamReader {
       got += k;
     }
     this.onProgress?.(this.pos + (this.end - this.start));
+    if (got > 0 && sequential) this.startAhead();
     return got > 0;
+  }
+
+  private startAhead(): void {
+    if (!this.readAhead || this.eof || this.ahead) return;
+    if (this.spare === null || this.spare.byteLength < this.head + this.chunk) this.spare = new Uint8Array(this.head + this.chunk);
+    this.ahead = this.source.read(this.spare.subarray(this.head, this.head + this.chunk));
+    // Its failure is reported when it is awaited (landAhead), not as an unhandled rejection.
+    this.ahead.catch(() => {});
+  }
+
+  /**
+   * Make the read-ahead chunk part of the buffer. Usually the chunk becomes
+   * the buffer (the short unread tail is copied in front of it) and the old
+   * buffer becomes the spare; a long unread tail stays put and the chunk is
+   * appended to it instead.
+   */
+  private async landAhead(): Promise<boolean> {
+    const p = this.ahead!;
+    this.ahead = null;
+    const k = await p;
+    if (k === 0) {
+      this.eof = true;
+      return false;
+    }
+    const spare = this.spare!;
+    const have = this.end - this.start;
+    if (have <= this.head) {
+      spare.set(this.buf.subarray(this.start, this.end), this.head - have);
+      this.spare = this.buf;
+      this.buf = spare;
+      this.start = this.head - have;
+      this.end = this.head + k;
+    } else {
+      if (this.buf.byteLength - this.end < k) {
+        const room = have + k;
+        if (room <= this.buf.byteLength) this.buf.copyWithin(0, this.start, this.end);
+        else {
+          const nb = new Uint8Array(room);
+          nb.set(this.buf.subarray(this.start, this.end));
+          this.buf = nb;
+        }
+        this.start = 0;
+        this.end = have;
+      }
+      this.buf.set(spare.subarray(this.head, this.head + k), this.end);
+      this.end += k;
+    }
+    this.onProgress?.(this.pos + (this.end - this.start));
+    return true;
   }
 }
 
