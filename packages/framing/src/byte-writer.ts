@@ -6,6 +6,8 @@
 export class ByteWriter {
   private buf: Uint8Array;
   private view: DataView;
+  /** The last view `finish` made: a fixed-size header written once per record reuses it. */
+  private last: Uint8Array | null = null;
   length = 0;
 
   constructor(initialCapacity = 4096) {
@@ -20,7 +22,9 @@ export class ByteWriter {
 
   /** The bytes written so far (a view; copy it if you keep it across writes). */
   finish(): Uint8Array {
-    return this.buf.subarray(0, this.length);
+    const last = this.last;
+    if (last !== null && last.byteLength === this.length && last.buffer === this.buf.buffer) return last;
+    return (this.last = this.buf.subarray(0, this.length));
   }
 
   /** Make room for `n` more bytes and return the write position. */

@@ -18,6 +18,14 @@ export function padding8(length: number | bigint): number {
   return typeof length === "bigint" ? Number((8n - (length % 8n)) % 8n) : (8 - (length % 8)) % 8;
 }
 
+const ZEROS = new Uint8Array(8);
+const PADS = Array.from({ length: 8 }, (_, k) => ZEROS.subarray(0, k));
+
+/** `n` (0–7) zero bytes of padding, as a shared read-only view: writers need not allocate one per record. */
+export function zeroPadding(n: number): Uint8Array {
+  return PADS[n] ?? ZEROS.subarray(0, n);
+}
+
 /** Header of one type/length record as it was on the wire. */
 export interface RecordHeader {
   /** Index of the record in its stream (0-based). */

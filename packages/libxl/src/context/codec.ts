@@ -18,8 +18,8 @@ import {
 } from "@vmstream/framing";
 import type { ContextRecord, ContextStream } from "./model.js";
 import { type ContextHeaderInfo, detectContext, finishContextRecord, nextContextDescriptor, readContextDescriptor, readContextHeader } from "./reader.js";
-import { PADDING, checkRecordType, contextHeaderBytes, writeContext, writeContextDescriptor } from "./writer.js";
-import { ByteWriter, padding8 } from "@vmstream/framing";
+import { checkRecordType, contextHeaderBytes, writeContext, writeContextDescriptor } from "./writer.js";
+import { ByteWriter, padding8, zeroPadding } from "@vmstream/framing";
 
 const asVersion = (v: string): "1" | "2" => {
   if (v !== "1" && v !== "2") throw new RefusedError(`context@${v} is not a known version`, 0, { expected: "1 or 2" });
@@ -164,7 +164,7 @@ async function transcode(r: StreamReader, version: string, to: { version: 1 | 2;
       await r.pipe(d.length, out, `record[${i}] body`);
       await finishContextRecord(r, d);
     }
-    if (pad && (p = out.write(PADDING.subarray(0, pad)))) await p;
+    if (pad && (p = out.write(zeroPadding(pad)))) await p;
   }
   writeContextDescriptor(w.reset(), oh, 0, 0, 0);
   if ((p = out.write(w.finish()))) await p;

@@ -1,4 +1,4 @@
-import { ByteWriter, RefusedError, type Sink, padding8 } from "@vmstream/framing";
+import { ByteWriter, RefusedError, type Sink, padding8, zeroPadding } from "@vmstream/framing";
 import { CONTEXT_MAGIC } from "@vmstream/wire-spec";
 import { CONTEXT_END, CONTEXT_HEADER, CONTEXT_V2_OPTION_BIG_ENDIAN, type ContextStream } from "./model.js";
 
@@ -60,7 +60,6 @@ export function writeContextDescriptor(w: ByteWriter, h: ContextWriterHeader, ty
   }
 }
 
-export const PADDING = new Uint8Array(8);
 
 /** Check a record can be written: END and HEADER are implicit. */
 export function checkRecordType(type: number, index: number): void {
@@ -79,7 +78,7 @@ export async function writeContext(s: ContextStream, out: Sink): Promise<void> {
     checkRecordType(rec.type, i);
     await out.write(contextDescriptorBytes(h, rec.type, rec.instance, rec.body.byteLength, w, i));
     await out.write(rec.body);
-    await out.write(PADDING.subarray(0, padding8(rec.body.byteLength)));
+    await out.write(zeroPadding(padding8(rec.body.byteLength)));
   }
   await out.write(contextDescriptorBytes(h, CONTEXT_END, 0, 0, w));
 }
