@@ -1,5 +1,4 @@
 import {
-  BufferedSink,
   batched,
   type CodecOptions,
   type FamilyCodec,
@@ -227,7 +226,7 @@ export const contextCodec: FamilyCodec = {
   async encode(doc: unknown, out: Sink): Promise<void> {
     const s = contextFromJson(doc);
     s.records.forEach((x, i) => checkRecordType(x.type, i));
-    const b = new BufferedSink(out);
+    const b = batched(out);
     await writeContext(s, b);
     await b.flush();
   },

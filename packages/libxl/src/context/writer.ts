@@ -69,7 +69,7 @@ export function checkRecordType(type: number, index: number): void {
 }
 
 /** Write a whole in-memory stream (header, records, END). */
-export async function writeContext(s: ContextStream, out: Sink): Promise<void> {
+export async function writeContext(s: ContextStream, out: Pick<Sink, "write">): Promise<void> {
   const h: ContextWriterHeader = { version: s.version, xenMajor: s.xenMajor, xenMinor: s.xenMinor, bigEndian: s.bigEndian };
   await out.write(contextHeaderBytes(h));
   const w = new ByteWriter(16);

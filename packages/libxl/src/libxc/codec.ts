@@ -1,5 +1,6 @@
 import {
-  BufferedSink,
+  type BatchedSink,
+  batched,
   ByteWriter,
   type FamilyCodec,
   type FormatId,
@@ -95,7 +96,7 @@ export async function readLibxc(r: StreamReader, version?: string): Promise<Libx
 /** Write a whole image held in memory. */
 export async function writeLibxc(img: LibxcImage, out: Sink): Promise<void> {
   const w = new ByteWriter(1 << 16);
-  const bs = new BufferedSink(out);
+  const bs = batched(out);
   await bs.write(writeLibxcHeader(w, img.header).finish());
   for (const rec of img.records) await bs.write(writeLibxcRecord(w.reset(), rec).finish());
   if (img.qemuTail) await bs.write(qemuTailBytes(img.qemuTail));
@@ -148,7 +149,7 @@ async function* decodeLibxc(r: StreamReader, version: string): AsyncIterable<str
  * content; 2 from a v3 input drops it and refuses what v2 cannot hold.
  */
 async function transcodeLibxc(r: StreamReader, version: string, out: Sink, toVersion?: 2 | 3): Promise<void> {
-  const bs = new BufferedSink(out);
+  const bs = batched(out);
   const w = new ByteWriter(1 << 16);
   let target: 2 | 3 = 3;
   let sdePending = false;

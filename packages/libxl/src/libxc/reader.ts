@@ -474,7 +474,7 @@ export class LibxcReader {
     return this.r.take(n).slice();
   }
   /** …passed through to a sink in buffer-sized pieces. */
-  async pipePages(sink: Sink): Promise<void> {
+  async pipePages(sink: Pick<Sink, "write">): Promise<void> {
     const n = this.pending;
     this.pending = 0;
     await this.r.pipe(n, sink, "PAGE_DATA page contents");

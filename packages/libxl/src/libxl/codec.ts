@@ -1,5 +1,6 @@
 import {
-  BufferedSink,
+  type BatchedSink,
+  batched,
   ByteWriter,
   type FamilyCodec,
   type Inspection,
@@ -95,7 +96,7 @@ export function libxlEntriesFromJson(records: unknown): LibxlEntry[] {
 }
 
 /** Write entries (header excluded) to a writer-backed sink. */
-export async function writeLibxlEntries(entries: readonly LibxlEntry[], bs: BufferedSink, w: ByteWriter): Promise<void> {
+export async function writeLibxlEntries(entries: readonly LibxlEntry[], bs: BatchedSink, w: ByteWriter): Promise<void> {
   for (const e of entries) {
     w.reset();
     if ("libxl" in e) writeLibxlRecord(w, e.libxl);
@@ -107,7 +108,7 @@ export async function writeLibxlEntries(entries: readonly LibxlEntry[], bs: Buff
 
 export async function writeLibxl(s: LibxlStream, out: Sink): Promise<void> {
   const w = new ByteWriter(1 << 16);
-  const bs = new BufferedSink(out);
+  const bs = batched(out);
   await bs.write(writeLibxlHeader(w, { legacy: (s.options & 2) !== 0 }).finish());
   await writeLibxlEntries(s.entries, bs, w);
   await bs.flush();
@@ -150,7 +151,7 @@ async function* decodeLibxl(r: StreamReader): AsyncIterable<string> {
 }
 
 /** Re-encode everything after the libxl header through the writers, piping page contents. */
-export async function recodeLibxlBody(r: StreamReader, bs: BufferedSink, w: ByteWriter, notes: string[]): Promise<void> {
+export async function recodeLibxlBody(r: StreamReader, bs: BatchedSink, w: ByteWriter, notes: string[]): Promise<void> {
   for await (const it of walkLibxl(r, "stream", notes)) {
     w.reset();
     if (it.layer === "libxl") writeLibxlRecord(w, it.record!);
@@ -283,7 +284,7 @@ export const libxlCodec: FamilyCodec = {
     const notes: string[] = [];
     const h = await readLibxlHeader(r, notes);
     const w = new ByteWriter(1 << 16);
-    const bs = new BufferedSink(out);
+    const bs = batched(out);
     await bs.write(writeLibxlHeader(w, { legacy: (h.options & 2) !== 0 }).finish());
     await recodeLibxlBody(r, bs, w, notes);
     await bs.flush();

@@ -1,5 +1,6 @@
 import {
-  BufferedSink,
+  type BatchedSink,
+  batched,
   ByteWriter,
   type FamilyCodec,
   MalformedError,
@@ -60,7 +61,7 @@ export async function readXl(r: StreamReader): Promise<XlFile> {
 
 export async function writeXl(f: XlFile, out: Sink): Promise<void> {
   const w = new ByteWriter(1 << 16);
-  const bs = new BufferedSink(out);
+  const bs = batched(out);
   await bs.write(writeXlHeader(w, f.header).finish());
   await bs.write(writeLibxlHeader(w.reset(), { legacy: (f.libxl.options & 2) !== 0 }).finish());
   await writeLibxlEntries(f.libxl.entries, bs, w);
@@ -116,7 +117,7 @@ export const xlCodec: FamilyCodec = {
     const h = await readXlHeader(r, notes);
     const lh = await readLibxlHeader(r, notes);
     const w = new ByteWriter(1 << 16);
-    const bs = new BufferedSink(out);
+    const bs = batched(out);
     await bs.write(writeXlHeader(w, h).finish());
     await bs.write(writeLibxlHeader(w.reset(), { legacy: (lh.options & 2) !== 0 }).finish());
     await recodeLibxlBody(r, bs, w, notes);
