@@ -29,7 +29,7 @@ import {
   QEMU_VM_SUBSECTIONS_END,
 } from "./constants.js";
 import { latin1 } from "./latin1.js";
-import { RamState, readRamRecord, type RamRecord } from "./ram.js";
+import { RamState, plainRun, readRamRecord, type RamRecord } from "./ram.js";
 import { readDesc, type StateValue } from "./state.js";
 import { deviceKey, locateVmdesc, parseVmdesc, type DeviceDesc, type Vmdesc } from "./vmdesc.js";
 
@@ -54,6 +54,8 @@ export type Ev =
   | { t: "command"; offset: number; cmd: number; data: Uint8Array; pkg: Uint8Array | null }
   | { t: "section"; offset: number; kind: SectionKind; id: number; idstr: string; instance: number; version: number; body: "ram" | "state" | "raw" }
   | { t: "ram"; rec: RamRecord }
+  /** Plain PAGE/ZERO records, whole (only with `ramRuns`): a view valid until the next event. */
+  | { t: "ramRun"; offset: number; bytes: Uint8Array }
   | { t: "state"; offset: number; dev: DeviceDesc; value: StateValue }
   | { t: "raw"; offset: number; data: Uint8Array }
   | { t: "end"; offset: number; id: number; footer: boolean }
@@ -74,6 +76,11 @@ export interface ParseOptions {
    * need totals and blocks, not each page, avoid one generator hop per page.
    */
   ramBlocksOnly?: boolean;
+  /**
+   * Emit runs of plain page records as their bytes (`ramRun`), not a `ram`
+   * event each: for writers that copy RAM through unchanged (recode, convert).
+   */
+  ramRuns?: boolean;
   /** A PACKAGED command's nested stream: no header, no configuration, nothing after EOF. */
   headerless?: boolean;
 }
@@ -94,6 +101,12 @@ export class ParseState {
     this.ram = new RamState(pageSize);
   }
 }
+
+/**
+ * Buffered bytes below which a RAM section refills before looking for a run
+ * of plain records: a refill then reads a whole chunk, so runs are long.
+ */
+const RUN_FILL = 64 << 10;
 
 const be32 = (b: Uint8Array, p: number): number => ((b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!) >>> 0;
 
@@ -217,7 +230,18 @@ export async function* parseStream(input: StreamReader, o: ParseOptions, st: Par
     }
     yield { t: "section", offset: at, kind, id, idstr, instance, version: sversion, body };
     if (body === "ram") {
+      const runs = o.ramRuns === true || o.ramBlocksOnly === true;
       for (;;) {
+        if (runs) {
+          if (input.buffered < RUN_FILL) await input.fill(RUN_FILL);
+          const n = plainRun(input.peek(input.buffered), st.ram);
+          if (n > 0) {
+            const offset = input.offset;
+            const bytes = input.take(n);
+            if (o.ramRuns) yield { t: "ramRun", offset, bytes };
+            continue;
+          }
+        }
         const rec = await readRamRecord(input, st.ram, o.pages);
         if (!o.ramBlocksOnly || rec.blocks) yield { t: "ram", rec };
         if (rec.flags & 0x10) break;
@@ -455,7 +479,7 @@ async function checkPackage(pkg: Uint8Array, base: number, st: ParseState, o: Pa
   const inner = new ParseState(st.ram.pageSize);
   inner.footers = st.footers;
   try {
-    for await (const _ of parseStream(StreamReader.of(pkg), { ...o, headerless: true, pages: false, borrowed: st.vmdesc ?? o.borrowed }, inner)) {
+    for await (const _ of parseStream(StreamReader.of(pkg), { ...o, headerless: true, pages: false, ramBlocksOnly: true, ramRuns: false, borrowed: st.vmdesc ?? o.borrowed }, inner)) {
       // events are only checked here
     }
   } catch (e) {

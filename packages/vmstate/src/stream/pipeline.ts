@@ -62,7 +62,7 @@ export async function pump(input: StreamReader, inVersion: number, outVersion: n
   const borrowed = (await loadBorrowed(opts)).vmdesc;
   const ps = pageSizeOpt(opts);
   const st = new ParseState(ps ?? DEFAULT_PAGE_SIZE);
-  const po: ParseOptions = { version: inVersion, pages: true, pageSize: ps, borrowed };
+  const po: ParseOptions = { version: inVersion, pages: true, ramRuns: true, pageSize: ps, borrowed };
   const w = new QemuWriter(out, outVersion, st.ram.pageSize);
   let cur = "";
   let curKind = "";
@@ -86,6 +86,10 @@ export async function pump(input: StreamReader, inVersion: number, outVersion: n
           break;
         case "ram":
           await w.ramRecord(ev.rec);
+          break;
+        case "ramRun":
+          await w.ramRun(ev.bytes);
+          w.ram.current = st.ram.current;
           break;
         case "state":
           if (inVersion !== outVersion && ev.dev.desc.opaqueVmstate)

@@ -192,6 +192,56 @@ export async function readRamRecord(input: StreamReader, st: RamState, keep: boo
   return rec;
 }
 
+const PLAIN_PAGE = RAM_FLAG.CONTINUE | RAM_FLAG.PAGE;
+const PLAIN_ZERO = RAM_FLAG.CONTINUE | RAM_FLAG.ZERO;
+/** Larger pages are rare and cheap per byte anyway: they stay on the record-by-record path. */
+const PLAIN_MAX_PAGE = 64 << 10;
+
+/**
+ * Length of the run of plain records at the start of `v`: CONTINUE PAGE and
+ * ZERO records, each complete in `v`, inside the current block. Such a run
+ * re-encodes to exactly its own bytes, so callers pass it on (or drop it)
+ * whole instead of record by record. The run stops before anything else,
+ * including a record that is malformed: `readRamRecord` then reads that one
+ * and reports it at its own offset. Counts the run in `st.totals`.
+ */
+export function plainRun(v: Uint8Array, st: RamState): number {
+  const ps = st.pageSize;
+  if (st.current === null || ps > PLAIN_MAX_PAGE || ps < 16 || (ps & (ps - 1)) !== 0) return 0;
+  const mask = ps - 1;
+  const limit = st.blocks.get(st.current) ?? Number.POSITIVE_INFINITY;
+  const end = v.byteLength;
+  const page = 8 + ps;
+  let p = 0;
+  let pages = 0;
+  let zeros = 0;
+  while (p + 9 <= end) {
+    const hi = ((v[p]! << 24) | (v[p + 1]! << 16) | (v[p + 2]! << 8) | v[p + 3]!) >>> 0;
+    const lo = ((v[p + 4]! << 24) | (v[p + 5]! << 16) | (v[p + 6]! << 8) | v[p + 7]!) >>> 0;
+    const flags = lo & mask;
+    if (hi > 0x1fffff || hi * 0x1_0000_0000 + (lo - flags) >= limit) break;
+    if (flags === PLAIN_PAGE) {
+      if (p + page > end) break;
+      p += page;
+      pages++;
+    } else if (flags === PLAIN_ZERO) {
+      p += 9;
+      zeros++;
+    } else {
+      break;
+    }
+  }
+  if (p > 0) {
+    const t = st.totals;
+    st.used = true;
+    t.records += pages + zeros;
+    t.pages += pages;
+    t.zeroPages += zeros;
+    t.pageBytes += pages * ps;
+  }
+  return p;
+}
+
 /** The run structure QEMU's xbzrle_decode_buffer accepts. */
 function checkXbzrle(src: Uint8Array, dlen: number, base: number): void {
   const slen = src.byteLength;

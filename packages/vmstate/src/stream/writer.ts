@@ -62,6 +62,13 @@ export class QemuWriter {
     if (this.w.length >= FLUSH_AT) await this.flush();
   }
 
+  /** Plain RAM records copied through: straight to the sink, not via the ByteWriter. */
+  async ramRun(bytes: Uint8Array): Promise<void> {
+    await this.flush();
+    this.written += bytes.byteLength;
+    await this.sink.write(bytes);
+  }
+
   state(desc: Desc, value: unknown, path: string): void {
     writeDesc(this.w, desc, value, this.v4, path);
   }
