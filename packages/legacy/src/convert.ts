@@ -8,7 +8,8 @@ import {
   type CodecOptions,
   type FormatId,
   type Sink,
-  type StreamReader,
+  type Source,
+  StreamReader,
 } from "@vmstream/framing";
 import { LEGACY_FILLER_PFN, LEGACY_HVM_TAIL_PARAMS, LEGACY_VCPU_CONTEXT_SIZES, LIBXC_ID, LIBXC_REC_LENGTH_MAX, XL_MAGIC } from "@vmstream/wire-spec";
 import { MAX_TOOLSTACK_BLOB, parsePhysmap, physmapPairs } from "./physmap.js";
@@ -23,8 +24,18 @@ const XL = { END: 0, LIBXC_CONTEXT: 1, EMULATOR_XENSTORE_DATA: 2, EMULATOR_CONTE
 export const CONVERTED_LIBXC_VERSION = 3;
 /** Domain-header xen_major 0 marks a converted image; xen_minor is the converter's own version. */
 const CONVERTER_VERSION = 1;
-/** Bulk data moves in pieces of this size, read straight into one of two staging buffers. */
-const PIPE_PIECE = 4 << 20;
+/**
+ * The output block: a whole batch of pages (1024 × 4 KiB) with its record
+ * header and the read-ahead of the next header fits, so a batch's pages are
+ * one read, straight into the block.
+ */
+const OUT_BLOCK = (4 << 20) + (64 << 10);
+/** A payload at least this large is bulk: what follows it is usually a header and more bulk. */
+const BULK = 1 << 20;
+/** After bulk, the next refill reads only this much: the header, not the next payload too. */
+const LEAN_READ = 16 << 10;
+/** Chunk of the conversion's own reader: refills between small records, never page data. */
+const LEAN_CHUNK = 1 << 20;
 /** Collected HVM params beyond this are not a real image (there are 11 kinds). */
 const MAX_PARAMS = 1 << 16;
 
@@ -47,39 +58,45 @@ export function targetOf(to: FormatId): LegacyTarget | null {
 }
 
 /**
- * Buffers small records and hands bulk payloads straight from the input
- * reader to the sink, so memory holds one batch at most.
+ * Gathers the output in one block: small records through `w`, bulk payloads
+ * read by the source straight into the block, so page data is copied in user
+ * space only where the sink copies it. A sink is done with a chunk when its
+ * write resolves, so the one block is reused at once; a write-behind sink
+ * keeps the disk busy meanwhile.
  */
 class Out {
   readonly w = new ByteWriter(1 << 16);
   records = 0;
-  /** The write in flight: bulk data is copied to a staging buffer so the next read overlaps it. */
-  private pending: Promise<void> | void = undefined;
-  private readonly stage = [new Uint8Array(0), new Uint8Array(0)];
-  private turn = 0;
-  constructor(private readonly sink: Sink) {}
-  private async send(v: Uint8Array): Promise<void> {
-    await this.pending;
-    this.pending = undefined;
-    this.pending = this.sink.write(v);
+  private block: Uint8Array | null = null;
+  private used = 0;
+  constructor(
+    private readonly sink: Sink,
+    private readonly lean: LeanSource | null,
+  ) {}
+  private room(): Uint8Array {
+    return (this.block ??= new Uint8Array(OUT_BLOCK));
   }
+  private async send(): Promise<void> {
+    const v = this.room().subarray(0, this.used);
+    this.used = 0;
+    await this.sink.write(v);
+  }
+  /** Move what `w` holds into the block. */
   async flush(): Promise<void> {
-    if (this.w.length > 0) {
-      const v = this.w.finish().slice();
-      this.w.reset();
-      await this.send(v);
+    const v = this.w.finish();
+    for (let off = 0; off < v.length; ) {
+      const k = Math.min(v.length - off, OUT_BLOCK - this.used);
+      this.room().set(v.subarray(off, off + k), this.used);
+      this.used += k;
+      off += k;
+      if (this.used === OUT_BLOCK) await this.send();
     }
+    this.w.reset();
   }
-  /** After a failure: let a write in flight finish (or fail) so its rejection is not left unhandled. */
-  async settle(): Promise<void> {
-    await Promise.resolve(this.pending).catch(() => {});
-    this.pending = undefined;
-  }
-  /** Flush, and wait until the sink has everything. */
+  /** Flush, and hand the sink everything. */
   async drain(): Promise<void> {
     await this.flush();
-    await this.pending;
-    this.pending = undefined;
+    if (this.used > 0) await this.send();
   }
   async maybeFlush(): Promise<void> {
     if (this.w.length >= 1 << 18) await this.flush();
@@ -88,24 +105,31 @@ class Out {
     writeRecord(this.w, type, body, true);
     this.records++;
   }
-  /**
-   * Pass `n` bytes from the reader to the sink in reader-sized pieces; each
-   * piece goes out from one of two staging buffers while the next is read.
-   */
+  /** Pass `n` bytes from the reader to the sink, read into the block where they belong. */
   async pipe(r: StreamReader, n: number, what: string): Promise<void> {
     await this.flush();
-    let left = n;
-    while (left > 0) {
-      const k = Math.min(left, PIPE_PIECE);
-      let buf = this.stage[this.turn]!;
-      if (buf.length < k) buf = this.stage[this.turn] = new Uint8Array(PIPE_PIECE);
-      // This buffer's previous write was awaited before the other one was sent.
-      const piece = buf.subarray(0, k);
-      await r.readInto(piece, what);
-      this.turn ^= 1;
-      await this.send(piece);
-      left -= k;
+    // Whatever follows is read straight into the block, in full.
+    if (this.lean) this.lean.afterBulk = false;
+    const at = r.offset;
+    let done = 0;
+    while (done < n) {
+      // A payload that a fresh block holds is not split over two reads.
+      if (this.used > 0 && OUT_BLOCK - this.used < n - done) await this.send();
+      const k = Math.min(n - done, OUT_BLOCK - this.used);
+      if (this.lean) this.lean.spare = OUT_BLOCK - this.used - k;
+      try {
+        await r.readInto(this.room().subarray(this.used, this.used + k), what);
+      } catch (e) {
+        // Report the whole payload, not the piece of it that ran short.
+        if (e instanceof TruncatedError) throw new TruncatedError(what, at, n, done + e.available);
+        throw e;
+      } finally {
+        if (this.lean) this.lean.spare = 0;
+      }
+      this.used += k;
+      done += k;
     }
+    if (n >= BULK && this.lean) this.lean.afterBulk = true;
   }
   /** A record whose body is `head` then `n` bytes piped from `r`, then padding. */
   async recordPiped(type: number, head: Uint8Array, r: StreamReader, n: number, what: string): Promise<void> {
@@ -115,6 +139,71 @@ class Out {
     await this.pipe(r, n, what);
     this.w.zeros(padding8(len));
     this.records++;
+  }
+}
+
+/**
+ * The input as seen by the conversion's own reader, for a file read from its
+ * start. The caller's reader reads ahead a whole chunk whenever a header needs
+ * a few bytes, so nearly all of the next batch's pages would land in its
+ * buffer and be copied out again. Here pages are read by the file straight
+ * into the output block, and the same read takes the next LEAN_READ bytes
+ * (the next batch header) into the block's free room, from where they are
+ * kept for the next refill: one read per batch, pages never copied.
+ */
+class LeanSource implements Source {
+  /** Bulk was piped without reading past it: the next refill reads only a header's worth. */
+  afterBulk = false;
+  /** Free bytes in the output block after the piece being read straight into it (0 otherwise). */
+  spare = 0;
+  private readonly ahead = new Uint8Array(LEAN_READ);
+  private aheadStart = 0;
+  private aheadEnd = 0;
+  constructor(private readonly r: StreamReader) {}
+  get size(): number {
+    return this.r.size!;
+  }
+  async read(into: Uint8Array): Promise<number> {
+    if (this.aheadEnd > this.aheadStart) {
+      const k = Math.min(into.byteLength, this.aheadEnd - this.aheadStart);
+      into.set(this.ahead.subarray(this.aheadStart, this.aheadStart + k));
+      this.aheadStart += k;
+      // The header after the bulk is here already.
+      this.afterBulk = false;
+      return k;
+    }
+    const left = this.size - this.r.offset;
+    let n = Math.min(into.byteLength, left);
+    if (this.afterBulk) {
+      this.afterBulk = false;
+      n = Math.min(n, LEAN_READ);
+    }
+    if (n <= 0) return 0;
+    const extra = Math.min(this.spare, LEAN_READ, left - n);
+    this.spare = 0;
+    const span = new Uint8Array(into.buffer, into.byteOffset, n + extra);
+    let got = span.length;
+    try {
+      await this.r.readInto(span);
+    } catch (e) {
+      // The file ends before its size said (cut while being read): hand over
+      // what came, and let the conversion's reader name what is missing.
+      if (!(e instanceof TruncatedError)) throw e;
+      got = e.available;
+    }
+    if (got > n) {
+      this.ahead.set(span.subarray(n, got));
+      this.aheadStart = 0;
+      this.aheadEnd = got - n;
+    }
+    return Math.min(got, n);
+  }
+  async seek(n: number): Promise<number> {
+    const k = Math.min(n, this.aheadEnd - this.aheadStart);
+    this.aheadStart += k;
+    const more = Math.max(0, Math.min(n - k, this.size - this.r.offset));
+    await this.r.skip(more);
+    return k + more;
   }
 }
 
@@ -148,20 +237,13 @@ export async function convertLegacy(
       0,
     );
   }
-  return convertShaped(r, shape, target, sink);
+  // Errors carry the inner reader's offsets, which are absolute only from the stream's start.
+  const lean = r.offset === 0 && r.size !== undefined ? new LeanSource(r) : null;
+  const input = lean ? new StreamReader(lean, { chunkSize: LEAN_CHUNK }) : r;
+  return convertInto(input, shape, target, new Out(sink, lean));
 }
 
-async function convertShaped(r: StreamReader, shape: LegacyShape, target: LegacyTarget, sink: Sink): Promise<ConvertReport> {
-  const out = new Out(sink);
-  try {
-    return await convertInto(r, shape, target, sink, out);
-  } catch (e) {
-    await out.settle();
-    throw e;
-  }
-}
-
-async function convertInto(r: StreamReader, shape: LegacyShape, target: LegacyTarget, sink: Sink, out: Out): Promise<ConvertReport> {
+async function convertInto(r: StreamReader, shape: LegacyShape, target: LegacyTarget, out: Out): Promise<ConvertReport> {
   const w = out.w;
   const libxl = target !== "libxc";
   const notes: string[] = [];

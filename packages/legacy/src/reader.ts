@@ -227,6 +227,10 @@ export async function* walkLegacy(r: StreamReader, shape: LegacyShape): AsyncGen
       const a = await r.read(id * ul, "page batch pfns");
       let dataPages = 0;
       let fillers = 0;
+      // Savers list pfns in ascending order, which rules out duplicates without the set;
+      // the set takes over from the first entry out of order.
+      let last = -1;
+      let sorted = true;
       dup.clear();
       for (let i = 0; i < id; i++) {
         const eAt = a.offset;
@@ -247,8 +251,16 @@ export async function* walkLegacy(r: StreamReader, shape: LegacyShape): AsyncGen
           // Legacy restore refused these, and so does v2 restore of the converted stream.
           throw new MalformedError(`pfn ${hex(v & 0x0fff_ffff)} lies beyond the p2m (p2m_size ${hex(p2mSize)})`, eAt, { path: `chunk.pfn[${i}]` });
         }
-        if (dup.has(v)) throw new MalformedError(`duplicate pfn ${hex(v & 0x0fff_ffff)} in page batch`, eAt, { path: `chunk.pfn[${i}]` });
-        dup.add(v);
+        if (sorted && v > last) {
+          last = v;
+        } else {
+          if (sorted) {
+            sorted = false;
+            for (let j = 0; j < i; j++) if (pfns[j] !== LEGACY_FILLER_PFN) dup.add(pfns[j]!);
+          }
+          if (dup.has(v)) throw new MalformedError(`duplicate pfn ${hex(v & 0x0fff_ffff)} in page batch`, eAt, { path: `chunk.pfn[${i}]` });
+          dup.add(v);
+        }
         if (t < 0xd && !compressed) dataPages++;
       }
       yield* emit({ kind: "batch", offset: at, payload: dataPages * LEGACY_PAGE_SIZE, count: id, pfns: pfns.subarray(0, id), dataPages, fillers });
