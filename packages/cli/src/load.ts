@@ -9,7 +9,8 @@ import { DETECTION } from "./formats.js";
  * the web inspector, whose bundle holds every codec anyway.)
  */
 const loaders: Record<string, () => Promise<FamilyCodec>> = {
-  context: async () => (await import("@vmstream/libxl")).contextCodec,
+  // The context family alone: its own entry point skips the other Xen formats' modules.
+  context: async () => (await import("@vmstream/libxl/context")).contextCodec,
   qemu: async () => (await import("@vmstream/vmstate")).qemuCodec,
   libxc: async () => (await import("@vmstream/libxl")).libxcCodec,
   libxl: async () => (await import("@vmstream/libxl")).libxlCodec,
