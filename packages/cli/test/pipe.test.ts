@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { contextDescriptorBytes, contextHeaderBytes } from "@vmstream/libxl";
@@ -22,11 +22,20 @@ const hasPerl = (() => {
   }
 })();
 
-function bigContextStream(): string {
+/** A context stream of about `size` bytes in records of up to 64 KiB, every byte position-dependent. */
+function contextStream(size: number): string {
   const h = { version: 2 as const, xenMajor: 4, xenMinor: 17, bigEndian: false };
-  const body = new Uint8Array(3 << 20).fill(0x5a);
-  const parts = [contextHeaderBytes(h), contextDescriptorBytes(h, 7, 0, body.byteLength), body, contextDescriptorBytes(h, 0, 0, 0)];
-  const path = join(mkdtempSync(join(tmpdir(), "pipe-")), "big.ctx");
+  const parts: Uint8Array[] = [contextHeaderBytes(h)];
+  let at = 16;
+  for (let i = 0; at < size; i++) {
+    const n = Math.min(64 << 10, size - at) & ~7;
+    const body = Uint8Array.from({ length: n }, (_, k) => (at + k * 7 + i) & 255);
+    parts.push(contextDescriptorBytes(h, 7, i, n), body);
+    at += 16 + n;
+    if (n === 0) break;
+  }
+  parts.push(contextDescriptorBytes(h, 0, 0, 0));
+  const path = join(mkdtempSync(join(tmpdir(), "pipe-")), "s.ctx");
   writeFileSync(path, Buffer.concat(parts));
   return path;
 }
@@ -38,9 +47,18 @@ const sizeAfter = (file: string, env: NodeJS.ProcessEnv) =>
     { env: { ...process.env, ...env }, encoding: "utf8" },
   ).trim();
 
-describe.skipIf(process.platform !== "linux" || !hasPerl)("standard input from a pipe", () => {
+describe("standard input from a pipe", () => {
+  // Around the point where the reader thread boots and takes the pipe over from the main thread.
+  it.each([0, 100 << 10, 256 << 10, (256 << 10) + 24, 300 << 10, 2 << 20, 9 << 20])("recodes a %i-byte stream byte for byte", (size) => {
+    const file = contextStream(size);
+    const out = execFileSync("sh", ["-c", `cat "$1" | "$2" "$3" recode - -`, "sh", file, process.execPath, BIN], { maxBuffer: 64 << 20 });
+    expect(Buffer.compare(out, readFileSync(file))).toBe(0);
+  });
+});
+
+describe.skipIf(process.platform !== "linux" || !hasPerl)("a long pipe", () => {
   it("grows the pipe to 1 MiB for a long stream, and leaves it alone when told", () => {
-    const file = bigContextStream();
+    const file = contextStream(3 << 20);
     expect(sizeAfter(file, {})).toBe(String(1 << 20));
     expect(sizeAfter(file, { VMSTREAM_PIPE_SIZE: "0" })).toBe(String(64 << 10));
   });

@@ -8,7 +8,19 @@ import { open, rename, unlink, type FileHandle } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
-import { CTL_ERROR, CTL_LENGTHS, CTL_READ, CTL_WRITE, RING_SLOTS, RING_SLOT_SIZE, type RingInit } from "./pipe-ring.js";
+import {
+  CTL_ERROR,
+  CTL_LENGTHS,
+  CTL_READ,
+  CTL_STATE,
+  CTL_WRITE,
+  RING_SLOTS,
+  RING_SLOT_SIZE,
+  type RingInit,
+  STATE_GO,
+  STATE_QUIT,
+  STATE_READY,
+} from "./pipe-ring.js";
 import type { Sink } from "./sink.js";
 import type { Source } from "./source.js";
 
@@ -93,24 +105,26 @@ function iteratorSource(it: AsyncIterator<Buffer>): Source {
   };
 }
 
-/** Bytes read synchronously before a reader thread is worth its start-up (~30 ms). */
-const PROLOGUE = 1 << 20;
+/** Bytes read before a reader thread is worth starting; the main thread reads on while it boots (~30 ms). */
+const PROLOGUE = 256 << 10;
 const WORKER_URL = new URL("./stdin-worker.js", import.meta.url);
 
 /**
  * A pipe or socket read by blocking read(2) calls. Small inputs are read on the
- * main thread; past the first MiB a reader thread drains the pipe into a shared
- * ring while the caller decodes, which on this kind of stream roughly doubles
- * throughput (the kernel pipe holds only 64 KiB, so a reader that stops to
- * parse stalls the writer). Memory stays bounded by the ring (4 MiB).
+ * main thread; past the prologue a reader thread starts and, once booted,
+ * takes over: it drains the pipe into a shared ring while the caller decodes,
+ * which on this kind of stream roughly doubles throughput (a reader that stops
+ * to parse stalls the writer). Memory stays bounded by the ring (4 MiB).
  *
  * A descriptor that turns out to be non-blocking (EAGAIN on the first read)
- * is handed to `fallback` (Node streams) instead; so is everything past the
- * prologue when the thread's script is absent (running from sources).
+ * is handed to `fallback` (Node streams) instead; when the thread's script is
+ * absent (running from sources) the main thread reads to the end.
  */
 function pipeSource(fd: number, fallback: () => Source, onClose?: () => Promise<void>): Source {
   let readSoFar = 0;
   let ring: Ring | null = null;
+  /** A reader thread still booting: the main thread keeps reading until it is ready. */
+  let booting: Ring | null = null;
   let other: Source | null = null;
   let ended = false;
   const canThread = existsSync(fileURLToPath(WORKER_URL));
@@ -119,12 +133,22 @@ function pipeSource(fd: number, fallback: () => Source, onClose?: () => Promise<
     async read(into) {
       if (other) return other.read(into);
       if (ended || into.byteLength === 0) return 0;
-      if (ring === null && (readSoFar < PROLOGUE || !canThread)) {
+      if (ring === null) {
+        if (booting === null && canThread && readSoFar >= PROLOGUE) booting = startRing(fd);
+        if (booting?.ready()) {
+          ring = booting;
+          booting = null;
+          ring.go();
+        }
+      }
+      if (ring === null) {
         let n: number;
         try {
           n = readSync(fd, into, 0, into.byteLength, null);
         } catch (e) {
           if ((e as NodeJS.ErrnoException).code !== "EAGAIN") throw e;
+          await booting?.close();
+          booting = null;
           other = fallback();
           return other.read(into);
         }
@@ -132,7 +156,6 @@ function pipeSource(fd: number, fallback: () => Source, onClose?: () => Promise<
         if (n === 0) ended = true;
         return n;
       }
-      ring ??= startRing(fd);
       const n = await ring.read(into);
       if (n === 0) ended = true;
       return n;
@@ -141,14 +164,13 @@ function pipeSource(fd: number, fallback: () => Source, onClose?: () => Promise<
     async seek(n) {
       let done = 0;
       while (done < n && !ended) {
-        if (ring === null && (other !== null || readSoFar < PROLOGUE || !canThread)) {
+        if (ring === null) {
           scratch ??= new Uint8Array(64 << 10);
           const k = await src.read(scratch.subarray(0, Math.min(scratch.byteLength, n - done)));
           if (k === 0) break;
           done += k;
           continue;
         }
-        ring ??= startRing(fd);
         const k = await ring.consume(n - done, null);
         if (k === 0) ended = true;
         done += k;
@@ -157,6 +179,7 @@ function pipeSource(fd: number, fallback: () => Source, onClose?: () => Promise<
     },
     async close() {
       ended = true;
+      await booting?.close();
       await ring?.close();
       await other?.close?.();
       await onClose?.();
@@ -228,6 +251,17 @@ class Ring {
     });
   }
 
+  /** The thread has booted and waits for the pipe to be handed over. */
+  ready(): boolean {
+    return Atomics.load(this.ctl, CTL_STATE) === STATE_READY;
+  }
+
+  /** Hand the pipe over: from now on only the thread reads it. */
+  go(): void {
+    Atomics.store(this.ctl, CTL_STATE, STATE_GO);
+    Atomics.notify(this.ctl, CTL_STATE);
+  }
+
   read(into: Uint8Array): Promise<number> {
     return this.consume(into.byteLength, into);
   }
@@ -272,6 +306,11 @@ class Ring {
 
   async close(): Promise<void> {
     this.done = true;
+    // A thread still waiting for the hand-over must not start reading now.
+    if (Atomics.compareExchange(this.ctl, CTL_STATE, STATE_READY, STATE_QUIT) !== STATE_GO) {
+      Atomics.store(this.ctl, CTL_STATE, STATE_QUIT);
+      Atomics.notify(this.ctl, CTL_STATE);
+    }
     // Unref first: a thread blocked in read(2) ends at its next chunk, and must not hold the process.
     this.worker.unref();
     void this.worker.terminate().catch(() => {});

@@ -14,6 +14,15 @@ export const CTL_WRITE = 0;
 export const CTL_READ = 1;
 /** Set by the thread: errno text follows in `error` (see below) and the stream ends. */
 export const CTL_ERROR = 2;
+/**
+ * The thread's start-up handshake: it sets STATE_READY once booted and reads
+ * nothing until the main thread, which keeps reading the pipe itself
+ * meanwhile, sets STATE_GO (or STATE_QUIT when the stream ended first).
+ */
+export const CTL_STATE = 3;
+export const STATE_READY = 1;
+export const STATE_GO = 2;
+export const STATE_QUIT = 3;
 /** Slot lengths start after the four control words. */
 export const CTL_LENGTHS = 4;
 

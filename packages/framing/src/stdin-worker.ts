@@ -5,13 +5,20 @@
  */
 import { readSync } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
-import { CTL_ERROR, CTL_LENGTHS, CTL_READ, CTL_WRITE, type RingInit } from "./pipe-ring.js";
+import { CTL_ERROR, CTL_LENGTHS, CTL_READ, CTL_STATE, CTL_WRITE, STATE_GO, STATE_READY, type RingInit } from "./pipe-ring.js";
 
 const { fd, data, control, slots, slotSize } = workerData as RingInit;
 const ctl = new Int32Array(control);
 const lengths = new Int32Array(control, CTL_LENGTHS * 4, slots);
 
-for (;;) {
+// Booted: wait for the main thread to hand over the pipe (it reads on until then).
+// (Unless the main thread has already said to quit: that word is not overwritten.)
+Atomics.compareExchange(ctl, CTL_STATE, 0, STATE_READY);
+Atomics.notify(ctl, CTL_STATE);
+let state: number;
+while ((state = Atomics.load(ctl, CTL_STATE)) === STATE_READY) Atomics.wait(ctl, CTL_STATE, STATE_READY);
+
+for (; state === STATE_GO; ) {
   const seq = ctl[CTL_WRITE]!;
   // Wait for the main thread to free a slot (the ring bounds memory).
   for (let r = Atomics.load(ctl, CTL_READ); seq - r >= slots; r = Atomics.load(ctl, CTL_READ)) {
