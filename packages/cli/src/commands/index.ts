@@ -1,10 +1,4 @@
 import type { Command } from "../command.js";
-import { convert } from "./convert.js";
-import { decode } from "./decode.js";
-import { encode } from "./encode.js";
-import { inspect } from "./inspect.js";
-import { recode } from "./recode.js";
-import { verify } from "./verify.js";
 
 /** schema-diff and matrix load their modules only when called (they pull in more code). */
 const schemaDiff: Command = {
@@ -25,15 +19,16 @@ const matrix: Command = {
   },
 };
 
-export const commands: Record<string, Command> = {
-  inspect,
-  verify,
-  decode,
-  encode,
-  recode,
-  convert,
-  "schema-diff": schemaDiff,
-  matrix,
+/** Each run loads only its own command's module (start-up is most of a small file's run time). */
+const loaders: Record<string, () => Promise<Command>> = {
+  inspect: async () => (await import("./inspect.js")).inspect,
+  verify: async () => (await import("./verify.js")).verify,
+  decode: async () => (await import("./decode.js")).decode,
+  encode: async () => (await import("./encode.js")).encode,
+  recode: async () => (await import("./recode.js")).recode,
+  convert: async () => (await import("./convert.js")).convert,
+  "schema-diff": async () => schemaDiff,
+  matrix: async () => matrix,
 };
 
 /**
@@ -41,8 +36,10 @@ export const commands: Record<string, Command> = {
  * exports `matrixOptions`, they replace the defaults above.
  */
 export async function resolveCommand(name: string): Promise<Command | undefined> {
-  const cmd = Object.hasOwn(commands, name) ? commands[name] : undefined;
-  if (name !== "matrix" || !cmd) return cmd;
+  const load = Object.hasOwn(loaders, name) ? loaders[name] : undefined;
+  if (!load) return undefined;
+  const cmd = await load();
+  if (name !== "matrix") return cmd;
   const mod = (await import("./matrix.js")) as { matrixOptions?: Command["options"] };
   return mod.matrixOptions ? { ...cmd, options: mod.matrixOptions } : cmd;
 }
