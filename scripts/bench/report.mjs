@@ -106,7 +106,7 @@ export function renderMarkdown(rows, machine, notes, limits) {
     "- legacy: a 64-bit-toolstack HVM image (tsc_info, param chunks, 1024-page batches, HVM tail, DeviceModelRecord0002).",
     "- qemu: a real QEMU 7.2 `pc` stream (repository sample) whose `pc.ram` is rebuilt as random PAGE records.",
     "- The in-process walk rows time only the walk (`scripts/bench/walk.mjs`), not Node start-up.",
-    "- Pipes: past the first MiB vmstream asks Linux for a 1 MiB pipe buffer (F_SETPIPE_SZ, through perl); the row \"pipe kept at 64 KiB\" turns that off (`VMSTREAM_PIPE_SIZE=0`), and `cat | cat` is what the default pipe allows any reader on this machine.",
+    "- Pipes: past the first 256 KiB vmstream asks Linux for a 1 MiB pipe buffer (F_SETPIPE_SZ, through perl); the row \"pipe kept at 64 KiB\" turns that off (`VMSTREAM_PIPE_SIZE=0`), and `cat | cat` is what the default pipe allows any reader on this machine.",
     "- convert: `cp` of the same input is the floor for any converter that writes its output to a file (it copies in the kernel).",
     "",
   );

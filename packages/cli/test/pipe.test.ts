@@ -8,7 +8,7 @@ import { BIN } from "./run.js";
 
 /*
  * Standard input from a real pipe (not the socket pair Node's spawn makes):
- * past the first MiB, vmstream asks the kernel for a 1 MiB pipe buffer. The
+ * past the first 256 KiB, vmstream asks the kernel for a 1 MiB pipe buffer. The
  * shell keeps the pipe open after vmstream exits, so perl can read its size
  * back (F_GETPIPE_SZ = 1032) from the same descriptor, once the fire-and-forget
  * resize has had time to land.

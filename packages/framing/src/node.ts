@@ -208,8 +208,11 @@ const PIPE_SIZE = 1 << 20;
  */
 function growPipe(fd: number): void {
   if (process.platform !== "linux" || process.env.VMSTREAM_PIPE_SIZE === "0") return;
+  // The system's perl by absolute path: nothing found through PATH runs with our input.
+  const perl = ["/usr/bin/perl", "/bin/perl"].find((p) => existsSync(p));
+  if (!perl) return;
   try {
-    const child = spawn("perl", ["-e", `fcntl(STDIN, ${F_SETPIPE_SZ}, ${PIPE_SIZE})`], { stdio: [fd, "ignore", "ignore"] });
+    const child = spawn(perl, ["-e", `fcntl(STDIN, ${F_SETPIPE_SZ}, ${PIPE_SIZE})`], { stdio: [fd, "ignore", "ignore"] });
     child.on("error", () => {});
     child.unref();
   } catch {
