@@ -2,7 +2,7 @@
  * `npm run bench`: generate the inputs, time vmstream against the real tools
  * on them in the same run, print a table and write docs/performance.md.
  *
- * Environment: BENCH_RUNS (attempts per measurement, best kept; default 3),
+ * Environment: BENCH_RUNS (attempts per measurement, best kept; default 5: this shared two-core machine varies by ±20–30 % from run to run),
  * BENCH_SCALE (input size factor, default 1 — smaller for a quick look; the
  * committed report is always a full-size run), ANALYZE_MIGRATION (path to a
  * copy of QEMU's scripts/analyze-migration.py; never committed here).
@@ -21,7 +21,7 @@ import { renderMarkdown, renderTable } from "./report.mjs";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
 const HERE = fileURLToPath(new URL(".", import.meta.url));
-const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const SCALE = Number(process.env.BENCH_SCALE ?? 1);
 const MiB = 1 << 20;
 const sz = (n) => Math.max(MiB, Math.round((n * SCALE) / MiB) * MiB);
