@@ -35,6 +35,20 @@ describe("StreamReader", () => {
     },
   );
 
+  it("skipZeros consumes zero padding and leaves a non-zero run for take to report", async () => {
+    const r = StreamReader.of(Uint8Array.from([0, 0, 0, 7, 0, 0, 9, 9]));
+    await r.need(8);
+    expect(r.skipZeros(3)).toBe(true);
+    expect(r.offset).toBe(3);
+    expect(r.skipZeros(3)).toBe(false);
+    expect(r.offset).toBe(3);
+    expect(Array.from(r.take(3))).toEqual([7, 0, 0]);
+    expect(r.skipZeros(3)).toBe(false); // fewer than 3 buffered: nothing consumed
+    r.discard(2);
+    expect(r.offset).toBe(8);
+    expect(() => r.discard(1)).toThrow(TruncatedError);
+  });
+
   it("skips without reading on seekable sources and fails past the end", async () => {
     const r = StreamReader.of(new Uint8Array(100));
     await r.skip(90);

@@ -117,6 +117,25 @@ export class StreamReader {
     this.pos += n;
     return v;
   }
+  /** Consume `n` buffered bytes without making a view of them. */
+  discard(n: number): void {
+    if (n > this.end - this.start) throw new TruncatedError("data", this.pos, n, this.end - this.start);
+    this.start += n;
+    this.pos += n;
+  }
+  /**
+   * Consume the next `n` buffered bytes if they are all zero (padding, in hot
+   * loops: no view is made); otherwise consume nothing and return false, for
+   * the caller to report the fault from a `take`.
+   */
+  skipZeros(n: number): boolean {
+    if (n > this.end - this.start) return false;
+    const b = this.buf;
+    for (let i = this.start, e = this.start + n; i < e; i++) if (b[i] !== 0) return false;
+    this.start += n;
+    this.pos += n;
+    return true;
+  }
   /** A view of the next `n` buffered bytes, not consumed. */
   peek(n: number): Uint8Array {
     const k = Math.min(n, this.end - this.start);

@@ -16,7 +16,15 @@ import {
   toStr,
 } from "@vmstream/framing";
 import type { ContextRecord, ContextStream } from "./model.js";
-import { type ContextHeaderInfo, detectContext, finishContextRecord, nextContextDescriptor, readContextDescriptor, readContextHeader } from "./reader.js";
+import {
+  type ContextHeaderInfo,
+  detectContext,
+  finishContextRecord,
+  nextContextDescriptor,
+  readContextDescriptor,
+  readContextHeader,
+  scratchDescriptor,
+} from "./reader.js";
 import { checkRecordType, contextHeaderBytes, writeContext, writeContextDescriptor } from "./writer.js";
 import { ByteWriter, padding8, zeroPadding } from "@vmstream/framing";
 
@@ -35,14 +43,15 @@ interface Walk {
 async function walk(r: StreamReader, version: string, keep: boolean): Promise<Walk> {
   const header = await readContextHeader(r, asVersion(version));
   const records: Walk["records"] = [];
+  const scratch = scratchDescriptor();
   for (let i = 0; ; i++) {
-    let d = nextContextDescriptor(r, header, i);
+    let d = nextContextDescriptor(r, header, i, scratch);
     if (d instanceof Promise) d = await d;
     if (!d) break;
     const pad = padding8(d.length);
     if (d.length + pad <= r.buffered) {
-      r.take(d.length); // already buffered: dropping the view is the cheapest skip
-      checkPadding(r.take(pad), d.bodyOffset + d.length, () => `record[${d.index}]`);
+      r.discard(d.length);
+      if (!r.skipZeros(pad)) checkPadding(r.take(pad), d.bodyOffset + d.length, `record[${d.index}]`);
     } else {
       await r.skip(d.length, `record[${i}] body`);
       await finishContextRecord(r, d);
@@ -144,8 +153,9 @@ async function transcode(r: StreamReader, version: string, to: { version: 1 | 2;
   const w = new ByteWriter(16);
   let p = out.write(contextHeaderBytes(oh));
   if (p) await p;
+  const scratch = scratchDescriptor();
   for (let i = 0; ; i++) {
-    let d = nextContextDescriptor(r, h, i);
+    let d = nextContextDescriptor(r, h, i, scratch);
     if (d instanceof Promise) d = await d;
     if (!d) break;
     try {
@@ -158,7 +168,7 @@ async function transcode(r: StreamReader, version: string, to: { version: 1 | 2;
     const pad = padding8(d.length);
     if (d.length + pad <= r.buffered) {
       if ((p = out.write(r.take(d.length)))) await p;
-      checkPadding(r.take(pad), d.bodyOffset + d.length, () => `record[${d.index}]`);
+      if (!r.skipZeros(pad)) checkPadding(r.take(pad), d.bodyOffset + d.length, `record[${d.index}]`);
     } else {
       await r.pipe(d.length, out, `record[${i}] body`);
       await finishContextRecord(r, d);

@@ -109,20 +109,24 @@ export function nextContextDescriptor(
   r: StreamReader,
   h: ContextHeaderInfo,
   index: number,
+  into?: ContextDescriptor,
 ): ContextDescriptor | null | Promise<ContextDescriptor | null> {
-  if (r.buffered < descriptorSize(h)) return fillThenNext(r, h, index);
-  const d = takeDescriptor(r, h, index);
+  if (r.buffered < descriptorSize(h)) return fillThenNext(r, h, index, into);
+  const d = takeDescriptor(r, h, index, into);
   return d.type === CONTEXT_END ? endOfStream(r, index) : d;
 }
 
-async function fillThenNext(r: StreamReader, h: ContextHeaderInfo, index: number): Promise<ContextDescriptor | null> {
+/** A descriptor to pass as `into` in loops that do not keep one past the next call: then none is allocated per record. */
+export const scratchDescriptor = (): ContextDescriptor => ({ index: 0, type: 0, instance: 0, length: 0, offset: 0, bodyOffset: 0 });
+
+async function fillThenNext(r: StreamReader, h: ContextHeaderInfo, index: number, into?: ContextDescriptor): Promise<ContextDescriptor | null> {
   const size = descriptorSize(h);
   if (!(await r.fill(size))) {
     const path = `record[${index}]`;
     if (r.buffered === 0) throw new TruncatedError("stream: missing END record", r.offset, size, 0, { path });
     throw new TruncatedError("record descriptor", r.offset, size, r.buffered, { path });
   }
-  const d = takeDescriptor(r, h, index);
+  const d = takeDescriptor(r, h, index, into);
   return d.type === CONTEXT_END ? endOfStream(r, index) : d;
 }
 
@@ -132,7 +136,7 @@ async function endOfStream(r: StreamReader, index: number): Promise<null> {
 }
 
 /** Decode and check the buffered descriptor, consuming it (no reader object, no path string unless refusing). */
-function takeDescriptor(r: StreamReader, h: ContextHeaderInfo, index: number): ContextDescriptor {
+function takeDescriptor(r: StreamReader, h: ContextHeaderInfo, index: number, into?: ContextDescriptor): ContextDescriptor {
   const offset = r.offset;
   const size = descriptorSize(h);
   const b = r.take(size);
@@ -168,7 +172,14 @@ function takeDescriptor(r: StreamReader, h: ContextHeaderInfo, index: number): C
       { path: `record[${index}]` },
     );
   }
-  return { index, type, instance, length, offset, bodyOffset: offset + size };
+  if (into === undefined) return { index, type, instance, length, offset, bodyOffset: offset + size };
+  into.index = index;
+  into.type = type;
+  into.instance = instance;
+  into.length = length;
+  into.offset = offset;
+  into.bodyOffset = offset + size;
+  return into;
 }
 
 const u32 = (b: Uint8Array, at: number, le: boolean): number =>
