@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { StreamReader } from "@vmstream/framing";
 import { applyJsonMutation, formatViolations, fuzzEncode, fuzzInput, fuzzOnce, jsonMutation, propertyParams, splitPoint } from "@vmstream/testing";
 import { describe, expect, it } from "vitest";
-import { codecs } from "../src/registry.js";
+import { codecs } from "@vmstream/codecs/all";
 import { FAMILIES, type Family, corpus, generated } from "./fuzz-corpus.js";
 import { REPO } from "./run.js";
 

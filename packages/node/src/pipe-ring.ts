@@ -1,5 +1,5 @@
 /**
- * Layout shared by `pipeSource` (node.ts) and its reader thread
+ * Layout shared by `pipeSource` (pipe-source.ts, ring.ts) and its reader thread
  * (stdin-worker.ts): a ring of fixed-size slots in a SharedArrayBuffer plus a
  * small control block. One writer (the thread) and one reader (the main
  * thread) advance two sequence numbers; a slot is free when it is more than

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { atomicFileSink } from "../src/node.js";
+import { atomicFileSink } from "../src/index.js";
 
 /**
  * The atomic file sink writes behind the caller (two 4 MiB slots written at

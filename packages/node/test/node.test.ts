@@ -2,8 +2,8 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { StreamReader, TruncatedError } from "../src/index.js";
-import { atomicFileSink, fileSource } from "../src/node.js";
+import { StreamReader, TruncatedError } from "@vmstream/framing";
+import { atomicFileSink, fileSource } from "../src/index.js";
 
 describe("Node sources and sinks", () => {
   it("a file source seeks over payloads and reads the rest", async () => {

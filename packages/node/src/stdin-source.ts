@@ -1,0 +1,41 @@
+/** Standard input as a source, whatever the shell connected to it. */
+import { fstatSync } from "node:fs";
+import type { Source } from "@vmstream/framing";
+import { fileSource } from "./file-source.js";
+import { pipeSource } from "./pipe-source.js";
+
+/** Standard input (a pipe, a file redirect or a terminal). */
+export async function stdinSource(): Promise<Source> {
+  // A redirected regular file gets the seekable path; otherwise read the stream.
+  const st = fstatSync(0);
+  if (st.isFile()) return fileSource("/dev/stdin");
+  const nodeStream = () => iteratorSource(process.stdin[Symbol.asyncIterator]() as AsyncIterator<Buffer>);
+  if (st.isFIFO() || st.isSocket()) return pipeSource(0, nodeStream);
+  return nodeStream();
+}
+
+/** Chunks of a Node readable (a terminal, or a pipe we cannot read directly). */
+function iteratorSource(it: AsyncIterator<Buffer>): Source {
+  let cur: Uint8Array = new Uint8Array(0);
+  let done = false;
+  return {
+    async read(into) {
+      while (cur.byteLength === 0) {
+        if (done) return 0;
+        const r = await it.next();
+        if (r.done) {
+          done = true;
+          return 0;
+        }
+        cur = r.value;
+      }
+      const n = Math.min(into.byteLength, cur.byteLength);
+      into.set(cur.subarray(0, n));
+      cur = cur.subarray(n);
+      return n;
+    },
+    async close() {
+      done = true;
+    },
+  };
+}
