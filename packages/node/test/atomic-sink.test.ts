@@ -46,4 +46,3 @@ describe("the atomic file sink coalesces", () => {
     expect(Buffer.compare(readFileSync(path), Buffer.from(expected))).toBe(0);
   });
 });
-});
