@@ -3,10 +3,12 @@
 // - no code is built from text (`eval`, the Function constructor);
 // - every published package ships a README and lists its `files`;
 // - tests live in test/, never beside the sources in src/;
-// - nothing reads outside the checkout (no `../shared`: a clone stands alone).
+// - nothing reads outside the checkout (no `../shared`: a clone stands alone);
+// - every relative link in every Markdown file resolves (scripts/check-links.mjs).
 import { readFileSync, readdirSync, statSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { execFileSync } from "node:child_process";
+import { brokenLinks } from "./check-links.mjs";
 
 const BROWSER_SAFE = ["wire-spec", "framing", "codecs", "vmstate", "libxl", "legacy", "testing"];
 const problems = [];
@@ -51,6 +53,8 @@ for (const file of tracked()) {
     if (/\.\.\/shared\b|\/work\/shared\b/.test(line)) problems.push(`${file}:${i + 1}: reads outside the checkout (copy the file into fixtures/)`);
   });
 }
+
+problems.push(...brokenLinks());
 
 for (const p of problems) console.log(p);
 console.log(problems.length ? `lint: ${problems.length} problem(s)` : "lint: clean");
