@@ -82,7 +82,13 @@ export function relativeLinks(markdown) {
 /** Bare module specifiers a built file imports (static, dynamic and re-exports). */
 function importedPackages(code) {
   const out = new Set();
-  for (const m of code.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)["']([^"'./][^"']*)["']/g)) {
+  const specs = [
+    ...code.matchAll(/^\s*(?:import|export)\b[^;'"]*?\bfrom\s*["']([^"']+)["']/gm), // import … from "x", export … from "x"
+    ...code.matchAll(/^\s*import\s*["']([^"']+)["']/gm), // import "x"
+    ...code.matchAll(/\bimport\(\s*["']([^"']+)["']\s*\)/g), // import("x")
+  ];
+  for (const m of specs) {
+    if (/^[./]/.test(m[1])) continue;
     const spec = m[1];
     if (spec.startsWith("node:")) continue;
     out.add(spec.startsWith("@") ? spec.split("/").slice(0, 2).join("/") : spec.split("/")[0]);
