@@ -31,7 +31,7 @@ async function writeAll(write: (c: Uint8Array) => void | Promise<void>, lens: nu
 }
 
 describe("coalescing sinks", () => {
-  test.prop([sizes], { seed: SEED, numRuns: 10 })("a BufferedSink over a plain sink does too", async (lens) => {
+  test.prop([sizes], { seed: SEED, numRuns: 10 })("a BufferedSink over a plain sink writes exactly what it was given", async (lens) => {
     const mem = new MemorySink();
     const out = batched(mem);
     expect(out).toBeInstanceOf(BufferedSink);
