@@ -3,7 +3,7 @@ import { resolveCommand } from "./commands/index.js";
 import type { Flags } from "./command.js";
 import { UsageError, isUsageError } from "./errors.js";
 import { HELP, commandHelp } from "./help.js";
-import { writeStdout } from "./io.js";
+import { writeStdout } from "./stdout.js";
 
 /**
  * The `vmstream` entry point. Exit codes go through `process.exitCode`, never

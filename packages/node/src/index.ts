@@ -4,7 +4,5 @@
  * `@vmstream/framing` stay browser-safe; this package is what a Node program
  * adds to read and write real files.
  */
-export { fileSource } from "./file-source.js";
-export { stdinSource } from "./stdin-source.js";
-export { atomicFileSink } from "./atomic-file-sink.js";
-export { stdoutSink } from "./stdout-sink.js";
+export { atomicFileSink, fileSource } from "./files.js";
+export { stdinSource, stdoutSink } from "./stdio.js";

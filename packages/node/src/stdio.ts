@@ -1,8 +1,7 @@
-/** Standard input as a source, whatever the shell connected to it. */
+/** Standard input and output: a source whatever the shell connected, and a sink with back-pressure. */
 import { fstatSync } from "node:fs";
-import type { Source } from "@vmstream/framing";
-import { fileSource } from "./file-source.js";
-import { pipeSource } from "./pipe-source.js";
+import type { Sink, Source } from "@vmstream/framing";
+import { fileSource } from "./files.js";
 
 /** Standard input (a pipe, a file redirect or a terminal). */
 export async function stdinSource(): Promise<Source> {
@@ -10,7 +9,7 @@ export async function stdinSource(): Promise<Source> {
   const st = fstatSync(0);
   if (st.isFile()) return fileSource("/dev/stdin");
   const nodeStream = () => iteratorSource(process.stdin[Symbol.asyncIterator]() as AsyncIterator<Buffer>);
-  if (st.isFIFO() || st.isSocket()) return pipeSource(0, nodeStream);
+  if (st.isFIFO() || st.isSocket()) return (await import("./pipe-source.js")).pipeSource(0, nodeStream);
   return nodeStream();
 }
 
@@ -37,5 +36,30 @@ function iteratorSource(it: AsyncIterator<Buffer>): Source {
     async close() {
       done = true;
     },
+  };
+}
+
+/** Standard output, respecting back-pressure so large outputs are not buffered whole. */
+export function stdoutSink(): Sink {
+  const out = process.stdout;
+  return {
+    write(chunk) {
+      // Node may keep the buffer until flushed; the caller reuses its buffer, so copy.
+      if (out.write(Buffer.from(chunk))) return;
+      return new Promise<void>((resolve, reject) => {
+        const onDrain = () => {
+          out.off("error", onError);
+          resolve();
+        };
+        const onError = (e: Error) => {
+          out.off("drain", onDrain);
+          reject(e);
+        };
+        out.once("drain", onDrain);
+        out.once("error", onError);
+      });
+    },
+    async close() {},
+    async abort() {},
   };
 }
