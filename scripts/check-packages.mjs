@@ -15,7 +15,7 @@
 //     runtime dependency is imported, internal ones by a caret range on the
 //     workspace version;
 //   - publint --strict finds nothing;
-//   - attw, run as a consumer would (`attw pkg.tgz`, no profile), reports only
+//   - attw's analysis of the tarball (`attw pkg.tgz`, no profile) reports only
 //     what an ESM-only package must: no node10 resolution, and CommonJS
 //     resolving to ESM under node16 (Node >= 20.19 `require()`s it); the ESM
 //     resolutions (node16-esm, bundler) are clean.
@@ -185,8 +185,9 @@ export async function checkPackage({ dir, pkg }, opts = {}) {
       if (d in versions && range !== `^${versions[d]}`) say(`depends on ${d}@${range}: internal dependencies use ^${versions[d]} (a patch to one must not force a release of all)`);
     }
 
-    // 6. npm must take the manifest as written.
-    if (opts.publishDryRun !== false) {
+    // 6. npm must take the manifest as written: `npm publish` rewrites a `bin` it finds
+    // invalid and says so ("script name … was invalid and removed").
+    if (bins.length && opts.publishDryRun !== false) {
       const p = run("npm", ["publish", "--dry-run", "--ignore-scripts", unpacked], tmp);
       for (const line of p.stderr.split("\n")) if (/corrected|invalid|removed/.test(line)) say(`npm publish --dry-run: ${line.replace(/^npm warn publish\s*/, "")}`);
     }
@@ -201,18 +202,13 @@ export async function checkPackage({ dir, pkg }, opts = {}) {
       say(`publint ${m.type}: ${formatMessage(m, lint.pkg)?.replace(/\x1b\[[0-9;]*m/g, "") ?? m.code}`);
     }
 
-    // 8. Are the types wrong? The attw command as a consumer runs it, offline, on the tarball.
+    // 8. Are the types wrong? attw's analysis of the tarball (what `attw pkg.tgz --format json`
+    // prints as `analysis`, no profile), offline, in process: one TypeScript load for all packages.
     if (opts.attw !== false) {
-      const a = run(process.execPath, [join(ROOT, "node_modules/@arethetypeswrong/cli/dist/index.js"), tgz, "--format", "json", "--no-definitely-typed"], tmp);
-      let report;
-      try {
-        report = JSON.parse(a.stdout);
-      } catch {
-        say(`attw gave no report: ${(a.stderr || a.stdout).trim().split("\n").pop()}`);
-      }
-      const analysis = report?.analysis;
-      if (analysis && analysis.types === false) say("attw: the package has no types");
-      for (const p of analysis?.problems ?? []) {
+      const core = await import("@arethetypeswrong/core");
+      const analysis = await core.checkPackage(core.createPackageFromTarballData(new Uint8Array(tarball)));
+      if (analysis.types === false) say("attw: the package has no types");
+      for (const p of analysis.problems ?? []) {
         if ("resolutionKind" in p && ESM_ONLY_EXPECTED[p.resolutionKind]?.has(p.kind)) continue;
         const where = "entrypoint" in p ? ` at ${p.entrypoint} (${p.resolutionKind})` : "typesFileName" in p ? ` in ${p.typesFileName}` : "";
         say(`attw ${p.kind}${where}`);

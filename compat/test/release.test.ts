@@ -55,7 +55,7 @@ describe("published packages", () => {
       expect(results.length).toBeGreaterThan(0);
       expect(results.flatMap((r) => r.problems)).toEqual([]);
     },
-    240_000,
+    600_000,
   );
 
   test("the check catches a package that ships its sources and points exports at nothing", async () => {
