@@ -30,10 +30,25 @@ async function setAll(m: QemuMonitor, caps: readonly string[], params: Migration
 }
 
 /**
+ * Migrate the machine behind a live monitor to `file` (after setting the
+ * capabilities and parameters) and wait until QEMU says it completed. Resolves
+ * the final `info migrate`; throws with QEMU's own words when it fails. Used
+ * on a freshly started machine (saveStream) and on one that just loaded a
+ * stream, to see what it made of it.
+ */
+export async function migrateTo(m: QemuMonitor, file: string, caps: readonly string[] = [], params: MigrationParams = {}): Promise<string> {
+  await setAll(m, caps, params);
+  const o = await m.cmd(`migrate "${uriFor(file, caps, "out")}"`, 120_000);
+  if (/error/i.test(o)) throw new Error(`migrate: ${o}; stderr: ${m.stderr.trim()}`);
+  const info = await m.waitFor("info migrate", (s) => /Migration status:\s*(completed|failed|cancelled)/.test(s), 120_000);
+  if (!/Migration status:\s*completed/.test(info)) throw new Error(`migration did not complete: ${info}; stderr: ${m.stderr.trim()}`);
+  return info;
+}
+
+/**
  * Start release R with `args` (add `-S` for a stopped machine), set the
- * capabilities and parameters, migrate to `file` and wait until QEMU says the
- * migration completed. Resolves the final `info migrate`; throws with QEMU's
- * own words when it fails.
+ * capabilities and parameters, migrate to `file` (see migrateTo) and quit.
+ * `runMs` lets a running guest run that long first.
  */
 export async function saveStream(
   release: QemuRelease,
@@ -41,15 +56,12 @@ export async function saveStream(
   file: string,
   caps: readonly string[] = [],
   params: MigrationParams = {},
+  runMs = 0,
 ): Promise<string> {
   const m = await QemuMonitor.launch(release, args);
   try {
-    await setAll(m, caps, params);
-    const o = await m.cmd(`migrate "${uriFor(file, caps, "out")}"`, 120_000);
-    if (/error/i.test(o)) throw new Error(`migrate: ${o}; stderr: ${m.stderr.trim()}`);
-    const info = await m.waitFor("info migrate", (s) => /Migration status:\s*(completed|failed|cancelled)/.test(s), 120_000);
-    if (!/Migration status:\s*completed/.test(info)) throw new Error(`QEMU ${release} migration did not complete: ${info}; stderr: ${m.stderr.trim()}`);
-    return info;
+    if (runMs > 0) await new Promise((r) => setTimeout(r, runMs));
+    return await migrateTo(m, file, caps, params);
   } finally {
     await m.quit();
   }
