@@ -3,5 +3,5 @@ import { defineProject } from "vitest/config";
 export default defineProject({
   resolve: { conditions: ["@vmstream/source"] },
   ssr: { resolve: { conditions: ["@vmstream/source"] } },
-  test: { name: "compat", include: ["src/**/*.test.ts", "test/**/*.test.ts"], testTimeout: 300_000 },
+  test: { name: "compat", include: ["test/**/*.test.ts"], testTimeout: 300_000 },
 });

@@ -17,7 +17,6 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { gunzipSync } from "node:zlib";
 import { codecs } from "@vmstream/cli";
 import { ByteWriter, StreamReader, padding8 } from "@vmstream/framing";
 import { contextDescriptorBytes, contextHeaderBytes } from "@vmstream/libxl";
@@ -37,10 +36,7 @@ const files = (dir, re) =>
     ? readdirSync(join(REPO, dir))
         .filter((n) => re.test(n))
         .sort()
-        .map((n) => {
-          const b = readFileSync(join(REPO, dir, n));
-          return new Uint8Array(n.endsWith(".gz") ? gunzipSync(b) : b);
-        })
+        .map((n) => new Uint8Array(readFileSync(join(REPO, dir, n))))
     : [];
 
 function contextBytes(s) {
@@ -54,15 +50,15 @@ function contextBytes(s) {
 /** Same corpus and generators as packages/cli/test/fuzz-corpus.ts. */
 const FAMILIES = {
   context: {
-    corpus: () => files("packages/libxl/test/fixtures/context", /\.bin$/),
+    corpus: () => files("fixtures/context", /\.bin$/),
     generated: () => fc.constantFrom(1, 2).chain((version) => T.contextStream({ version })).map(contextBytes),
   },
-  libxc: { corpus: () => files("packages/libxl/test/fixtures", /^libxc_.*\.bin$|^conv_.*[._]libxc\.bin$/), generated: () => T.libxcImage().map(T.libxcImageBytes) },
-  libxl: { corpus: () => files("packages/libxl/test/fixtures", /^libxl_.*\.bin$|^conv_.*[._]libxl\.bin$/), generated: () => T.libxlStream().map(T.libxlStreamBytes) },
-  xl: { corpus: () => files("packages/libxl/test/fixtures", /^xl_.*\.bin$/), generated: () => T.xlFile().map(T.xlFileBytes) },
-  legacy: { corpus: () => files("packages/legacy/test/fixtures", /^legacy_.*\.bin$/), generated: () => T.legacyImageArb().map((x) => x.bytes) },
+  libxc: { corpus: () => files("fixtures/xen", /^libxc_.*\.bin$|^conv_.*[._]libxc\.bin$/), generated: () => T.libxcImage().map(T.libxcImageBytes) },
+  libxl: { corpus: () => files("fixtures/xen", /^libxl_.*\.bin$|^conv_.*[._]libxl\.bin$/), generated: () => T.libxlStream().map(T.libxlStreamBytes) },
+  xl: { corpus: () => files("fixtures/xen", /^xl_.*\.bin$/), generated: () => T.xlFile().map(T.xlFileBytes) },
+  legacy: { corpus: () => files("fixtures/xen", /^legacy_.*\.bin$/), generated: () => T.legacyImageArb().map((x) => x.bytes) },
   qemu: {
-    corpus: () => [...files("packages/vmstate/test/fixtures", /\.mig(\.gz)?$/), ...files("samples/qemu", /\.mig$/)],
+    corpus: () => files("fixtures/qemu", /^(pc-7\.2-(stopped|postcopy|uuid)|q35-7\.2-smp2)\.mig$/),
     generated: () => fc.tuple(T.qemuStreamModel({ maxParts: 3, maxDevices: 4 }), fc.constantFrom(3, 4)).map(([m, v]) => T.buildQemuStream(m, v)),
   },
 };

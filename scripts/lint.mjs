@@ -1,9 +1,12 @@
 // `npm run lint`: project rules the compiler does not check.
 // - browser-safe packages import no `node:` module outside their Node-only entry points;
 // - no code is built from text (`eval`, the Function constructor);
-// - every published package ships a README and lists its `files`.
+// - every published package ships a README and lists its `files`;
+// - tests live in test/, never beside the sources in src/;
+// - nothing reads outside the checkout (no `../shared`: a clone stands alone).
 import { readFileSync, readdirSync, statSync, existsSync } from "node:fs";
 import { join } from "node:path";
+import { execFileSync } from "node:child_process";
 
 const BROWSER_SAFE = ["wire-spec", "framing", "vmstate", "libxl", "legacy", "testing"];
 const NODE_ONLY = new Set(["packages/framing/src/node.ts", "packages/framing/src/stdin-worker.ts"]);
@@ -13,7 +16,7 @@ function* sources(dir) {
   for (const n of readdirSync(dir)) {
     const p = join(dir, n);
     if (statSync(p).isDirectory()) yield* sources(p);
-    else if (p.endsWith(".ts") && !p.endsWith(".test.ts")) yield p;
+    else if (p.endsWith(".ts")) yield p;
   }
 }
 
@@ -26,6 +29,7 @@ for (const pkg of readdirSync("packages")) {
   }
   if (!existsSync(join(dir, "src"))) continue;
   for (const file of sources(join(dir, "src"))) {
+    if (file.endsWith(".test.ts")) problems.push(`${file}: a test in src/ (tests live in test/)`);
     const text = readFileSync(file, "utf8");
     text.split("\n").forEach((line, i) => {
       const at = `${file}:${i + 1}`;
@@ -35,6 +39,18 @@ for (const pkg of readdirSync("packages")) {
       if (/\beval\s*\(|new\s+Function\s*\(/.test(line) && !/^\s*(\/\/|\*)/.test(line)) problems.push(`${at}: code built from text`);
     });
   }
+}
+
+// A clone has nothing beside it: no source, test, script or config may reach for ../shared.
+function* tracked() {
+  const list = execFileSync("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], { encoding: "utf8" });
+  for (const f of list.split("\0")) if (/\.(ts|mjs|js|json|sh)$/.test(f) && f !== "scripts/lint.mjs" && !f.startsWith("fixtures/") && !f.includes("node_modules/")) yield f;
+}
+for (const file of tracked()) {
+  if (!existsSync(file)) continue;
+  readFileSync(file, "utf8").split("\n").forEach((line, i) => {
+    if (/\.\.\/shared\b|\/work\/shared\b/.test(line)) problems.push(`${file}:${i + 1}: reads outside the checkout (copy the file into fixtures/)`);
+  });
 }
 
 for (const p of problems) console.log(p);

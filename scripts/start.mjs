@@ -1,5 +1,5 @@
 // `npm start` (after `npm run build`): the main job — `vmstream inspect` and
-// `vmstream verify` on the sample streams bundled in samples/, one after another.
+// `vmstream verify` on the sample streams of scripts/samples.mjs, one after another.
 import { spawnSync } from "node:child_process";
 
 // Build quietly: a person running `npm start` wants the inspection, not turbo's log
@@ -13,24 +13,14 @@ if (build.status !== 0) {
   process.stderr.write(build.stderr ?? "");
   process.exit(build.status ?? 1);
 }
-import { existsSync, readdirSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync } from "node:fs";
+import { SAMPLES as samples } from "./samples.mjs";
 
 const CLI = "packages/cli/bin/vmstream.js";
 const tty = process.stdout.isTTY && !process.env.NO_COLOR;
 const bold = (s) => (tty ? `\x1b[1m${s}\x1b[0m` : s);
 
-const samples = [];
-const walk = (d) => {
-  for (const n of readdirSync(d).sort()) {
-    const p = join(d, n);
-    if (statSync(p).isDirectory()) walk(p);
-    else if (!n.endsWith(".md")) samples.push(p);
-  }
-};
-walk("samples");
-
-console.log(bold(`vmstream: inspecting the ${samples.length} sample streams in samples/ (what they are: samples/README.md)`));
+console.log(bold(`vmstream: inspecting ${samples.length} sample streams from fixtures/ (what they are: fixtures/README.md)`));
 let failed = 0;
 for (const s of samples) {
   console.log(`\n${bold(`$ vmstream inspect ${s}`)}`);

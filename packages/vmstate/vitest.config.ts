@@ -3,5 +3,5 @@ import { defineProject } from "vitest/config";
 export default defineProject({
   resolve: { conditions: ["@vmstream/source"] },
   ssr: { resolve: { conditions: ["@vmstream/source"] } },
-  test: { name: "vmstate", include: ["src/**/*.test.ts", "test/**/*.test.ts"], testTimeout: 60_000 },
+  test: { name: "vmstate", include: ["test/**/*.test.ts"], testTimeout: 60_000 },
 });

@@ -94,7 +94,7 @@ try {
   gen("libxc-1.bin", "libxc@3 HVM, 1 page/record", (p) => generateLibxc(p, sz(512 * MiB), 1));
   gen("legacy.bin", "legacy@64 HVM", (p) => generateLegacy(p, sz(1024 * MiB)));
   if (qemuTemplate()) gen("qemu.mig", "qemu@3 pc-7.2, random RAM", (p) => generateQemu(p, sz(512 * MiB)));
-  else notes.push("QEMU input: no template stream in this checkout (samples/qemu/pc-7.2-stopped.mig)");
+  else notes.push("QEMU input: no template stream in this checkout (fixtures/qemu/pc-7.2-stopped.mig)");
   // Let the kernel write the generated GiBs back now, not during the write-heavy measurements.
   flush();
 

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { REPO, vmstream } from "./run.js";
 
-const FIX = join(REPO, "packages/libxl/test/fixtures/context");
+const FIX = join(REPO, "fixtures/context");
 const fx = (n: string) => join(FIX, n);
 const tmp = () => mkdtempSync(join(tmpdir(), "vmstream-cli-"));
 

@@ -6,7 +6,7 @@ import { qemu, tmp, xen } from "./fixtures.js";
 import { BIN, REPO, mapLimit, vmstream } from "./run.js";
 
 const COMMANDS = ["inspect", "verify", "decode", "encode", "recode", "convert", "schema-diff", "matrix"];
-const CTX = join(REPO, "samples/context/domain-context-v2.bin");
+const CTX = join(REPO, "fixtures/context/ctx2-le.bin");
 
 /** A context@2 stream of `mib` MiB: one record with a zero body, laid out as docs/spec/context.md says. */
 function bigContextStream(path: string, mib: number): void {

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { REPO, vmstream } from "./run.js";
 
-const qemu = (n: string) => join(REPO, "../shared/fixtures/qemu", n);
+const qemu = (n: string) => join(REPO, "fixtures/qemu", n);
 
 describe("encode of a QEMU document streams it", () => {
   it("decode → encode is byte-identical and a cut document leaves no output", async () => {

@@ -1,6 +1,5 @@
-import { readFileSync, readdirSync, existsSync } from "node:fs";
+import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { gunzipSync } from "node:zlib";
 import { ByteWriter, padding8 } from "@vmstream/framing";
 import { contextDescriptorBytes, contextHeaderBytes } from "@vmstream/libxl";
 import {
@@ -26,38 +25,36 @@ import { REPO } from "./run.js";
 export const FAMILIES = ["context", "libxc", "libxl", "xl", "legacy", "qemu"] as const;
 export type Family = (typeof FAMILIES)[number];
 
-const LIBXL_FIX = join(REPO, "packages/libxl/test/fixtures");
-const LEGACY_FIX = join(REPO, "packages/legacy/test/fixtures");
-const QEMU_FIX = join(REPO, "packages/vmstate/test/fixtures");
+const XEN_FIX = join(REPO, "fixtures/xen");
+const CONTEXT_FIX = join(REPO, "fixtures/context");
+const QEMU_FIX = join(REPO, "fixtures/qemu");
+const QEMU_CORPUS = ["pc-7.2-stopped.mig", "pc-7.2-postcopy.mig", "pc-7.2-uuid.mig", "q35-7.2-smp2.mig"];
 
 function files(dir: string, pick: (name: string) => boolean): string[] {
-  if (!existsSync(dir)) return [];
   return readdirSync(dir)
     .filter(pick)
     .sort()
     .map((n) => join(dir, n));
 }
 
-const load = (p: string): Uint8Array => {
-  const b = readFileSync(p);
-  return new Uint8Array(p.endsWith(".gz") ? gunzipSync(b) : b);
-};
+const load = (p: string): Uint8Array => new Uint8Array(readFileSync(p));
 
 /** Fixture paths per family (valid streams of that family). */
 export function corpusFiles(family: Family): string[] {
   switch (family) {
     case "context":
-      return files(join(LIBXL_FIX, "context"), (n) => n.endsWith(".bin"));
+      return files(CONTEXT_FIX, (n) => n.endsWith(".bin"));
     case "libxc":
-      return files(LIBXL_FIX, (n) => /^libxc_.*\.bin$|^conv_.*[._]libxc\.bin$/.test(n));
+      return files(XEN_FIX, (n) => /^libxc_.*\.bin$|^conv_.*[._]libxc\.bin$/.test(n));
     case "libxl":
-      return files(LIBXL_FIX, (n) => /^libxl_.*\.bin$|^conv_.*[._]libxl\.bin$/.test(n));
+      return files(XEN_FIX, (n) => /^libxl_.*\.bin$|^conv_.*[._]libxl\.bin$/.test(n));
     case "xl":
-      return files(LIBXL_FIX, (n) => /^xl_.*\.bin$/.test(n));
+      return files(XEN_FIX, (n) => /^xl_.*\.bin$/.test(n));
     case "legacy":
-      return files(LEGACY_FIX, (n) => /^legacy_.*\.bin$/.test(n));
+      return files(XEN_FIX, (n) => /^legacy_.*\.bin$/.test(n));
     case "qemu":
-      return [...files(QEMU_FIX, (n) => /\.mig(\.gz)?$/.test(n)), ...files(join(REPO, "samples/qemu"), (n) => n.endsWith(".mig"))];
+      // The small real streams: each input costs a decode per run, and the larger ones add no structure these lack.
+      return files(QEMU_FIX, (n) => QEMU_CORPUS.includes(n));
   }
 }
 

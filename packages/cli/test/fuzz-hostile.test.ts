@@ -46,7 +46,7 @@ function libxcRecord(b: Uint8Array, type: number, start = 40): number {
 
 describe("hostile values are refused quickly and cheaply", () => {
   it("legacy p2m_size 0xffffffff00010000 (64-bit toolstack)", async () => {
-    const b = fixture("packages/legacy/test/fixtures/legacy_hvm_64.bin");
+    const b = fixture("fixtures/xen/legacy_hvm_64.bin");
     dv(b).setBigUint64(0, 0xffff_ffff_0001_0000n, true);
     // Octets 4–7 now read as a 32-bit PV image's extended-info signature: as such it fails further on…
     await refused("legacy", b, [0, b.length]);
@@ -56,13 +56,13 @@ describe("hostile values are refused quickly and cheaply", () => {
   });
 
   it("libxc record body_length 0xfffffff8", async () => {
-    const b = fixture("packages/libxl/test/fixtures/libxc_hvm_v3.bin");
+    const b = fixture("fixtures/xen/libxc_hvm_v3.bin");
     dv(b).setUint32(44, 0xffff_fff8, true);
     await refused("libxc", b, [40, 48]);
   });
 
   it("libxl record body_length 0xfffffff8 (EMULATOR_CONTEXT after the libxc image)", async () => {
-    const b = fixture("packages/libxl/test/fixtures/libxl_hvm_noxs.bin");
+    const b = fixture("fixtures/xen/libxl_hvm_noxs.bin");
     // the last record before END is EMULATOR_CONTEXT (type 3)
     let p = b.length - 8;
     for (let q = b.length - 16; q > 16; q -= 8) {
@@ -77,20 +77,20 @@ describe("hostile values are refused quickly and cheaply", () => {
   });
 
   it("context@1 record length 0xfffffff8", async () => {
-    const b = fixture("packages/libxl/test/fixtures/context/ctx1-small.bin");
+    const b = fixture("fixtures/context/ctx1-small.bin");
     dv(b).setUint32(28, 0xffff_fff8, true);
     await refused("context", b, [24, 32]);
   });
 
   it("PAGE_DATA count 0x7fffffff", async () => {
-    const b = fixture("packages/libxl/test/fixtures/libxc_hvm_v3.bin");
+    const b = fixture("fixtures/xen/libxc_hvm_v3.bin");
     const p = libxcRecord(b, 1);
     dv(b).setUint32(p + 8, 0x7fff_ffff, true);
     await refused("libxc", b, [p, p + 16]);
   });
 
   describe("QEMU vmdesc", () => {
-    const base = () => fixture("samples/qemu/pc-7.2-stopped.mig");
+    const base = () => fixture("fixtures/qemu/pc-7.2-stopped.mig");
     /** The trailer is `0x06, be32 length, JSON` at the very end of the file. */
     function trailer(b: Uint8Array): number {
       const j = Buffer.from(b).lastIndexOf('{"page_size"');

@@ -58,7 +58,7 @@ describe("hostile keys stay data", () => {
   });
 
   it("QEMU vmdesc field names __proto__ and constructor: own keys of the analyze view; decode → encode restores the bytes", async () => {
-    const b = new Uint8Array(readFileSync(join(REPO, "samples/qemu/pc-7.2-stopped.mig")));
+    const b = new Uint8Array(readFileSync(join(REPO, "fixtures/qemu/pc-7.2-stopped.mig")));
     // The vmdesc trailer is `0x06, be32 length, JSON` at the end; rebuild it with the timer's fields renamed.
     const j = Buffer.from(b).lastIndexOf('{"page_size"');
     const desc = Buffer.from(b.subarray(j))

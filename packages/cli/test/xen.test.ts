@@ -1,10 +1,10 @@
 import { readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { SHARED, tmp, xen } from "./fixtures.js";
+import { FIXTURES, tmp, xen } from "./fixtures.js";
 import { mapLimit, vmstream } from "./run.js";
 
-const ALL = readdirSync(join(SHARED, "xen")).filter((n) => n.endsWith(".bin"));
+const ALL = readdirSync(join(FIXTURES, "xen")).filter((n) => n.endsWith(".bin"));
 /**
  * The family of each fixture, from how it was made (tools/xenpeer/build_all.py
  * and build_vectors.py; conv_* are Debian's convert-legacy-stream output;

@@ -8,7 +8,8 @@ import { CHROMIUM_ARGS, chromiumPath } from "./chromium.js";
 
 const PKG = fileURLToPath(new URL("..", import.meta.url));
 const REPO = join(PKG, "../..");
-const SHARED = join(REPO, "../shared/fixtures");
+/** The repository's fixtures (fixtures/README.md). */
+const FIXTURES = join(REPO, "fixtures");
 const OUT = join(PKG, "test-output");
 const DIST = join(OUT, "dist");
 
@@ -47,7 +48,7 @@ describe.skipIf(!exe)("web inspector in Chromium", () => {
   }
 
   it("shows a real QEMU 7.2 stream: format, sections with offsets, RAM, verify result", async () => {
-    await open(join(SHARED, "qemu/pc-7.2-stopped.mig"));
+    await open(join(FIXTURES, "qemu/pc-7.2-stopped.mig"));
     expect(await page.textContent("[data-testid=format]")).toBe("qemu@3");
     expect(await page.textContent("[data-testid=file-name]")).toBe("pc-7.2-stopped.mig");
     expect(await page.textContent("[data-testid=verify]")).toMatch(/^✔ valid/);
@@ -68,7 +69,7 @@ describe.skipIf(!exe)("web inspector in Chromium", () => {
     // Device state: what analyze-migration.py -d state prints, as a tree.
     await page.click("#view-analyze");
     await page.waitForSelector("[data-testid=tree][data-view=analyze]");
-    const analyze = JSON.parse(readFileSync(join(SHARED, "qemu/pc-7.2-stopped.analyze.json"), "utf8")) as Record<string, unknown>;
+    const analyze = JSON.parse(readFileSync(join(FIXTURES, "qemu/pc-7.2-stopped.analyze.json"), "utf8")) as Record<string, unknown>;
     const tree2 = (await page.textContent("[data-testid=tree]")) ?? "";
     for (const k of Object.keys(analyze).slice(0, 10)) expect(tree2).toContain(k);
     // A device there is tied to its section's bytes: apic is section 7 in this stream.
@@ -79,7 +80,7 @@ describe.skipIf(!exe)("web inspector in Chromium", () => {
   });
 
   it("shows a Xen libxl stream with its records", async () => {
-    await open(join(SHARED, "xen/libxl_hvm_xs.bin"));
+    await open(join(FIXTURES, "xen/libxl_hvm_xs.bin"));
     expect(await page.textContent("[data-testid=format]")).toBe("libxl@2");
     expect(await page.textContent("[data-testid=verify]")).toMatch(/^✔ valid/);
     // build_all.py: libxc_hvm(3) is an x86 HVM domain header from Xen 4.17, with 4 pages of data.
@@ -91,7 +92,7 @@ describe.skipIf(!exe)("web inspector in Chromium", () => {
   });
 
   it("renders hostile xenstore data as text, never as HTML", async () => {
-    const good = readFileSync(join(SHARED, "xen/libxl_hvm_xs.bin"));
+    const good = readFileSync(join(FIXTURES, "xen/libxl_hvm_xs.bin"));
     // A value: any bytes are allowed, so the stream stays valid (same length keeps the layout).
     const value = good.indexOf(Buffer.from("vga.vram"));
     expect(value).toBeGreaterThan(0);
@@ -120,7 +121,7 @@ describe.skipIf(!exe)("web inspector in Chromium", () => {
   });
 
   it("highlights the first fault of a damaged stream with the CLI's error line", async () => {
-    const good = readFileSync(join(SHARED, "context/ctx1-small.bin"));
+    const good = readFileSync(join(FIXTURES, "context/ctx1-small.bin"));
     const bad = new Uint8Array(good);
     bad[78] = 0xaa; // padding byte of the first record: the CLI test names this exact fault
     const path = join(OUT, "ctx1-bad-padding.bin");
@@ -136,7 +137,7 @@ describe.skipIf(!exe)("web inspector in Chromium", () => {
   });
 
   it("a damaged QEMU stream shows the sections read before the fault, the fault line and the faulty byte", async () => {
-    const good = readFileSync(join(SHARED, "qemu/pc-7.2-stopped.mig"));
+    const good = readFileSync(join(FIXTURES, "qemu/pc-7.2-stopped.mig"));
     // QEMU_VM_SECTION_FULL (4), section id 0, idstr "timer": the timer section starts here.
     const at = good.indexOf(Buffer.from([0x04, 0, 0, 0, 0, 5, ...Buffer.from("timer")]));
     const bad = Buffer.from(good);
@@ -176,8 +177,8 @@ describe.skipIf(!exe)("web inspector in Chromium", () => {
                   ? "libxl@2"
                   : "libxc@3";
     const files = [
-      ...readdirSync(join(SHARED, "qemu")).filter((n) => n.endsWith(".mig") && n !== "pc-7.2-ram6m.mig").map((n) => join(SHARED, "qemu", n)),
-      ...readdirSync(join(SHARED, "xen")).filter((n) => n.endsWith(".bin")).map((n) => join(SHARED, "xen", n)),
+      ...readdirSync(join(FIXTURES, "qemu")).filter((n) => n.endsWith(".mig") && n !== "pc-7.2-ram6m.mig").map((n) => join(FIXTURES, "qemu", n)),
+      ...readdirSync(join(FIXTURES, "xen")).filter((n) => n.endsWith(".bin")).map((n) => join(FIXTURES, "xen", n)),
     ];
     const seen: string[] = [];
     for (const f of files) {
@@ -190,7 +191,7 @@ describe.skipIf(!exe)("web inspector in Chromium", () => {
 
   it("a format chosen by hand (like --format) skips detection", async () => {
     await page.selectOption("[data-testid=format-select]", "qemu@3");
-    await open(join(SHARED, "xen/libxc_hvm_v3.bin"));
+    await open(join(FIXTURES, "xen/libxc_hvm_v3.bin"));
     expect(await page.textContent("[data-testid=format]")).toBe("qemu@3");
     expect(await page.textContent("[data-testid=fault-line]")).toMatch(/^libxc_hvm_v3\.bin: qemu@3: offset 0: /);
     await page.selectOption("[data-testid=format-select]", ""); // back to detection: the open file is read again
@@ -199,7 +200,7 @@ describe.skipIf(!exe)("web inspector in Chromium", () => {
   });
 
   it("accepts a stream dropped on the page", async () => {
-    const bytes = [...readFileSync(join(SHARED, "context/ctx2-be.bin"))];
+    const bytes = [...readFileSync(join(FIXTURES, "context/ctx2-be.bin"))];
     const dt = await page.evaluateHandle((b) => {
       const d = new DataTransfer();
       d.items.add(new File([new Uint8Array(b)], "dropped.bin"));
@@ -236,7 +237,7 @@ describe.skipIf(!exe)("web inspector in Chromium", () => {
     const body = 1024 * 1024;
     const records = 256;
     const fd = openSync(path, "w");
-    writeSync(fd, readFileSync(join(SHARED, "context/ctx2-le.bin")).subarray(0, 16)); // the 16-byte version-2 header
+    writeSync(fd, readFileSync(join(FIXTURES, "context/ctx2-le.bin")).subarray(0, 16)); // the 16-byte version-2 header
     for (let i = 0; i < records; i++) {
       const d = Buffer.alloc(16);
       d.writeUInt32LE(2, 0); // type 2

@@ -3,8 +3,9 @@ import { fileURLToPath } from "node:url";
 import { MemorySink, StreamReader, chunksSource, type CodecOptions, type FormatId } from "@vmstream/framing";
 import { legacyCodec } from "../src/index.js";
 
+/** A fixture from the repository's fixtures/ (a bare name is in fixtures/xen). */
 export const fixture = (name: string): Uint8Array =>
-  new Uint8Array(readFileSync(fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url))));
+  new Uint8Array(readFileSync(fileURLToPath(new URL(`../../../fixtures/${name.includes("/") ? name : `xen/${name}`}`, import.meta.url))));
 
 /** A reader that delivers the bytes in small uneven pieces (no size, no seek), like a pipe. */
 export function pipeReader(bytes: Uint8Array, piece = 7): StreamReader {

@@ -90,7 +90,7 @@ describe("legacy images round-trip", () => {
   });
 });
 
-const legacyFixtures = readdirSync(fileURLToPath(new URL("./fixtures", import.meta.url))).filter((n) => n.startsWith("legacy_"));
+const legacyFixtures = readdirSync(fileURLToPath(new URL("../../../fixtures/xen", import.meta.url))).filter((n) => n.startsWith("legacy_"));
 
 describe("damaged legacy fixtures", () => {
   for (const name of legacyFixtures) {
@@ -117,10 +117,15 @@ describe("damaged legacy fixtures", () => {
 });
 
 describe("detection claims only legacy images", () => {
-  const others = readdirSync(fileURLToPath(new URL("./fixtures/others", import.meta.url)));
+  const others = [
+    ...readdirSync(fileURLToPath(new URL("../../../fixtures/context", import.meta.url))).map((n) => `context/${n}`),
+    ...["libxc_one_page_v3.bin", "libxc_tiny_v3.bin", "libxl_tiny.bin", "remus_like.bin", "xl_hvm.bin", "xl_tiny.bin"].map((n) => `xen/${n}`),
+    "qemu/pc-7.2-stopped.mig",
+    "qemu/pc-2.0-old.mig",
+  ];
   for (const name of others) {
-    test(`others/${name} is not legacy`, () => {
-      expect(legacyCodec.detect(fixture(`others/${name}`).subarray(0, 4096))).toBeNull();
+    test(`${name} is not legacy`, () => {
+      expect(legacyCodec.detect(fixture(name).subarray(0, 4096))).toBeNull();
     });
   }
   test.prop([fc.uint8Array({ minLength: 8, maxLength: 64 })], params)("an all-ones first octet-pair (libxc marker) is never claimed", (tail) => {

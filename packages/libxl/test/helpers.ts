@@ -2,9 +2,11 @@ import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { type FamilyCodec, MemorySink, StreamReader, chunksSource } from "@vmstream/framing";
 
-export const FIXTURES = join(import.meta.dirname, "fixtures");
+/** The repository's Xen fixtures (fixtures/xen/README.md says how each was made). */
+export const FIXTURES = join(import.meta.dirname, "../../../fixtures/xen");
 export const fixture = (name: string): Uint8Array => new Uint8Array(readFileSync(join(FIXTURES, name)));
-export const fixtureNames = (): string[] => readdirSync(FIXTURES).filter((f) => f.endsWith(".bin"));
+/** The v2 streams (libxc, libxl, xl, converter outputs); the legacy inputs are @vmstream/legacy's. */
+export const fixtureNames = (): string[] => readdirSync(FIXTURES).filter((f) => f.endsWith(".bin") && !/^legacy_(?!xl_)/.test(f));
 
 export async function collect(it: AsyncIterable<string>): Promise<string> {
   let s = "";

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { describe, expect, test } from "vitest";
 import { negativeCases } from "./negative-cases.js";
 import { verdict } from "./verdict.js";
@@ -6,9 +6,8 @@ import { verdict } from "./verdict.js";
 describe("the 87 mutation cases of xen-verify-negative.md", () => {
   test("the port has every case of the recorded table, with the recorded exit codes", () => {
     expect(negativeCases).toHaveLength(87);
-    const table = "../../../shared/research/xen-verify-negative.md";
+    const table = "../../../docs/research/xen-verify-negative.md";
     const path = new URL(table, import.meta.url);
-    if (!existsSync(path)) return;
     const rows = readFileSync(path, "utf8")
       .split("\n")
       .filter((l) => /^\| .* \| (libxc|libxl|xl) \| \d \|/.test(l))

@@ -1,24 +1,22 @@
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { gunzipSync } from "node:zlib";
 import { MemorySink, StreamReader, chunksSource } from "@vmstream/framing";
 import { qemuCodec } from "../src/index.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
-export const FIXTURES = join(here, "fixtures");
-export const SHARED = join(here, "../../../../shared/fixtures/qemu");
+/** The repository's fixtures folder (fixtures/README.md says how each file was made). */
+export const FIXTURES = join(here, "../../../fixtures");
+/** Real QEMU 7.2 streams (fixtures/qemu/README.md). */
+export const QEMU_FIXTURES = join(FIXTURES, "qemu");
 
-/** A fixture from the repository copy (gzip) or, for the large ones, the shared folder. */
-export function fixture(name: string): Uint8Array | null {
-  const gz = join(FIXTURES, `${name}.gz`);
-  if (existsSync(gz)) return new Uint8Array(gunzipSync(readFileSync(gz)));
-  const p = join(SHARED, name);
-  return existsSync(p) ? new Uint8Array(readFileSync(p)) : null;
+/** A QEMU fixture by file name; a missing one is an error, never a skip. */
+export function fixture(name: string): Uint8Array {
+  return new Uint8Array(readFileSync(join(QEMU_FIXTURES, name)));
 }
 
-export const REPO_STREAMS = ["pc-7.2-stopped", "pc-7.2-postcopy", "pc-7.2-uuid", "q35-7.2-smp2"];
-export const SHARED_STREAMS = ["pc-7.2-netusb", "pc-7.2-ram6m", "pc-7.2-compress", "pc-2.0-old"];
+/** Real QEMU 7.2 streams in fixtures/qemu. */
+export const STREAMS = ["pc-7.2-stopped", "pc-7.2-postcopy", "pc-7.2-uuid", "q35-7.2-smp2", "pc-7.2-netusb", "pc-7.2-ram6m", "pc-7.2-compress", "pc-2.0-old"];
 
 export async function recode(bytes: Uint8Array, version = "3", opts = {}): Promise<Uint8Array> {
   const sink = new MemorySink();

@@ -9,7 +9,7 @@ import { qemuCodec } from "../src/index.js";
 
 test("README example", async () => {
   const dir = mkdtempSync(join(tmpdir(), "vmstream-readme-"));
-  const sample = join(import.meta.dirname, "../../../samples/qemu/pc-7.2-stopped.mig");
+  const sample = join(import.meta.dirname, "../../../fixtures/qemu/pc-7.2-stopped.mig");
   try {
     const open = async () => new StreamReader(await fileSource(sample));
     const head = await open();

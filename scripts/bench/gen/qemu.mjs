@@ -13,11 +13,7 @@ import { prng } from "./prng.mjs";
  * Layout per research/qemu.md §2–3.
  */
 const REPO = fileURLToPath(new URL("../../../", import.meta.url));
-export const QEMU_TEMPLATES = [
-  "samples/qemu/pc-7.2-stopped.mig",
-  "packages/vmstate/test/fixtures/pc-7.2-stopped.mig",
-  "packages/cli/test/fixtures/qemu/pc-7.2-stopped.mig",
-];
+export const QEMU_TEMPLATES = ["fixtures/qemu/pc-7.2-stopped.mig"];
 
 export function qemuTemplate() {
   for (const p of QEMU_TEMPLATES) if (existsSync(REPO + p)) return REPO + p;
