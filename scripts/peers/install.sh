@@ -23,6 +23,8 @@ V52='1:5.2+dfsg-11+deb11u3'
 V100='1:10.0.2+ds-2+deb13u1~bpo12+1'
 XEN414='4.14.6-1'
 SYSTEM_PKGS=(qemu-system-x86 qemu-utils xen-utils-4.17 chromium libvirt-daemon-system libvirt-clients)
+# What this script itself runs that a minimal Debian image may lack.
+SCRIPT_PKGS=(xz-utils patch python3 debian-archive-keyring)
 # Binary packages of one QEMU release that make a complete emulator with its own
 # modules (a module from another build aborts -dump-vmstate); those a release
 # does not have are left out.
@@ -42,7 +44,7 @@ as_root() {
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 
 missing=()
-for p in "${SYSTEM_PKGS[@]}"; do installed "$p" || missing+=("$p"); done
+for p in "${SYSTEM_PKGS[@]}" "${SCRIPT_PKGS[@]}"; do installed "$p" || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
   say "apt-get install ${missing[*]}"
   as_root apt-get update -qq >/dev/null || die "apt-get update failed"
@@ -62,7 +64,16 @@ trap 'rm -rf "$PEERS"/.work-*' EXIT
 # from them. Only `apt-get download` and `apt-get source --print-uris` use it.
 APTDIR="$PEERS/apt"
 KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
-MIRROR=${VMSTREAM_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+# The mirror the system already uses for Debian (a CI machine may have its own),
+# else deb.debian.org; VMSTREAM_DEBIAN_MIRROR overrides both.
+system_mirror() {
+  { grep -hs '^URIs:' /etc/apt/sources.list.d/*.sources | awk '{print $2}'
+    grep -hs '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list | sed 's/\[[^]]*\]//' | awk '{print $2}'
+  } | grep -v -e security -e '^$' | grep -m1 '/debian/\?$' || true
+}
+MIRROR=${VMSTREAM_DEBIAN_MIRROR:-$(system_mirror)}
+MIRROR=${MIRROR:-http://deb.debian.org/debian}
+MIRROR=${MIRROR%/}
 PAPT=(-o "Dir::Etc::SourceList=$APTDIR/sources.list" -o Dir::Etc::SourceParts=/dev/null
   -o "Dir::State::Lists=$APTDIR/lists" -o "Dir::Cache=$APTDIR/cache"
   -o Dir::Etc::Preferences=/dev/null -o Dir::Etc::PreferencesParts=/dev/null
