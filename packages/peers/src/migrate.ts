@@ -1,5 +1,5 @@
 import { isAbsolute, resolve } from "node:path";
-import type { QemuRelease } from "./location.js";
+import { type QemuRelease, qemuRelease } from "./location.js";
 import { QemuExited, QemuMonitor } from "./monitor.js";
 
 /** Migration parameters for `migrate_set_parameter NAME VALUE`, e.g. `{ "multifd-channels": 2 }`. */
@@ -98,10 +98,15 @@ export async function loadStream(
   caps: readonly string[] = [],
   options: LoadOptions = {},
 ): Promise<LoadResult> {
-  const m = await QemuMonitor.launch(release, [...args, "-incoming", "defer"]);
+  const peer = qemuRelease(release);
+  if (peer === undefined) throw new Error(`QEMU ${release} is not installed (bash scripts/peers/install.sh)`);
+  // Started here rather than through launch(): a destination that refuses at
+  // start (e.g. "unsupported machine type") is a verdict too, not an exception.
+  const m = new QemuMonitor(peer.bin, [...args, "-incoming", "defer"]);
   const timeoutMs = options.timeoutMs ?? 120_000;
   let result: LoadResult;
   try {
+    await m.start();
     await setAll(m, caps, options.params ?? {});
     const o = await m.cmd(`migrate_incoming "${uriFor(file, caps, "in")}"`);
     if (o && /error/i.test(o)) {

@@ -29,7 +29,8 @@ export class QemuMonitor {
     this.p.stdout.setEncoding("utf8").on("data", (d: string) => (this.out += d));
     this.p.stderr.setEncoding("utf8").on("data", (d: string) => (this.err += d));
     this.exited = new Promise((resolve) => {
-      this.p.on("exit", (code) => {
+      // "close", not "exit": by then stderr has been read to its end.
+      this.p.on("close", (code) => {
         this.code = code ?? -1;
         resolve(this.code);
       });
