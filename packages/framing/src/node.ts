@@ -331,6 +331,7 @@ export async function atomicFileSink(path: string): Promise<Sink> {
   let done = false;
   return {
     write: (chunk) => out.write(chunk),
+    hole: (n) => out.hole(n),
     coalesces: true,
     async close() {
       if (done) return;
@@ -338,6 +339,8 @@ export async function atomicFileSink(path: string): Promise<Sink> {
       // Any failure up to and including the rename removes the temporary: no leftovers.
       try {
         await out.drain();
+        // A hole at the very end has no byte after it to give the file its size.
+        if (out.holes) await fh.truncate(out.position);
         await fh.close();
         await rename(tmp, path);
       } catch (e) {
@@ -446,6 +449,20 @@ class WriteBehind {
       const { bytesWritten } = await this.fh.write(slot, off, n - off, at + off);
       off += bytesWritten;
     }
+  }
+
+  /** A hole was left: the file's size may need setting at the end. */
+  holes = false;
+  get position(): number {
+    return this.pos + this.used;
+  }
+
+  /** Leave `n` bytes unwritten (a hole in the file). */
+  hole(n: number): void {
+    if (this.error) throw this.error;
+    if (this.cur !== null && this.used > 0) this.submit();
+    this.pos += n;
+    this.holes = true;
   }
 
   async drain(): Promise<void> {

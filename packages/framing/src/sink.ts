@@ -12,6 +12,12 @@ export interface Sink {
    * layer of its own, and each byte is copied once instead of twice.
    */
   readonly coalesces?: boolean;
+  /**
+   * Advance past `n` bytes without writing them (optional): an output file
+   * keeps them as a hole that reads as zeros. Writers that lay bytes out at
+   * file offsets (QEMU mapped-ram) write zeros where a sink has no `hole`.
+   */
+  hole?(n: number): void | Promise<void>;
   /** All bytes written: make the output visible (rename a temporary file…). */
   close(): Promise<void>;
   /** Failure: discard everything (no partial output file is left). */
