@@ -332,6 +332,7 @@ export async function atomicFileSink(path: string): Promise<Sink> {
   return {
     write: (chunk) => out.write(chunk),
     hole: (n) => out.hole(n),
+    writeAt: (pos, chunk) => out.writeAt(pos, chunk),
     coalesces: true,
     async close() {
       if (done) return;
@@ -455,6 +456,19 @@ class WriteBehind {
   holes = false;
   get position(): number {
     return this.pos + this.used;
+  }
+
+  /** Write a copy of `chunk` at `pos`, in turn with the slots (one write in flight at a time). */
+  writeAt(pos: number, chunk: Uint8Array): Promise<void> {
+    if (this.error) throw this.error;
+    const copy = chunk.slice();
+    const done = this.tail.then(async () => {
+      if (!this.error) await this.writeAll(copy, copy.byteLength, pos);
+    });
+    this.tail = done.catch((e) => {
+      this.error ??= e;
+    });
+    return this.tail;
   }
 
   /** Leave `n` bytes unwritten (a hole in the file). */

@@ -2,7 +2,7 @@
  * Writes savevm streams (format 3 or 4) from parser events or from a decoded
  * document. One ByteWriter is reused and flushed to the sink in large pieces.
  */
-import { ByteWriter, MalformedError, type Sink } from "@vmstream/framing";
+import { ByteWriter, MalformedError, RefusedError, type Sink } from "@vmstream/framing";
 import { QEMU_SECTION, QEMU_VM_FILE_MAGIC, QEMU_VM_SUBSECTIONS_END } from "./constants.js";
 import { latin1Bytes } from "./latin1.js";
 import type { ConfigSub, SectionKind } from "./parse.js";
@@ -84,6 +84,12 @@ export class QemuWriter {
   /** Absolute offset of the next byte written. */
   get position(): number {
     return this.written + this.w.length;
+  }
+
+  /** Bytes at absolute offset `at`, out of order (mapped-ram pages): only sinks with `writeAt`. */
+  async writeAt(at: number, bytes: Uint8Array): Promise<void> {
+    if (!this.sink.writeAt) throw new RefusedError("this output cannot be written at file offsets (mapped-ram needs an output file)", 0);
+    await this.sink.writeAt(at, bytes);
   }
 
   /** The ByteWriter, for record writers in other files. */
