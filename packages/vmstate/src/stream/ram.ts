@@ -8,6 +8,7 @@ import { ByteWriter, LimitError, MalformedError, type StreamReader, hex } from "
 import { ENCODING_FLAG_XBZRLE, RAM_FLAG, RAM_PAGE_FLAGS, RAM_RECORD_KINDS, compressBound } from "./constants.js";
 import { latin1, latin1Bytes } from "./latin1.js";
 import { MappedCursor, readMapped, type MappedHeader, type MappedPiece } from "./mapped-ram.js";
+import { checkXbzrle } from "./xbzrle.js";
 
 export interface RamBlock {
   name: string;
@@ -276,10 +277,6 @@ export function plainRun(v: Uint8Array, st: RamState): number {
     const flags = lo & mask;
     const addr = hi * 0x1_0000_0000 + (lo - flags);
     if (hi > 0x1fffff || addr >= limit) break;
-    if (sent) {
-      const page = addr / ps;
-      sent[page >>> 3]! |= 1 << (page & 7);
-    }
     if (flags === PLAIN_PAGE) {
       if (p + page > end) break;
       p += page;
@@ -289,6 +286,11 @@ export function plainRun(v: Uint8Array, st: RamState): number {
       zeros++;
     } else {
       break;
+    }
+    // Only records the run takes: an XBZRLE record that stops it is checked against these bits.
+    if (sent) {
+      const i = addr / ps;
+      sent[i >>> 3]! |= 1 << (i & 7);
     }
   }
   if (p > 0) {
@@ -300,38 +302,6 @@ export function plainRun(v: Uint8Array, st: RamState): number {
     t.pageBytes += pages * ps;
   }
   return p;
-}
-
-/** The run structure QEMU's xbzrle_decode_buffer accepts. */
-export function checkXbzrle(src: Uint8Array, dlen: number, base: number): void {
-  const slen = src.byteLength;
-  let i = 0;
-  let d = 0;
-  const uleb = (): number => {
-    if (slen - i < 2) throw new MalformedError("XBZRLE run truncated", base + i);
-    const a = src[i]!;
-    if (!(a & 0x80)) {
-      i += 1;
-      return a;
-    }
-    const b = src[i + 1]!;
-    if (b & 0x80) throw new MalformedError("XBZRLE run length longer than 2 bytes", base + i);
-    i += 2;
-    return (a & 0x7f) | (b << 7);
-  };
-  while (i < slen) {
-    const zat = i;
-    const z = uleb();
-    if (zat !== 0 && z === 0) throw new MalformedError("XBZRLE zero run of length 0", base + zat);
-    d += z;
-    if (d > dlen) throw new MalformedError("XBZRLE runs exceed the page", base + zat);
-    const nat = i;
-    const nz = uleb();
-    if (nz === 0) throw new MalformedError("XBZRLE data run of length 0", base + nat);
-    if (d + nz > dlen || i + nz > slen) throw new MalformedError("XBZRLE data run exceeds the page or the record", base + nat);
-    d += nz;
-    i += nz;
-  }
 }
 
 /** Write a record's word and payload (the payload bytes come from `rec.data`). */
