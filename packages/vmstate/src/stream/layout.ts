@@ -54,6 +54,10 @@ export function withCapability(subs: readonly ConfigSub[], on: boolean): ConfigS
     const n = r.u32be();
     const names: string[] = [];
     for (let i = 0; i < n; i++) names.push(latin1(r.bytesView(r.u8())));
+    if (on && names.includes(CAP)) {
+      out.push(s);
+      continue;
+    }
     const kept = names.filter((x) => x !== CAP);
     if (on) kept.push(CAP);
     // QEMU writes no capabilities subsection when it has none to send.
