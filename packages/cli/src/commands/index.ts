@@ -28,6 +28,7 @@ const loaders: Record<string, () => Promise<Command>> = {
   recode: async () => (await import("./recode.js")).recode,
   convert: async () => (await import("./convert.js")).convert,
   memory: async () => (await import("./memory.js")).memory,
+  diff: async () => (await import("./diff.js")).diff,
   "schema-diff": async () => schemaDiff,
   matrix: async () => matrix,
 };
