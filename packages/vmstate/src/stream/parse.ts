@@ -135,7 +135,11 @@ export async function* parseStream(input: StreamReader, o: ParseOptions, st: Par
         if (bits < 9 || bits > 30) throw new MalformedError("target page bits out of range", ev.offset, { found: String(bits) });
         st.ram.pageSize = 2 ** bits;
       }
-      if (s.name === "configuration/capabilities" && capabilities(s.data).includes("x-ignore-shared")) st.ram.ignoreShared = true;
+      if (s.name === "configuration/capabilities") {
+        const caps = capabilities(s.data);
+        st.ram.ignoreShared = caps.includes("x-ignore-shared");
+        st.ram.mappedRam = caps.includes("mapped-ram");
+      }
     }
     yield ev;
   }
