@@ -44,7 +44,7 @@ sections or records with offsets and sizes, RAM or page totals, and the first
 fault if the stream is damaged (exit 1).
 
   --json           print a JSON document instead of the readable summary
-  --view analyze   (qemu) print exactly what QEMU's analyze-migration.py -d state prints
+  --view analyze   (qemu) print exactly what QEMU 10.0's analyze-migration.py -d state prints
   --schema FILE    (qemu) borrow the device descriptions of another stream (for streams without vmdesc)
   --format F       skip detection (family@version)
 
