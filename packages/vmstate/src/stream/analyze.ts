@@ -7,7 +7,7 @@
  */
 import { ByteWriter, RefusedError, safeObject, type CodecOptions, type StreamReader } from "@vmstream/framing";
 import { DEFAULT_PAGE_SIZE } from "./constants.js";
-import { asUtf8 } from "./latin1.js";
+import { latin1AsUtf8 } from "../latin1.js";
 import { parseStream, ParseState } from "./parse.js";
 import { loadBorrowed, pageSizeOpt, parseVersion } from "./pipeline.js";
 import { writeDesc } from "./state.js";
@@ -38,7 +38,7 @@ export async function analyzeView(input: StreamReader, version: string, opts: Co
         }
         break;
       case "ram":
-        if (ev.rec.blocks && sizes) for (const bl of ev.rec.blocks) sizes.set(asUtf8(bl.name), `0x${bl.length.toString(16).padStart(16, "0")}`);
+        if (ev.rec.blocks && sizes) for (const bl of ev.rec.blocks) sizes.set(latin1AsUtf8(bl.name), `0x${bl.length.toString(16).padStart(16, "0")}`);
         break;
       case "state":
         sections.set(cur.id, { idstr: cur.idstr, data: analyzeDesc(ev.dev.desc, ev.value) });
@@ -54,7 +54,7 @@ export async function analyzeView(input: StreamReader, version: string, opts: Co
   }
   if (!st.vmdesc && !b.vmdesc) throw new RefusedError("the stream has no vmdesc trailer; analyze-migration cannot read it", 0);
   const top = new Map<string, PyValue>();
-  for (const [id, s] of sections) top.set(`${asUtf8(s.idstr)} (${id | 0})`, s.data);
+  for (const [id, s] of sections) top.set(`${latin1AsUtf8(s.idstr)} (${id | 0})`, s.data);
   return { value: toPlain(top), text: pyJson(top, 0) + "\n", py: top };
 }
 
@@ -72,7 +72,7 @@ function analyzeDesc(d: Desc, value: Record<string, unknown>): Map<string, PyVal
     else if (s.arrayed) for (const x of v as unknown[]) put(m, s.name, elem(s, x));
     else put(m, s.name, elem(s, v));
   }
-  for (let k = 0; k < d.subs.length; k++) m.set(asUtf8(d.subs[k]!.name), analyzeDesc(d.subs[k]!, value[d.subKeys[k]!] as Record<string, unknown>));
+  for (let k = 0; k < d.subs.length; k++) m.set(latin1AsUtf8(d.subs[k]!.name), analyzeDesc(d.subs[k]!, value[d.subKeys[k]!] as Record<string, unknown>));
   return m;
 }
 

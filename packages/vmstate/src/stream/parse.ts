@@ -28,7 +28,7 @@ import {
   QEMU_VM_FILE_MAGIC,
   QEMU_VM_SUBSECTIONS_END,
 } from "./constants.js";
-import { latin1 } from "./latin1.js";
+import { bytesToLatin1 } from "../latin1.js";
 import { RamState, plainRun, readRamRecord, type RamRecord } from "./ram.js";
 import { readDesc, type StateValue } from "./state.js";
 import { deviceKey, locateDamagedVmdesc, locateVmdesc, parseVmdesc, type DeviceDesc, type Vmdesc } from "./vmdesc.js";
@@ -216,7 +216,7 @@ export async function* parseStream(input: StreamReader, o: ParseOptions, st: Par
       const n = r.u8();
       if (n === 0) throw new MalformedError("empty section idstr", at + 5);
       const rest = await input.read(n + 8, "section header");
-      idstr = latin1(rest.bytesView(n));
+      idstr = bytesToLatin1(rest.bytesView(n));
       instance = rest.u32be();
       sversion = rest.u32be();
       if (idstr === "ram") {
@@ -311,7 +311,7 @@ export function capabilities(data: Uint8Array): string[] {
   const r = new ByteReader(data);
   const out: string[] = [];
   const n = r.u32be();
-  for (let i = 0; i < n && !r.done; i++) out.push(latin1(r.bytesView(r.u8())));
+  for (let i = 0; i < n && !r.done; i++) out.push(bytesToLatin1(r.bytesView(r.u8())));
   return out;
 }
 
@@ -349,7 +349,7 @@ async function readConfig(input: StreamReader, v4: boolean): Promise<Ev & { t: "
   r.u8();
   const len = r.u32be();
   if (len > 65536) throw new LimitError(`machine name of ${len} bytes`, offset + 1);
-  const name = latin1(r.bytesView(len, "machine name"));
+  const name = bytesToLatin1(r.bytesView(len, "machine name"));
   const subs: ConfigSub[] = [];
   for (;;) {
     const sat = r.offset;
@@ -362,10 +362,10 @@ async function readConfig(input: StreamReader, v4: boolean): Promise<Ev & { t: "
       // QEMU's peek: a subsection only if 0x05 and a name starting with the vmsd name.
       if (r.remaining < 2 || view[r.pos] !== QEMU_SECTION.SUBSECTION) break;
       const l = view[r.pos + 1]!;
-      if (l < 14 || r.remaining < 2 + l || latin1(view.subarray(r.pos + 2, r.pos + 2 + 13)) !== "configuration") break;
+      if (l < 14 || r.remaining < 2 + l || bytesToLatin1(view.subarray(r.pos + 2, r.pos + 2 + 13)) !== "configuration") break;
       r.u8();
     }
-    const sname = latin1(r.bytesView(r.u8(), "subsection name"));
+    const sname = bytesToLatin1(r.bytesView(r.u8(), "subsection name"));
     const version = r.u32be();
     const data = configSubBody(r, sname, sat);
     if (v4) {

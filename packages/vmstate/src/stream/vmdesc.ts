@@ -6,15 +6,14 @@
  * plain slot lists that the state reader and writer walk.
  */
 import { LimitError, MAX_DEPTH, MalformedError } from "@vmstream/framing";
+import { Az, analyzeReader } from "../schema/type-names.js";
 import { QEMU_SECTION } from "./constants.js";
 
 /** How a slot's bytes become a JSON value in `decode`. */
 export const Kind = { Int: 0, UInt: 1, Bool: 2, Bytes: 3, Struct: 4 } as const;
 export type Kind = (typeof Kind)[keyof typeof Kind];
 
-/** How analyze-migration.py prints a field (its reader class). */
-export const Az = { Int: 0, UInt: 1, Bool: 2, Hex: 3, Struct: 4 } as const;
-export type Az = (typeof Az)[keyof typeof Az];
+export { Az };
 
 export interface Slot {
   /** Unique key in the decoded object (the vmdesc name; `name#2`… for repeats). */
@@ -74,22 +73,6 @@ export interface Vmdesc {
 
 export const deviceKey = (idstr: string, instance: number): string => `${idstr}\u0000${instance}`;
 
-const INT_TYPES: Record<string, Az> = {
-  int8: Az.Int,
-  int16: Az.Int,
-  int32: Az.Int,
-  "int32 equal": Az.Int,
-  "int32 le": Az.Int,
-  int64: Az.Int,
-  "int64 equal": Az.Int,
-  "uint8 equal": Az.Int,
-  "uint16 equal": Az.Int,
-  uint8: Az.UInt,
-  uint16: Az.UInt,
-  uint32: Az.UInt,
-  "uint32 equal": Az.UInt,
-  uint64: Az.UInt,
-};
 
 const td = new TextDecoder("utf-8", { fatal: true });
 const te = new TextEncoder();
@@ -227,15 +210,16 @@ function compileDesc(d: Record<string, unknown>, where: string, offset: number, 
       opaque = true;
       az = Az.Hex;
       kind = Kind.Bytes;
-    } else if (type in INT_TYPES) {
-      az = INT_TYPES[type]!;
-      kind = size === 1 || size === 2 || size === 4 || size === 8 ? (az === Az.Int ? Kind.Int : Kind.UInt) : Kind.Bytes;
-    } else if (type === "bool") {
-      az = Az.Bool;
-      kind = size === 1 ? Kind.Bool : Kind.Bytes;
     } else {
-      az = Az.Hex;
-      kind = Kind.Bytes;
+      // The shared type-name table says how analyze prints it; sizes other than C's widths stay bytes.
+      az = analyzeReader(type);
+      if (az === Az.Int || az === Az.UInt) kind = size === 1 || size === 2 || size === 4 || size === 8 ? (az === Az.Int ? Kind.Int : Kind.UInt) : Kind.Bytes;
+      else if (az === Az.Bool) kind = size === 1 ? Kind.Bool : Kind.Bytes;
+      else {
+        // "struct" without a body, device-specific infos ("pci config", …): bytes.
+        az = Az.Hex;
+        kind = Kind.Bytes;
+      }
     }
     const slot: Slot = {
       key,
