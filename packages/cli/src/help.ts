@@ -9,7 +9,7 @@ Usage: vmstream <command> [options]
 
 Commands:
   inspect FILE [--format F] [--json] [--view analyze]   summarise a stream
-  verify FILE [--format F]                              check every rule of its format
+  verify FILE [--format F] [--strict]                   check every rule of its format
   decode FILE [--format F]                              lossless JSON on standard output
   encode JSON OUT                                       write the stream a decoded JSON describes
   recode IN OUT [--format F]                            decode and re-encode (byte-identical)
@@ -47,7 +47,7 @@ sections or records with offsets and sizes, RAM or page totals, and the first
 fault if the stream is damaged (exit 1).
 
   --json           print a JSON document instead of the readable summary
-  --view analyze   (qemu) print exactly what QEMU's analyze-migration.py -d state prints
+  --view analyze   (qemu) print exactly what QEMU 10.0's analyze-migration.py -d state prints
   --schema FILE    (qemu) borrow the device descriptions of another stream (for streams without vmdesc)
   --format F       skip detection (family@version)
 
@@ -57,10 +57,16 @@ Examples:
   vmstream inspect old-2.0.mig --schema new-sibling.mig
   cat domain.save | vmstream inspect -
 `,
-  verify: `vmstream verify FILE [--format F]
+  verify: `vmstream verify FILE [--format F] [--strict]
 
 Checks every rule of the format's spec. Exit 0 when valid; otherwise exit 1 and
 one line on standard error:  FILE: FAMILY@VERSION: offset N: message
+
+Damage the real loader never reads (qemu: a cut or corrupt vmdesc trailer after
+the EOF byte, bytes after the end) is a warning: the state loads, so exit 0,
+with one 'offset N: warning: ...' line each on standard error.
+
+  --strict   warnings fail too (exit 1)
 
 Examples:
   vmstream verify guest.mig
