@@ -68,6 +68,8 @@ export async function atomicFileSink(path: string): Promise<Sink> {
   let done = false;
   return {
     write: (chunk) => out.write(chunk),
+    hole: (n) => out.hole(n),
+    writeAt: (pos, chunk) => out.writeAt(pos, chunk),
     coalesces: true,
     async close() {
       if (done) return;
@@ -75,6 +77,8 @@ export async function atomicFileSink(path: string): Promise<Sink> {
       // Any failure up to and including the rename removes the temporary: no leftovers.
       try {
         await out.drain();
+        // A hole at the very end has no byte after it to give the file its size.
+        if (out.holes) await fh.truncate(out.position);
         await fh.close();
         await rename(tmp, path);
       } catch (e) {

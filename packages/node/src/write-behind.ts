@@ -93,6 +93,33 @@ export class WriteBehind {
     }
   }
 
+  /** A hole was left: the file's size may need setting at the end. */
+  holes = false;
+  get position(): number {
+    return this.pos + this.used;
+  }
+
+  /** Write a copy of `chunk` at `pos`, in turn with the slots (one write in flight at a time). */
+  writeAt(pos: number, chunk: Uint8Array): Promise<void> {
+    if (this.error) throw this.error;
+    const copy = chunk.slice();
+    const done = this.tail.then(async () => {
+      if (!this.error) await this.writeAll(copy, copy.byteLength, pos);
+    });
+    this.tail = done.catch((e) => {
+      this.error ??= e;
+    });
+    return this.tail;
+  }
+
+  /** Leave `n` bytes unwritten (a hole in the file). */
+  hole(n: number): void {
+    if (this.error) throw this.error;
+    if (this.cur !== null && this.used > 0) this.submit();
+    this.pos += n;
+    this.holes = true;
+  }
+
   async drain(): Promise<void> {
     if (this.cur !== null && this.used > 0) this.submit();
     await this.tail;

@@ -9,3 +9,5 @@ export { parseVmdesc, compileVmdesc, locateVmdesc, type Vmdesc, type Desc, type 
 export { readRamRecord, writeRamRecord, RamState, type RamRecord, type RamBlock } from "./ram.js";
 // The RAM flags are defined, and exported, by @vmstream/wire-spec (QEMU_RAM_FLAG).
 export { DEFAULT_PAGE_SIZE } from "./constants.js";
+export { exportMemory, x86RamRanges, hexRange, type MemoryTarget, type MemoryReport, type MemoryOptions, type GpaRange } from "./memory.js";
+export { applyXbzrle, checkXbzrle } from "./xbzrle.js";
