@@ -28,6 +28,7 @@ for (const pkg of readdirSync("packages")) {
     if (!existsSync(join(dir, "README.md"))) problems.push(`${dir}: published package without README.md`);
     if (!Array.isArray(manifest.files)) problems.push(`${dir}: published package without a "files" list`);
   }
+  if (existsSync(join(dir, ".package.json.prepack"))) problems.push(`${dir}: a pack did not finish: package.json is stripped; move .package.json.prepack back over it`);
   if (!existsSync(join(dir, "src"))) continue;
   for (const file of sources(join(dir, "src"))) {
     if (file.endsWith(".test.ts")) problems.push(`${file}: a test in src/ (tests live in test/)`);

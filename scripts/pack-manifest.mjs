@@ -22,8 +22,9 @@ export function stripCondition(exp) {
 
 const action = process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1] ? process.argv[2] : null;
 if (action === "strip") {
+  // A pack that was killed before its postpack left the original in SAVED: that is the manifest.
+  if (existsSync(SAVED)) renameSync(SAVED, "package.json");
   const text = readFileSync("package.json", "utf8");
-  if (existsSync(SAVED)) throw new Error(`${SAVED} exists: a previous pack did not finish; restore it first`);
   writeFileSync(SAVED, text);
   const pkg = JSON.parse(text);
   pkg.exports = stripCondition(pkg.exports);
