@@ -33,15 +33,8 @@ const loaders: Record<string, () => Promise<Command>> = {
   matrix: async () => matrix,
 };
 
-/**
- * The matrix command's flags belong to the compat work: when `./matrix.js`
- * exports `matrixOptions`, they replace the defaults above.
- */
+/** The command called `name`, its module loaded; undefined for an unknown name. */
 export async function resolveCommand(name: string): Promise<Command | undefined> {
   const load = Object.hasOwn(loaders, name) ? loaders[name] : undefined;
-  if (!load) return undefined;
-  const cmd = await load();
-  if (name !== "matrix") return cmd;
-  const mod = (await import("./matrix.js")) as { matrixOptions?: Command["options"] };
-  return mod.matrixOptions ? { ...cmd, options: mod.matrixOptions } : cmd;
+  return load?.();
 }
