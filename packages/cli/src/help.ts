@@ -15,7 +15,7 @@ Commands:
   recode IN OUT [--format F]                            decode and re-encode (byte-identical)
   convert IN OUT --to F [--width 32|64] [--guest pv|hvm]
                                                         convert between versions and families
-  schema-diff SRC.json DST.json [--json]                compare two 'qemu -dump-vmstate' dumps
+  schema-diff SRC.json DST.json [--json] [--qemu-compatible]  compare two 'qemu -dump-vmstate' dumps by wire layout
   matrix [--json F] [--markdown F] [--html F] [--input F]
                                                         run or render the compat matrix
 
@@ -104,18 +104,25 @@ Examples:
   vmstream convert guest.mig guest-v4.mig --to qemu@4
   vmstream convert legacy.img out.libxl --to libxl --width 64 --guest hvm
 `,
-  "schema-diff": `vmstream schema-diff SRC.json DST.json [--json]
+  "schema-diff": `vmstream schema-diff SRC.json DST.json [--json] [--qemu-compatible]
 
 Checks that a destination QEMU (DST, a 'qemu -dump-vmstate' dump) can load
-what a source QEMU (SRC) sends: the rules of QEMU's
-scripts/vmstate-static-checker.py. One line per finding, naming the section.
-Exit 0 compatible (warnings only), 1 incompatible, 2 usage.
+what a source QEMU (SRC) sends, by what is on the wire: field order, sizes,
+element counts, versions, minimum_version_id, subsections. A renamed field
+with the same bytes is information; a device only one build has is listed
+apart ("only in source" / "only in destination"). What the dump cannot
+decide (a subsection's needed(), a field_exists test) makes a finding
+conditional. Exit 0 when no device both builds have is always refused,
+1 otherwise, 2 usage.
 
-  --json   print {compatible, errors, warnings, findings: [{severity, section, path, message}]}
+  --json             {mode, compatible, devices, onlyInSource, onlyInDest,
+                      findings: [{severity, kind, device, path, reason, code, effect, when?}]}
+  --qemu-compatible  the findings of QEMU's scripts/vmstate-static-checker.py
+                     (one per line it prints), as earlier vmstream releases gave
 
 Examples:
   vmstream schema-diff old.json new.json
-  vmstream schema-diff old.json new.json --json | jq '.findings[].section'
+  vmstream schema-diff old.json new.json --json | jq '.findings[] | select(.severity=="error")'
   (dumps come from: qemu-system-x86_64 -M pc-i440fx-7.2 -dump-vmstate new.json)
 `,
   matrix: `vmstream matrix [--json FILE] [--markdown FILE] [--html FILE] [--input FILE]

@@ -2,11 +2,11 @@ import type { Command } from "../command.js";
 
 /** schema-diff and matrix load their modules only when called (they pull in more code). */
 const schemaDiff: Command = {
-  options: { json: { type: "boolean" } },
+  options: { json: { type: "boolean" }, "qemu-compatible": { type: "boolean" } },
   positionals: [2, 2],
   async run(pos, flags) {
     const { schemaDiffCommand } = await import("./schema-diff.js");
-    await schemaDiffCommand(pos[0]!, pos[1]!, flags.json === true);
+    await schemaDiffCommand(pos[0]!, pos[1]!, { json: flags.json === true, qemuCompatible: flags["qemu-compatible"] === true });
   },
 };
 

@@ -8,3 +8,21 @@ export {
   type DumpField,
   type VmstateDump,
 } from "./dump.js";
+export {
+  wireDiff,
+  formatWireFinding,
+  wireFindingJson,
+  wireDiffExitCode,
+  conditionText,
+  atomText,
+  type WireDiff,
+  type WireFinding,
+  type WireCode,
+  type WireEffect,
+  type WireKind,
+  type WireSeverity,
+  type DeviceVerdict,
+  type Condition,
+  type Atom,
+} from "./wire-diff.js";
+export { NumTable } from "./layout.js";
