@@ -26,3 +26,4 @@ export {
   type Atom,
 } from "./wire-diff.js";
 export { NumTable } from "./layout.js";
+export { vmsdFromDump, dumpConditions, OPAQUE_MARK, type DumpWorld } from "./model.js";

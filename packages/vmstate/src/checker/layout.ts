@@ -143,6 +143,12 @@ export function flatten(desc: DumpDescription, version: number, nums: NumTable, 
     const p = path ? `${path} > ${f.field}` : f.field;
     if (f.Description) {
       const n = nums.count(f, desc.name, k);
+      const plain = n > 8 ? plainBytes(f.Description, nums, depth + 1) : undefined;
+      if (plain !== undefined) {
+        // A long array of plain structs: compared as its bytes (n × the struct's), one leaf.
+        out.push({ t: "leaf", name: `${f.field}[]`, path: p, elem: plain, field: f, owner: desc.name, k, unused: false, cond: c });
+        continue;
+      }
       for (let i = 0; i < n; i++) {
         if (out.length > MAX_TOKENS) throw new TooLarge(`${p}: more than ${MAX_TOKENS} leaves`);
         flatten(f.Description, f.Description.version_id, nums, n > 1 ? `${p}[${i}]` : p, c, out, depth + 1);
@@ -161,3 +167,25 @@ export const condId = (desc: string, field: string, k: number): string => `${des
 
 /** A leaf that cannot be compared by bytes: conditional, or sized by code the dump does not show. */
 export const isHard = (t: Token): boolean => t.t === "subs" || t.cond !== null || t.elem === 0;
+
+/** Bytes of a description made of plain leaves only (no conditions, opaque or unused leaves, subsections); else undefined. */
+export function plainBytes(d: DumpDescription, nums: NumTable, depth: number): number | undefined {
+  if (depth > 64 || (d.Subsections && d.Subsections.length > 0)) return undefined;
+  const occ = new Map<string, number>();
+  let total = 0;
+  for (const f of d.Fields ?? []) {
+    const k = occ.get(f.field) ?? 0;
+    occ.set(f.field, k + 1);
+    if (f.field_exists || f.field === "unused") return undefined;
+    if (f.version_id > d.version_id) continue; // never sent: a nested description runs at its own version
+    const n = nums.count(f, d.name, k);
+    if (f.Description) {
+      const inner = plainBytes(f.Description, nums, depth + 1);
+      if (inner === undefined) return undefined;
+      total += inner * n;
+    } else if (f.size === 0) return undefined;
+    else total += f.size * n;
+  }
+  return total;
+}
+

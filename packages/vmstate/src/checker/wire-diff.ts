@@ -45,8 +45,15 @@ export type WireCode =
   | "resplit"
   | "too-large";
 
-/** What a finding does to a load: refuse it, drop values, or nothing but a note. */
-export type WireEffect = "refused" | "dropped" | "reinterpreted" | "none";
+/**
+ * What a finding does to a load. refused: QEMU fails it (a version, a
+ * subsection it cannot find). desync: the destination reads the rest of the
+ * section out of place: refused at a later check or the section footer, or, if
+ * the byte count happens to come out right, loaded with values in the wrong
+ * fields. dropped: loads, values discarded. reinterpreted: loads, bytes land in
+ * fields of another shape. none: a note.
+ */
+export type WireEffect = "refused" | "desync" | "dropped" | "reinterpreted" | "none";
 
 /** One fact the dump cannot decide: a subsection is sent, a field_exists test passes, exactly one of two passes. */
 export type Atom = { subsection: string } | { field: string } | { xor: [string, string] };
@@ -75,6 +82,8 @@ export interface DeviceVerdict {
   verdict: "compatible" | "conditional" | "broken";
   /** Refused when any of these conditions holds (each a conjunction). */
   refusedWhen: Condition[];
+  /** Read out of place when any of these holds (refused, or loaded with misplaced values), unless refusedWhen holds. */
+  desyncWhen: Condition[];
   /** Loads, but the destination discards some of the source's values (VMSTATE_UNUSED). */
   drops: boolean;
   findings: WireFinding[];
@@ -112,7 +121,7 @@ class DeviceDiff {
   ) {}
 
   add(code: WireCode, effect: WireEffect, path: string, reason: string, when: Condition): void {
-    const severity: WireSeverity = effect === "refused" ? (when.length ? "warning" : "error") : effect === "none" || effect === "dropped" ? "info" : "warning";
+    const severity: WireSeverity = effect === "refused" || effect === "desync" ? (when.length ? "warning" : "error") : effect === "none" || effect === "dropped" ? "info" : "warning";
     const f: WireFinding = { severity, kind: "layout", device: this.device, path, reason, code, effect };
     if (when.length) f.when = when;
     this.findings.push(f);
@@ -157,14 +166,29 @@ class DeviceDiff {
       const a = S[i];
       const b = D[j];
       if (!a && !b) return true;
-      if (a?.t === "subs") {
-        this.subsections(a, b?.t === "subs" ? b : null, when);
+      if (a?.t === "subs" && b?.t === "subs") {
+        this.subsections(a, b, when);
         i++;
-        if (b?.t === "subs") j++;
+        j++;
+        continue;
+      }
+      // The other side has a field first when its own subsections of the same description come later.
+      const later = (T: Token[], from: number, path: string) => T.slice(from).some((t) => t.t === "subs" && t.path === path);
+      if (a?.t === "subs") {
+        if (b && later(D, j, a.path)) {
+          if (!this.hard(undefined, b as Leaf, when)) return false;
+          j++;
+        } else {
+          this.subsections(a, null, when);
+          i++;
+        }
         continue;
       }
       if (b?.t === "subs") {
-        j++; // dest looks for subsections here; the source sends none: nothing to read
+        if (a && later(S, i, b.path)) {
+          if (!this.hard(a as Leaf, undefined, when)) return false;
+          i++;
+        } else j++; // dest looks for subsections here; the source sends none: nothing to read
         continue;
       }
       if (!this.hard(a as Leaf | undefined, b as Leaf | undefined, when)) return false;
@@ -190,20 +214,20 @@ class DeviceDiff {
       const sb = b.elem * this.count(b, "d");
       if (a.cond === b.cond) {
         if (sa !== sb || (a.elem === 0 && a.name !== b.name)) {
-          this.add("size-mismatch", "refused", a.path, `field "${a.name}" is ${sa} bytes in source, "${b.name}" ${sb} in dest (when its field_exists test passes)`, [...when, { field: a.cond }]);
+          this.add("size-mismatch", "desync", a.path, `field "${a.name}" is ${sa} bytes in source, "${b.name}" ${sb} in dest (when its field_exists test passes)`, [...when, { field: a.cond }]);
         }
         return true;
       }
       if (sa === sb && a.elem !== 0) {
-        this.add("condition-mismatch", "refused", a.path, `source sends "${a.name}" under field_exists ${a.cond}, dest reads "${b.name}" under ${b.cond}: when only one test passes the section is misread`, [...when, { xor: [a.cond, b.cond] }]);
+        this.add("condition-mismatch", "desync", a.path, `source sends "${a.name}" under field_exists ${a.cond}, dest reads "${b.name}" under ${b.cond}: when only one test passes the section is misread`, [...when, { xor: [a.cond, b.cond] }]);
       } else {
-        this.add("condition-mismatch", "refused", a.path, `source sends "${a.name}" (${sa} bytes) when ${a.cond} passes, dest reads "${b.name}" (${sb} bytes) when ${b.cond} passes`, [...when, { field: a.cond }]);
-        this.add("condition-mismatch", "refused", b.path, `dest reads "${b.name}" (${sb} bytes) when ${b.cond} passes where the source sends "${a.name}"`, [...when, { field: b.cond }]);
+        this.add("condition-mismatch", "desync", a.path, `source sends "${a.name}" (${sa} bytes) when ${a.cond} passes, dest reads "${b.name}" (${sb} bytes) when ${b.cond} passes`, [...when, { field: a.cond }]);
+        this.add("condition-mismatch", "desync", b.path, `dest reads "${b.name}" (${sb} bytes) when ${b.cond} passes where the source sends "${a.name}"`, [...when, { field: b.cond }]);
       }
       return true;
     }
     if (a && a.cond !== null) {
-      this.add("source-extra", "refused", a.path, `source sends "${a.name}" when its field_exists test passes; dest reads nothing there, so the rest of the section is misread`, [...when, { field: a.cond }]);
+      this.add("source-extra", "desync", a.path, `source sends "${a.name}" when its field_exists test passes; dest reads nothing there, so the rest of the section is misread`, [...when, { field: a.cond }]);
       return true;
     }
     if (b && b.cond !== null) {
@@ -222,10 +246,10 @@ class DeviceDiff {
       return true;
     }
     if (a) {
-      this.add("source-extra", "refused", a.path, `source sends "${a.name}" and more; dest has read all its fields (QEMU: "Missing section footer")`, when);
+      this.add("source-extra", "desync", a.path, `source sends "${a.name}" and more; dest has read all its fields (QEMU: "Missing section footer")`, when);
       return false;
     }
-    this.add("dest-extra", "refused", b!.path, `dest reads "${b!.name}", which the source does not send`, when);
+    this.add("dest-extra", "desync", b!.path, `dest reads "${b!.name}", which the source does not send`, when);
     return false;
   }
 
@@ -244,7 +268,7 @@ class DeviceDiff {
         const nb = this.count(b, "d");
         if (a.elem !== b.elem || na !== nb) {
           const shape = (n: number, e: number) => (n === 1 ? `${e} bytes` : `${n} × ${e} bytes`);
-          this.add("size-mismatch", "refused", a.path, `field "${a.name}" is ${shape(na, a.elem)} in source, ${shape(nb, b.elem)} in dest; the rest of the section is read out of place`, when);
+          this.add("size-mismatch", "desync", a.path, `field "${a.name}" is ${shape(na, a.elem)} in source, ${shape(nb, b.elem)} in dest; the rest of the section is read out of place`, when);
           return false;
         }
       }
@@ -263,7 +287,7 @@ class DeviceDiff {
     const path = (sg[0] ?? dg[0] ?? near)!.path;
     const list = (ls: Leaf[]) => (ls.length ? ls.map((l) => `"${l.name}"`).join(", ") : "nothing");
     if (sb !== db) {
-      this.add("layout-mismatch", "refused", path, `source sends ${plural(sb, "byte")} here (${list(sg)}), dest reads ${plural(db, "byte")} (${list(dg)}); every later byte of the section is read out of place`, when);
+      this.add("layout-mismatch", "desync", path, `source sends ${plural(sb, "byte")} here (${list(sg)}), dest reads ${plural(db, "byte")} (${list(dg)}); every later byte of the section is read out of place`, when);
       return false;
     }
     const sNamed = sg.filter((l) => !l.unused);
@@ -360,13 +384,15 @@ type Obj = Record<string, unknown>;
 type Section = { version_id?: number; minimum_version_id?: number; Description?: DumpDescription };
 
 function verdictOf(device: string, findings: WireFinding[]): DeviceVerdict {
-  const refusals = findings.filter((f) => f.effect === "refused");
-  const refusedWhen = refusals.map((f) => f.when ?? []);
-  const always = refusedWhen.some((c) => c.length === 0);
+  const whenOf = (e: WireEffect) => findings.filter((f) => f.effect === e).map((f) => f.when ?? []);
+  const refusedWhen = whenOf("refused");
+  const desyncWhen = whenOf("desync");
+  const always = [...refusedWhen, ...desyncWhen].some((c) => c.length === 0);
   return {
     device,
-    verdict: always ? "broken" : refusals.length ? "conditional" : "compatible",
-    refusedWhen: always ? [[]] : refusedWhen,
+    verdict: always ? "broken" : refusedWhen.length + desyncWhen.length ? "conditional" : "compatible",
+    refusedWhen,
+    desyncWhen,
     drops: findings.some((f) => f.effect === "dropped"),
     findings,
   };
@@ -447,7 +473,7 @@ export function wireDiff(srcDump: unknown, dstDump: unknown): WireDiff {
 
 /** `severity: device path: reason [when …]` */
 export function formatWireFinding(f: WireFinding): string {
-  return `${f.severity}: ${f.device}${f.path ? ` ${f.path}` : ""}: ${f.reason}${f.when ? ` [${f.effect === "refused" ? "refused only" : "only"} when ${conditionText(f.when)}]` : ""}`;
+  return `${f.severity}: ${f.device}${f.path ? ` ${f.path}` : ""}: ${f.reason}${f.when ? ` [${f.effect === "refused" || f.effect === "desync" ? "refused only" : "only"} when ${conditionText(f.when)}]` : ""}`;
 }
 
 export function wireFindingJson(f: WireFinding): Record<string, unknown> {
