@@ -10,6 +10,23 @@ const schemaDiff: Command = {
   },
 };
 
+const preflight: Command = {
+  options: {
+    against: { type: "string" },
+    dump: { type: "string" },
+    qemu: { type: "string" },
+    uuid: { type: "string" },
+    capability: { type: "string" },
+    postcopy: { type: "boolean" },
+    json: { type: "boolean" },
+  },
+  positionals: [1, 1000],
+  async run(pos, flags) {
+    const { preflightCommand } = await import("./preflight.js");
+    await preflightCommand(pos, flags);
+  },
+};
+
 const matrix: Command = {
   options: { json: { type: "string" }, markdown: { type: "string" }, html: { type: "string" }, input: { type: "string" } },
   positionals: [0, 0],
@@ -28,6 +45,7 @@ const loaders: Record<string, () => Promise<Command>> = {
   recode: async () => (await import("./recode.js")).recode,
   convert: async () => (await import("./convert.js")).convert,
   "schema-diff": async () => schemaDiff,
+  preflight: async () => preflight,
   matrix: async () => matrix,
 };
 

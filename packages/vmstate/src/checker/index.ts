@@ -27,3 +27,6 @@ export {
 } from "./wire-diff.js";
 export { NumTable } from "./layout.js";
 export { vmsdFromDump, dumpConditions, OPAQUE_MARK, type DumpWorld } from "./model.js";
+export { preflight, streamFacts, type StreamFacts, type PreflightCause, type PreflightResult, type PreflightDest, type CauseCode } from "./preflight.js";
+export { dumpFromVmdesc } from "./vmdesc-dump.js";
+export { compareSections } from "./wire-diff.js";

@@ -29,6 +29,8 @@ export interface Leaf {
   unused: boolean;
   /** A field_exists test guards this leaf (or a struct around it): the condition's id. */
   cond: string | null;
+  /** Inside a struct array whose element count neither dump gives (its path): a VARRAY, perhaps empty. */
+  guess?: string;
 }
 
 export interface Subs {
@@ -46,6 +48,8 @@ export class NumTable {
   constructor(
     readonly hasNum: boolean,
     private readonly other: Map<string, number> | null,
+    /** The count of a field neither dump gives one for (default 1). */
+    private readonly fallback: (f: DumpField) => number = () => 1,
   ) {}
 
   /** Known element count, or undefined when the dump does not say and nothing resolved it yet. */
@@ -67,7 +71,7 @@ export class NumTable {
       this.resolved.set(f, o);
       return o;
     }
-    return 1;
+    return this.fallback(f);
   }
 
   /** Whether a count came from nowhere (unknown, no counterpart): the gap solver may set it. */
@@ -114,7 +118,12 @@ export function numIndex(dump: Record<string, unknown>): Map<string, number> {
       const k = occ.get(f.field) ?? 0;
       occ.set(f.field, k + 1);
       const n = numOf(f);
-      if (n !== undefined) out.set(fieldKey(d.name, f.field, k), n);
+      if (n !== undefined) {
+        out.set(fieldKey(d.name, f.field, k), n);
+        // vmdesc's "name[k]" for the k-th same-named field.
+        const m = /^(.*)\[(\d+)\]$/.exec(f.field);
+        if (m && !out.has(fieldKey(d.name, m[1]!, Number(m[2])))) out.set(fieldKey(d.name, m[1]!, Number(m[2])), n);
+      }
       walk(f.Description, depth + 1);
     }
     for (const s of d.Subsections ?? []) walk(s, depth + 1);
@@ -132,7 +141,7 @@ export class TooLarge extends Error {}
  * The tokens of `desc` at `version`: fields gated above it are left out
  * (field_exists fields stay, guarded by their condition).
  */
-export function flatten(desc: DumpDescription, version: number, nums: NumTable, path = "", cond: string | null = null, out: Token[] = [], depth = 0): Token[] {
+export function flatten(desc: DumpDescription, version: number, nums: NumTable, path = "", cond: string | null = null, out: Token[] = [], depth = 0, guess?: string): Token[] {
   if (depth > 64) throw new TooLarge(`${desc.name}: descriptions nested deeper than 64`);
   const occ = new Map<string, number>();
   for (const f of desc.Fields ?? []) {
@@ -142,21 +151,22 @@ export function flatten(desc: DumpDescription, version: number, nums: NumTable, 
     const c = f.field_exists ? condId(desc.name, f.field, k) : cond;
     const p = path ? `${path} > ${f.field}` : f.field;
     if (f.Description) {
+      const g = nums.open(f, desc.name, k) ? p : guess;
       const n = nums.count(f, desc.name, k);
       const plain = n > 8 ? plainBytes(f.Description, nums, depth + 1) : undefined;
       if (plain !== undefined) {
         // A long array of plain structs: compared as its bytes (n × the struct's), one leaf.
-        out.push({ t: "leaf", name: `${f.field}[]`, path: p, elem: plain, field: f, owner: desc.name, k, unused: false, cond: c });
+        out.push({ t: "leaf", name: `${f.field}[]`, path: p, elem: plain, field: f, owner: desc.name, k, unused: false, cond: c, ...(g ? { guess: g } : {}) });
         continue;
       }
       for (let i = 0; i < n; i++) {
         if (out.length > MAX_TOKENS) throw new TooLarge(`${p}: more than ${MAX_TOKENS} leaves`);
-        flatten(f.Description, f.Description.version_id, nums, n > 1 ? `${p}[${i}]` : p, c, out, depth + 1);
+        flatten(f.Description, f.Description.version_id, nums, n > 1 ? `${p}[${i}]` : p, c, out, depth + 1, g);
       }
       continue;
     }
     nums.count(f, desc.name, k); // resolve from the other side once, by name
-    out.push({ t: "leaf", name: f.field, path: p, elem: f.size, field: f, owner: desc.name, k, unused: f.field === "unused", cond: c });
+    out.push({ t: "leaf", name: f.field, path: p, elem: f.size, field: f, owner: desc.name, k, unused: f.field === "unused", cond: c, ...(guess ? { guess } : {}) });
   }
   if (desc.Subsections && desc.Subsections.length > 0) out.push({ t: "subs", path, desc });
   return out;

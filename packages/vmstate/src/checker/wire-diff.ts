@@ -118,7 +118,46 @@ class DeviceDiff {
     readonly device: string,
     readonly sn: NumTable,
     readonly dn: NumTable,
+    /** The source side is what a stream sent (its vmdesc): no conditions, only the subsections sent. */
+    readonly exactSource = false,
   ) {}
+
+  /**
+   * Against an exact source, a destination field_exists test is taken to pass
+   * where the source sent a field of that name and size, and to fail elsewhere.
+   */
+  resolveConds(S: Token[], D: Token[], when: Condition): Token[] {
+    // vmdesc spells the k-th of several same-named fields "name[k]".
+    const avail = new Map<string, number>();
+    for (const t of S) if (t.t === "leaf") avail.set(`${t.name}|${t.elem * this.count(t, "s")}`, (avail.get(`${t.name}|${t.elem * this.count(t, "s")}`) ?? 0) + 1);
+    const take = (t: Leaf, bytes: number): boolean => {
+      for (const key of [`${t.name}[${t.k}]|${bytes}`, `${t.name}|${bytes}`]) {
+        const n = avail.get(key) ?? 0;
+        if (n > 0) {
+          avail.set(key, n - 1);
+          return true;
+        }
+      }
+      return false;
+    };
+    // A leaf the dump cannot size (virtio, msix state…) has the size the source's vmdesc gives it.
+    const sized = new Map<string, number>();
+    for (const t of S) if (t.t === "leaf" && !sized.has(t.name)) sized.set(t.name, t.elem * this.count(t, "s"));
+    const out: Token[] = [];
+    for (let t of D) {
+      if (t.t === "leaf" && t.elem === 0) {
+        const size = sized.get(`${t.name}[${t.k}]`) ?? sized.get(t.name);
+        if (size !== undefined) t = { ...t, elem: size / this.count(t, "d") };
+      }
+      if (t.t !== "leaf" || t.cond === null) {
+        out.push(t);
+        continue;
+      }
+      if (take(t, t.elem * this.count(t, "d"))) out.push({ ...t, cond: null });
+      else this.add("dest-extra", "none", t.path, `the source did not send "${t.name}"; taken as dest's field_exists test being false (as it is when source and dest run the same configuration)`, when);
+    }
+    return out;
+  }
 
   add(code: WireCode, effect: WireEffect, path: string, reason: string, when: Condition): void {
     const severity: WireSeverity = effect === "refused" || effect === "desync" ? (when.length ? "warning" : "error") : effect === "none" || effect === "dropped" ? "info" : "warning";
@@ -144,6 +183,7 @@ class DeviceDiff {
     try {
       S = flatten(s, sv, this.sn, path);
       D = flatten(d, dv, this.dn, path);
+      if (this.exactSource) D = this.resolveConds(S, D, when);
     } catch (e) {
       if (!(e instanceof TooLarge)) throw e;
       this.add("too-large", "none", path, `not compared: ${e.message}`, when);
@@ -152,7 +192,17 @@ class DeviceDiff {
     return this.tokens(S, D, when);
   }
 
-  tokens(S: Token[], D: Token[], when: Condition): boolean {
+  tokens(S0: Token[], D0: Token[], when: Condition): boolean {
+    // Subsections are zero bytes where the other side has none for that description: decide
+    // them here and drop them, so they do not cut one side's fields into runs the other lacks.
+    const sPaths = new Set(S0.filter((t) => t.t === "subs").map((t) => t.path));
+    const dPaths = new Set(D0.filter((t) => t.t === "subs").map((t) => t.path));
+    const S = S0.filter((t) => {
+      if (t.t !== "subs" || dPaths.has(t.path)) return true;
+      this.subsections(t, null, when);
+      return false;
+    });
+    const D = D0.filter((t) => t.t !== "subs" || sPaths.has(t.path));
     let i = 0;
     let j = 0;
     for (;;) {
@@ -286,6 +336,11 @@ class DeviceDiff {
     const db = this.bytes(dg, "d");
     const path = (sg[0] ?? dg[0] ?? near)!.path;
     const list = (ls: Leaf[]) => (ls.length ? ls.map((l) => `"${l.name}"`).join(", ") : "nothing");
+    if (sb === 0 && this.exactSource && dg.length > 0 && dg.every((l) => l.guess === dg[0]!.guess && l.guess !== undefined)) {
+      // A struct array the dump gives no count for, which the source's vmdesc does not list: it sent no elements.
+      this.add("renamed", "none", dg[0]!.guess!, `the source sent no elements of this array (a VARRAY of 0)`, when);
+      return true;
+    }
     if (sb !== db) {
       this.add("layout-mismatch", "desync", path, `source sends ${plural(sb, "byte")} here (${list(sg)}), dest reads ${plural(db, "byte")} (${list(dg)}); every later byte of the section is read out of place`, when);
       return false;
@@ -381,7 +436,7 @@ function lcs(S: readonly Leaf[], D: readonly Leaf[]): Array<[number, number]> {
 }
 
 type Obj = Record<string, unknown>;
-type Section = { version_id?: number; minimum_version_id?: number; Description?: DumpDescription };
+export type Section = { version_id?: number; minimum_version_id?: number; Description?: DumpDescription };
 
 function verdictOf(device: string, findings: WireFinding[]): DeviceVerdict {
   const whenOf = (e: WireEffect) => findings.filter((f) => f.effect === e).map((f) => f.when ?? []);
@@ -399,8 +454,8 @@ function verdictOf(device: string, findings: WireFinding[]): DeviceVerdict {
 }
 
 /** Compare one device both dumps have (top-level numbers first, as qemu_loadvm_section_start_full does). */
-function compareDevice(dev: string, s: Section, d: Section, sn: NumTable, dn: NumTable): WireFinding[] {
-  const dd = new DeviceDiff(dev, sn, dn);
+export function compareSections(dev: string, s: Section, d: Section, sn: NumTable, dn: NumTable, exactSource = false): WireFinding[] {
+  const dd = new DeviceDiff(dev, sn, dn, exactSource);
   const sv = s.version_id ?? 0;
   const dv = d.version_id ?? 0;
   const dmin = d.minimum_version_id ?? 0;
@@ -412,7 +467,7 @@ function compareDevice(dev: string, s: Section, d: Section, sn: NumTable, dn: Nu
     if (s.Description || d.Description) {
       dd.add("description-missing", "refused", "", `${s.Description ? "dest" : "source"} has no VMState description for this device (an old-style save handler): its bytes cannot be compared`, []);
     }
-  } else if (sn.hasNum === dn.hasNum && JSON.stringify(s.Description) === JSON.stringify(d.Description)) {
+  } else if (!exactSource && sn.hasNum === dn.hasNum && JSON.stringify(s.Description) === JSON.stringify(d.Description)) {
     // The same description in both builds: the same bytes (the common case; saves walking big arrays).
   } else {
     dd.description(s.Description, sv, d.Description, sv, "", []);
@@ -448,7 +503,7 @@ export function wireDiff(srcDump: unknown, dstDump: unknown): WireDiff {
       });
       continue;
     }
-    devices.push(verdictOf(dev, compareDevice(dev, src[dev] as Section, dst[dev] as Section, srcNums, dstNums)));
+    devices.push(verdictOf(dev, compareSections(dev, src[dev] as Section, dst[dev] as Section, srcNums, dstNums)));
   }
   for (const dev of Object.keys(dst)) {
     if (dev === "vmschkmachine" || dev in src) continue;
