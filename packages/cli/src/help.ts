@@ -16,6 +16,7 @@ Commands:
   convert IN OUT --to F [--width 32|64] [--guest pv|hvm]
                                                         convert between versions and families
   schema-diff SRC.json DST.json [--json] [--qemu-compatible]  compare two 'qemu -dump-vmstate' dumps by wire layout
+  preflight STREAM --against DEST [--dump D.json] [--qemu BIN -- ARGS]  will STREAM load on that QEMU?
   matrix [--json F] [--markdown F] [--html F] [--input F]
                                                         run or render the compat matrix
 
@@ -124,6 +125,27 @@ Examples:
   vmstream schema-diff old.json new.json
   vmstream schema-diff old.json new.json --json | jq '.findings[] | select(.severity=="error")'
   (dumps come from: qemu-system-x86_64 -M pc-i440fx-7.2 -dump-vmstate new.json)
+`,
+  preflight: `vmstream preflight STREAM --against DEST [--dump DEST.json] [--json]
+vmstream preflight STREAM --qemu BIN [--dump DEST.json] -- ARGS...
+
+Predicts whether QEMU loads STREAM on the destination, one line per cause
+in QEMU's words (machine type, capabilities, UUID, postcopy, RAM blocks,
+sections and instances, versions, device layouts). Exit 0 predicted to
+load, 1 predicted refusal, 2 usage.
+
+  --against F      a stream the destination wrote for the same command line
+                   (started paused, migrated to a file), or its -dump-vmstate
+  --dump F         the destination's -dump-vmstate (device layouts)
+  --qemu BIN       make the probe and the dump with BIN and the ARGS after --
+  --uuid U         the destination runs with validate-uuid and -uuid U
+  --capability C   migration capabilities on at the destination (comma-separated)
+  --postcopy       postcopy-ram is on at the destination
+  --json           {stream, against, loads, causes: [{code, message, subject, fatal}], checked}
+
+Examples:
+  vmstream preflight saved.mig --against probe.mig --dump dest-vmstate.json
+  vmstream preflight saved.mig --qemu qemu-system-x86_64 -- -M pc-q35-7.2 -m 64 -smp 2
 `,
   matrix: `vmstream matrix [--json FILE] [--markdown FILE] [--html FILE] [--input FILE]
 

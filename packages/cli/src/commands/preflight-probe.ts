@@ -27,6 +27,8 @@ function qmp(bin: string, args: string[], script: (send: (cmd: object) => Promis
     let buf = "";
     const waiting: Array<(v: Record<string, unknown>) => void> = [];
     const timer = setTimeout(() => p.kill("SIGKILL"), TIMEOUT_MS);
+    // QEMU may exit (a refused start) while a command is on its way: EPIPE is not an error here.
+    p.stdin.on("error", () => {});
     p.on("error", (e) => reject(new UsageError(`cannot run ${bin}: ${(e as NodeJS.ErrnoException).code ?? e.message}`)));
     p.stderr.on("data", (d: Buffer) => (err += d.toString()));
     p.stdout.on("data", (d: Buffer) => {

@@ -66,8 +66,12 @@ export async function readStreamFacts(ctx: Ctx, path: string): Promise<StreamFac
   } finally {
     await input.close();
   }
-  if (sum.fault) throw new WireError("MALFORMED", sum.fault.message, sum.fault.offset);
-  return streamFacts(sum, await readVmdesc(path, sum));
+  // A stream vmstream cannot read to the end (a RAM layout it does not know yet) still has its
+  // configuration first: check what was read, and say where reading stopped.
+  if (sum.fault && !sum.configuration) throw new WireError("MALFORMED", sum.fault.message, sum.fault.offset);
+  const facts = streamFacts(sum, sum.fault ? null : await readVmdesc(path, sum));
+  if (sum.fault) facts.partial = `${path} read up to offset ${sum.fault.offset} (${sum.fault.message}): sections and RAM blocks after it not checked`;
+  return facts;
 }
 
 async function readDumpFile(ctx: Ctx, path: string): Promise<unknown> {
