@@ -12,8 +12,7 @@
 // Needs /opt/vmstream-peers/bin/qemu-system-x86_64-{5.2,7.2,10.0} (scripts/peers)
 // or QEMU_5_2_BIN / QEMU_7_2_BIN / QEMU_10_0_BIN. Takes about two minutes.
 import { spawnSync } from "node:child_process";
-import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -23,9 +22,8 @@ const compat = await import("../dist/index.js").catch((e) => {
   process.stderr.write(`real-loads: not built yet (run \`npm run build\`): ${e.message}\n`);
   process.exit(2);
 });
-const { qemuBin, machineArgs, saveVm, loadVm, dumpVmstate, COMPAT_DIR, REAL_LOAD_CASES } = compat;
+const { qemuBin, COMPAT_DIR, REAL_LOAD_CASES } = compat;
 const out = flags.out ?? join(COMPAT_DIR, "real-loads.json");
-const cli = join(COMPAT_DIR, "..", "packages", "cli", "bin", "vmstream.js");
 
 const bins = {};
 for (const r of ["5.2", "7.2", "10.0"]) {
@@ -42,47 +40,12 @@ const results = [];
 try {
   for (const c of REAL_LOAD_CASES) {
     if (flags.only && !c.id.includes(flags.only)) continue;
-    const src = join(dir, "src.mig");
-    const probe = join(dir, "probe.mig");
-    const dump = join(dir, "dest.json");
-    const srcArgs = c.sourceArgs ?? machineArgs(c.machine);
-    const dstArgs = c.destArgs ?? srcArgs;
     const t0 = Date.now();
-    rmSync(src, { force: true });
-    rmSync(probe, { force: true });
-    await saveVm(bins[c.from], srcArgs, src, { runMs: 1000, capabilities: c.sourceCapabilities ?? [] });
-    const real = await loadVm(bins[c.to], dstArgs, src, c.destCapabilities ?? []);
-    // The probe: the destination's command line, paused, saved; and its dump.
-    let prediction = null;
-    try {
-      await saveVm(bins[c.to], dstArgs, probe, { capabilities: c.sourceCapabilities?.includes("validate-uuid") ? ["validate-uuid"] : [] });
-      const haveDump = await dumpVmstate(bins[c.to], dstArgs, dump);
-      const pf = spawnSync(process.execPath, [cli, "preflight", src, "--against", probe, ...(haveDump ? ["--dump", dump] : []), "--json"], { encoding: "utf8" });
-      prediction = JSON.parse(pf.stdout);
-    } catch (e) {
-      // A destination that cannot start (a machine type it lacks) has no probe: QEMU's own refusal is the answer.
-      prediction = { loads: false, causes: [{ message: `the destination does not start: ${String(e.message).split("\n")[0]}`, fatal: true }], checked: [] };
-    }
-    const causes = prediction.causes.filter((x) => x.fatal).map((x) => x.message);
-    // Agreement: the same verdict, and a refusal's first cause is QEMU's message (or, when the
-    // destination cannot even start, QEMU's start-up error is the cause).
-    const first = real.message.split(" / ")[0] ?? "";
-    const agree =
-      prediction.loads === real.loaded &&
-      (real.loaded || causes.some((m) => real.message.includes(m.split(". Make sure")[0].split(" (")[0]) || (first !== "" && m.includes(first))));
-    results.push({
-      id: c.id,
-      from: c.from,
-      to: c.to,
-      machine: c.machine,
-      change: c.change ?? null,
-      source: `qemu-system-x86_64 ${srcArgs.join(" ")}${c.sourceCapabilities?.length ? ` [capabilities ${c.sourceCapabilities.join(",")}]` : ""}`,
-      destination: `qemu-system-x86_64 ${dstArgs.join(" ")} -incoming defer`,
-      streamSha256: createHash("sha256").update(readFileSync(src)).digest("hex"),
-      real: { loaded: real.loaded, message: real.message },
-      preflight: { loads: prediction.loads, causes },
-      agree,
-    });
+    const r = await compat.runRealCase(c, bins, dir);
+    results.push(r);
+    const { agree, real, preflight } = r;
+    const prediction = preflight;
+    const causes = preflight.causes;
     process.stderr.write(`${agree ? "agree   " : "DISAGREE"} ${c.id}: real ${real.loaded ? "loaded" : `refused (${real.message})`}; preflight ${prediction.loads ? "loads" : `refuses (${causes.join(" | ")})`} ${((Date.now() - t0) / 1000).toFixed(1)}s\n`);
   }
 } finally {

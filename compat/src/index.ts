@@ -9,3 +9,4 @@ export * from "./releases/qemu.js";
 export * from "./releases/real-cases.js";
 export * from "./releases/render.js";
 export * from "./releases/run.js";
+export * from "./releases/real-run.js";

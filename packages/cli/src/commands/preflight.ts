@@ -96,6 +96,8 @@ export async function preflightCommand(pos: string[], flags: Flags): Promise<voi
   if (!against && !dumpPath && !qemu) throw new UsageError("preflight: say what the destination is: --against PROBE.mig|DUMP.json, --dump DUMP.json, or --qemu BIN -- ARGS");
   if (qemuArgs.length && !qemu) throw new UsageError(`preflight: unexpected argument '${qemuArgs[0]}' (QEMU arguments follow --qemu BIN --)`);
   const ctx: Ctx = { file: streamPath!, format: "qemu" };
+  // Unreadable paths are usage errors, before any input is judged.
+  for (const p of [against, dumpPath]) if (p) await head(p);
   await guarded(ctx, async () => {
     const stream = await readStreamFacts(ctx, streamPath!);
     const dest: PreflightDest = {};
