@@ -1,3 +1,4 @@
+import { containerLayouts } from "./containers.js";
 import { family as familyOf, versionOf } from "./index.js";
 import type { FieldSpec, LayoutSpec, RecordSpec } from "./types.js";
 
@@ -62,9 +63,14 @@ export function renderVersions(familyName: string): string {
   return ["| version | status | record alignment | what changed and why |", "| --- | --- | --- | --- |", ...rows].join("\n");
 }
 
-/** Render one marker's block: `layout family@v N` (Nth header), `descriptor family@v`, `records family@v`, `versions family`. */
+/** Render one marker's block: `container NAME` (containers.ts), `layout family@v N` (Nth header), `descriptor family@v`, `records family@v`, `versions family`. */
 export function renderBlock(kind: string, arg: string): string {
   if (kind === "versions") return renderVersions(arg);
+  if (kind === "container") {
+    const l = Object.hasOwn(containerLayouts, arg) ? containerLayouts[arg] : undefined;
+    if (!l) throw new Error(`${arg}: no container layout`);
+    return renderLayout(l);
+  }
   const [fam, ver, idx] = arg.split(/[@ ]/);
   const v = versionOf(fam!, ver!);
   switch (kind) {
