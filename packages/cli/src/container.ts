@@ -1,5 +1,5 @@
 import { openSync, readSync, closeSync, statSync } from "node:fs";
-import { RefusedError, StreamReader, type StreamReaderOptions, WireError } from "@vmstream/framing";
+import { RefusedError, type Source, StreamReader, type StreamReaderOptions, WireError } from "@vmstream/framing";
 import type {
   ContainerKind,
   Qcow2Image,
@@ -39,6 +39,12 @@ export async function containerKind(path: string): Promise<ContainerKind | null>
   }
 }
 
+/** True when a head read from standard input is a container's (they need a file). */
+export async function containerOnStdin(head: Uint8Array): Promise<boolean> {
+  const { detectContainer } = await import("@vmstream/containers");
+  return detectContainer(head) !== null;
+}
+
 export interface Contained {
   reader: StreamReader;
   /** Bytes of the stream inside (undefined for a compressed one). */
@@ -58,6 +64,27 @@ export async function openRandomAccess(path: string): Promise<RandomAccess> {
   } catch (e) {
     throw new UsageError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
+}
+
+/**
+ * The container's own faults met while the stream is read (a broken L2 table,
+ * a cut compressed stream) carry file offsets: the error line then names the
+ * file and the container, not the stream inside.
+ */
+export function containerFaults(src: Source, ctx: Ctx, path: string, format: string): Source {
+  const own = (e: unknown) => {
+    if (e instanceof WireError) {
+      ctx.file = path;
+      ctx.format = format;
+    }
+    return e;
+  };
+  return {
+    ...(src.size !== undefined ? { size: src.size } : {}),
+    read: (into) => src.read(into).catch((e) => Promise.reject(own(e))),
+    ...(src.seek ? { seek: (n: number) => src.seek!(n).catch((e) => Promise.reject(own(e))) } : {}),
+    ...(src.close ? { close: () => src.close!() } : {}),
+  };
 }
 
 /** The snapshots that hold VM state (a disk-only snapshot has none). */
@@ -101,7 +128,7 @@ async function openSnapshot(ctx: Ctx, path: string, flags: Flags, ra: RandomAcce
   const img = await openQcow2(ra);
   ctx.format = `qcow2@${img.header.version}`;
   const snap = await pickSnapshot(path, img, typeof flags.snapshot === "string" ? flags.snapshot : undefined);
-  const src = img.vmState(snap);
+  const src = containerFaults(img.vmState(snap), ctx, path, ctx.format);
   const label = `${path} [snapshot ${snap.id} ${snap.name}]`;
   ctx.file = label;
   const text = `${qcow2Line(path, img, ra.size)}\n${snapshotTable([snap])}\n`;
@@ -123,7 +150,7 @@ async function openSave(ctx: Ctx, path: string, flags: Flags, ra: RandomAccess, 
   const label = `${path} [${img.compression === "raw" ? "" : `${img.compression}-compressed `}QEMU stream at ${img.streamOffset}]`;
   ctx.file = label;
   return {
-    reader: new StreamReader(img.stream(nodeDecompress), opts),
+    reader: new StreamReader(containerFaults(img.stream(nodeDecompress), ctx, path, ctx.format), opts),
     size: img.compression === "raw" ? img.streamBytes : undefined,
     label,
     summary: { text: saveText(path, img, ra.size, flags.xml === true), json: { container: saveJson(img, ra.size, flags.xml === true) } },

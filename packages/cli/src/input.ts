@@ -4,7 +4,7 @@ import { inputSize, openInput } from "./io.js";
 import { progressFor } from "./progress.js";
 import { DETECT_BYTES, parseFormat } from "./formats.js";
 import { detectFormat, loadCodec } from "./load.js";
-import { openContained } from "./container.js";
+import { containerOnStdin, openContained } from "./container.js";
 import type { Ctx } from "./report.js";
 
 export interface Opened {
@@ -57,6 +57,10 @@ export async function withInput<T>(ctx: Ctx, path: string, flags: Flags, fn: (o:
       await reader.fill(DETECT_BYTES);
       const found = await detectFormat(reader.peek(Math.min(reader.buffered, DETECT_BYTES)));
       if (!found) {
+        const head = reader.peek(Math.min(reader.buffered, DETECT_BYTES));
+        if (path === "-" && (await containerOnStdin(head))) {
+          throw new WireError("REFUSED", "a qcow2 image or libvirt save image is read from a file (at offsets), not from standard input", 0);
+        }
         throw new WireError(
           "UNDETECTED",
           reader.buffered < 8

@@ -181,10 +181,16 @@ describe("hostile containers through the CLI: one line, an offset, exit 1, quick
   const l1 = Number(dv(qcow).getBigUint64(snapTable));
   const cases: [string, string, (b: Uint8Array) => void, RegExp][] = [
     ["table-past-end.qcow2", "qcow2-7.2-two-snaps.qcow2", (b) => dv(b).setBigUint64(64, 1n << 30n), /: qcow2(@3)?: offset 64: snapshot table at 1073741824 .* runs past the end of the file/],
-    ["l1-loop.qcow2", "qcow2-7.2-two-snaps.qcow2", (b) => dv(b).setBigUint64(l1 + 8, BigInt(l1)), new RegExp(`offset ${l1 + 8}: L2 table at ${l1} overlaps the snapshot's own L1 table`)],
+    ["l1-loop.qcow2", "qcow2-7.2-two-snaps.qcow2", (b) => dv(b).setBigUint64(l1 + 8, BigInt(l1)), new RegExp(`l1-loop\\.qcow2: qcow2@3: offset ${l1 + 8}: L2 table at ${l1} overlaps the snapshot's own L1 table`)],
     ["data-len.save", "libvirt-9.0-raw.save", (b) => dv(b).setUint32(20, 0x7fffffff, true), /: libvirt-save: offset 20: data_len 2147483647 runs past the end of the file/],
-    ["truncated.save", "libvirt-9.0-xz.save", () => {}, /: (libvirt-save@2|qemu@3): offset 190335: xz stream from offset 67271 is corrupt or cut short: xz: .*Unexpected end of input/],
+    ["truncated.save", "libvirt-9.0-xz.save", () => {}, /\/truncated\.save: libvirt-save@2: offset 190335: xz stream from offset 67271 is corrupt or cut short: xz: .*Unexpected end of input/],
   ];
+  it("a container on standard input: refused with a reason, not 'cannot detect'", async () => {
+    const r = await vmstream(["verify", "-"], readFileSync(fx("qcow2-10.0-snap.qcow2")));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe("-: unknown: offset 0: a qcow2 image or libvirt save image is read from a file (at offsets), not from standard input\n");
+  });
+
   it.each(cases)("%s", async (name, from, mutate, message) => {
     let b = new Uint8Array(readFileSync(fx(from)));
     if (name === "truncated.save") b = b.subarray(0, b.byteLength - 3000);

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { RefusedError, type Source, StreamReader, WireError, jsonText } from "@vmstream/framing";
 import type { Command, Flags } from "../command.js";
 import {
+  containerFaults,
   containerKind,
   openContained,
   openRandomAccess,
@@ -81,9 +82,12 @@ async function eachSnapshot(file: string, flags: Flags, command: string, fn: (v:
       const snaps = withVmState(img);
       if (snaps.length === 0) throw new RefusedError(`qcow2 image has no snapshot with VM state (${img.snapshots.length} snapshots)`, 60);
       for (const snap of snaps) {
-        const verdict = await verdictOf(img.vmState(snap), flags, { v: ctx.format });
+        // A fault of the image's tables met while reading is the image's: file, qcow2@N, file offset.
+        const where: Ctx = { file: `${file} [snapshot ${snap.id} ${snap.name}]`, format: ctx.format };
+        const verdict = await verdictOf(containerFaults(img.vmState(snap), where, file, ctx.format), flags, { v: ctx.format });
+        if (where.file === file) verdict.format = ctx.format;
         if (!verdict.ok) failed = true;
-        fn({ label: `${file} [snapshot ${snap.id} ${snap.name}]`, snap, verdict });
+        fn({ label: where.file, snap, verdict });
       }
       listing = { img, size: ra.size };
     } finally {
