@@ -97,6 +97,21 @@ describe("qcow2 fixtures through the CLI", () => {
     expect(JSON.parse(d.stdout.toString()).format).toBe("qemu@3");
   });
 
+  it("everything composes: --view analyze and convert read a snapshot or a save image like the extracted stream", async () => {
+    const x = out("compose.mig");
+    await vmstream(["extract", `${A}/libvirt-9.0-gzip.save`, x]);
+    const inner = await vmstream(["inspect", `${A}/libvirt-9.0-gzip.save`, "--view", "analyze"]);
+    const bare = await vmstream(["inspect", x, "--view", "analyze"]);
+    expect(inner.code).toBe(0);
+    expect(inner.stdout.toString()).toBe(bare.stdout.toString());
+    const q4 = out("snap.q4");
+    const c = await vmstream(["convert", `${A}/qcow2-7.2-two-snaps.qcow2`, "--snapshot", "snap-a", q4, "--to", "qemu@4"]);
+    expect(c.stderr).toBe("");
+    const back = out("snap.q3");
+    expect((await vmstream(["convert", q4, back, "--to", "qemu@3"])).code).toBe(0);
+    expect(same(back, fx("qcow2-7.2-two-snaps.snap-a.vmstate"))).toBe(true);
+  });
+
   it("--snapshot names an unknown snapshot, or a file that is no qcow2 image: refused", async () => {
     const r = await vmstream(["verify", `${A}/qcow2-7.2-two-snaps.qcow2`, "--snapshot", "nope"]);
     expect(r.code).toBe(1);
