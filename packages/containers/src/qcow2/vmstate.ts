@@ -57,7 +57,15 @@ export class Qcow2VmStateSource implements Source {
     while (done < n) {
       const guest = this.snap.vmStateOffset + this.pos + done;
       const { piece, room } = await this.map(guest);
-      const k = Math.min(n - done, room);
+      let k = Math.min(n - done, room);
+      // QEMU allocates the VM state's clusters one after another: read a run of them in one go.
+      if (!("zero" in piece)) {
+        while (done + k < n) {
+          const next = await this.map(guest + k);
+          if ("zero" in next.piece || next.piece.host !== piece.host + k) break;
+          k = Math.min(n - done, k + next.room);
+        }
+      }
       const part = into.subarray(done, done + k);
       if ("zero" in piece) {
         part.fill(0);
