@@ -19,6 +19,12 @@ import type { Ctx } from "./report.js";
  * stream formats (formats.ts, load.ts) is untouched.
  */
 
+/** "QFI\xfb" or "LibvirtQemud…": a cheap pre-check before the package's own detection. */
+function maybeContainer(h: Uint8Array): boolean {
+  if (h.length >= 4 && h[0] === 0x51 && h[1] === 0x46 && h[2] === 0x49 && h[3] === 0xfb) return true;
+  return h.length >= 16 && String.fromCharCode(...h.subarray(0, 12)) === "LibvirtQemud";
+}
+
 /** The container kind a file announces, or null (also for '-', directories, unreadable files). */
 export async function containerKind(path: string): Promise<ContainerKind | null> {
   if (path === "-") return null;
@@ -32,6 +38,8 @@ export async function containerKind(path: string): Promise<ContainerKind | null>
   try {
     const head = new Uint8Array(16);
     const n = readSync(fd, head, 0, 16, 0);
+    // Most inputs are bare streams: the containers package is loaded only when a container magic may be there.
+    if (!maybeContainer(head.subarray(0, n))) return null;
     const { detectContainer } = await import("@vmstream/containers");
     return detectContainer(head.subarray(0, n));
   } finally {
@@ -41,6 +49,7 @@ export async function containerKind(path: string): Promise<ContainerKind | null>
 
 /** True when a head read from standard input is a container's (they need a file). */
 export async function containerOnStdin(head: Uint8Array): Promise<boolean> {
+  if (!maybeContainer(head.subarray(0, 16))) return false;
   const { detectContainer } = await import("@vmstream/containers");
   return detectContainer(head) !== null;
 }
