@@ -363,7 +363,7 @@ describe("the fixtures' extracted VM states load in the QEMU that saved them", (
     ["qcow2-7.2-two-snaps", "snap-b", "qemu-system-x86_64", "pc-i440fx-7.2"],
     ["qcow2-10.0-snap", "snap-a", QEMU_10, "pc-i440fx-10.0"],
   ];
-  it.each(cases)("%s %s", async (img, snap, binary, machine, ctx) => {
+  it.for(cases)("%s %s", { timeout: 120_000 }, async ([img, snap, binary, machine], ctx) => {
     if (!tool(binary)) {
       const why = `${binary} is not installed`;
       if (interopRequired() && (binary !== QEMU_10 || peersInRepo)) throw new Error(`VMSTREAM_INTEROP=required: ${why}`);
@@ -379,5 +379,5 @@ describe("the fixtures' extracted VM states load in the QEMU that saved them", (
     // Control: the same stream cut short is refused by the same QEMU.
     writeFileSync(x, readFileSync(x).subarray(0, 300_000));
     await expect(loadWith(binary, ["-M", machine, "-m", "64", "-drive", `file=${disk},if=ide,format=qcow2`], x)).rejects.toThrow(/QEMU exited/);
-  }, 120_000);
+  });
 });

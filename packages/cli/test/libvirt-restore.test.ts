@@ -63,7 +63,7 @@ afterAll(() => {
 const A = "fixtures/artefacts";
 
 describe("virsh restore of save images vmstream wrote", () => {
-  it.each(["raw", "xz", "cut"])("%s", async (compress, ctx) => {
+  it.for(["raw", "xz", "cut"])("%s", { timeout: 180_000 }, async (compress, ctx) => {
     if (why) return ctx.skip();
     const j = JSON.parse((await vmstream(["inspect", `${A}/libvirt-9.0-raw.save`, "--json", "--xml"])).stdout.toString());
     const name = `vmstream-restore-${compress}-${process.pid}`;
@@ -96,5 +96,5 @@ describe("virsh restore of save images vmstream wrote", () => {
     } finally {
       virsh(["destroy", name], 30_000);
     }
-  }, 180_000);
+  });
 });
