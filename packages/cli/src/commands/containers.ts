@@ -33,6 +33,7 @@ interface Verdict {
   ok: boolean;
   items?: number;
   bytes?: number;
+  warnings?: number;
   offset?: number;
   message?: string;
 }
@@ -55,8 +56,12 @@ async function verdictOf(src: Source, flags: Flags, format: { v: string }): Prom
       version = found.version;
     }
     format.v = `${codec.family}@${version}`;
-    const rep = await codec.verify(reader, version, codecOptions(flags));
-    return { format: rep.format, ok: true, items: rep.items, bytes: rep.bytes };
+    const strict = flags.strict === true;
+    const rep = await codec.verify(reader, version, strict ? { ...codecOptions(flags), strict: true } : codecOptions(flags));
+    const warnings = rep.warnings ?? [];
+    // As `verify --strict` does for a bare stream: a warning fails it.
+    if (strict && warnings.length > 0) return { format: rep.format, ok: false, offset: warnings[0]!.offset, message: warnings[0]!.message };
+    return { format: rep.format, ok: true, items: rep.items, bytes: rep.bytes, warnings: warnings.length };
   } catch (e) {
     if (!(e instanceof WireError)) throw e;
     return { format: format.v, ok: false, offset: e.offset, message: e.message };
@@ -131,7 +136,7 @@ export async function inspectSnapshots(file: string, flags: Flags): Promise<void
 export async function verifySnapshots(file: string, flags: Flags): Promise<void> {
   let out = "";
   const { failed } = await eachSnapshot(file, flags, "verify", ({ label, verdict: v }) => {
-    if (v.ok) out += `${label}: ${v.format}: valid (${v.items} records, ${v.bytes} bytes)\n`;
+    if (v.ok) out += `${label}: ${v.format}: valid (${v.items} records, ${v.bytes} bytes)${v.warnings ? `, ${v.warnings} warning${v.warnings === 1 ? "" : "s"}` : ""}\n`;
     else process.stderr.write(`${errorLine({ file: label, format: v.format }, v.offset!, v.message!)}\n`);
   });
   await writeStdout(out);

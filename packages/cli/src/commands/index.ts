@@ -29,6 +29,7 @@ const loaders: Record<string, () => Promise<Command>> = {
   convert: async () => (await import("./convert.js")).convert,
   extract: async () => (await import("./containers.js")).extract,
   "wrap-save": async () => (await import("./containers.js")).wrapSave,
+  memory: async () => (await import("./memory.js")).memory,
   diff: async () => (await import("./diff.js")).diff,
   "schema-diff": async () => schemaDiff,
   matrix: async () => matrix,
