@@ -85,6 +85,7 @@ async function eachSnapshot(file: string, flags: Flags, command: string, fn: (v:
       const img = await openQcow2(ra);
       ctx.format = `qcow2@${img.header.version}`;
       const snaps = withVmState(img);
+      listing = { img, size: ra.size }; // shown by inspect even when no snapshot holds a VM state
       if (snaps.length === 0) throw new RefusedError(`qcow2 image has no snapshot with VM state (${img.snapshots.length} snapshots)`, 60);
       for (const snap of snaps) {
         // A fault of the image's tables met while reading is the image's: file, qcow2@N, file offset.
@@ -94,7 +95,6 @@ async function eachSnapshot(file: string, flags: Flags, command: string, fn: (v:
         if (!verdict.ok) failed = true;
         fn({ label: where.file, snap, verdict });
       }
-      listing = { img, size: ra.size };
     } finally {
       await ra.close?.();
     }
@@ -115,7 +115,7 @@ export async function inspectSnapshots(file: string, flags: Flags): Promise<void
     });
     await writeStdout(`${jsonText({ container: qcow2Json(img, size), snapshots }, 2)}\n`);
   } else {
-    const lines = [qcow2Line(file, img, size), "", snapshotTable(img.snapshots), ""];
+    const lines = [qcow2Line(file, img, size), "", ...(img.snapshots.length ? [snapshotTable(img.snapshots), ""] : [])];
     for (const { snap, verdict: v } of rows) {
       lines.push(
         printableLine(
@@ -123,7 +123,7 @@ export async function inspectSnapshots(file: string, flags: Flags): Promise<void
         ),
       );
     }
-    lines.push("", `(--snapshot ID|NAME shows one VM state in full)`);
+    if (rows.length) lines.push("", `(--snapshot ID|NAME shows one VM state in full)`);
     await writeStdout(`${lines.join("\n")}\n`);
   }
   for (const { label, verdict: v } of rows) {
