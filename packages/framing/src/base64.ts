@@ -32,8 +32,13 @@ export function toBase64(b: Uint8Array): string {
   return td.decode(out);
 }
 
-/** Strict base64 decoding; `what` names the JSON field in errors. */
+/**
+ * Strict base64 decoding; `what` names the JSON field in errors. Bytes pass
+ * through as they are: the streaming JSON reader decodes long base64 members
+ * straight to bytes (JsonReader.object), and document readers take either.
+ */
 export function fromBase64(v: unknown, what = "base64"): Uint8Array {
+  if (v instanceof Uint8Array) return v;
   if (typeof v !== "string") throw new MalformedError(`${what}: expected a base64 string`, 0);
   const s = v;
   if (s.length % 4 !== 0) throw new MalformedError(`${what}: base64 length ${s.length} is not a multiple of 4`, 0);

@@ -9,3 +9,4 @@ export * from "./records.js";
 export * from "./codec.js";
 export { toBase64, fromBase64 } from "./base64.js";
 export * from "./json.js";
+export { JsonReader, scanValue, parseJsonBytes, type JsonReaderOptions, type JsonToken, type JsonTokenKind } from "./json-reader.js";

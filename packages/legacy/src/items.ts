@@ -239,7 +239,9 @@ export function itemFromJson(o: unknown, path: string): { item: LegacyItem; data
   return { item, data };
 }
 
+/** Base64 text, or the bytes the streaming reader already decoded from it. */
 function b64(v: unknown, what: string): Uint8Array {
+  if (v instanceof Uint8Array) return v;
   if (typeof v !== "string") throw new MalformedError(`${what}: expected base64 text`, 0);
   try {
     return fromBase64(v);

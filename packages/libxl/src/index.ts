@@ -49,3 +49,5 @@ export {
 
 export { XL_FLAG_JSON, XL_FLAG_STREAMV2, type XlHeader, readXlHeader, writeXlHeader, xlSaveHeader, xlHeaderBytes } from "./xl/header.js";
 export { xlCodec, detectXl, verifyXl, readXl, writeXl, type XlFile } from "./xl/codec.js";
+
+export { readStreamedDocument, type StreamedDocument } from "./doc-stream.js";
