@@ -9,9 +9,19 @@ for (let i = 0; i < 64; i++) {
 }
 const td = new TextDecoder();
 
-/** Standard base64 with padding; browser-safe (no Buffer). */
+/**
+ * Node's native encoder when there is one (page data is most of a decoded
+ * document: this is `decode`'s hot path); found at run time, so the module
+ * stays browser-safe and falls back to the loop below.
+ */
+type NativeBuffer = { base64Slice(start: number, end: number): string };
+const NodeBuffer = (globalThis as unknown as { Buffer?: { from(a: ArrayBufferLike, o: number, n: number): NativeBuffer } }).Buffer;
+const native = typeof NodeBuffer?.from === "function" && typeof (NodeBuffer.from(new ArrayBuffer(3), 0, 3) as Partial<NativeBuffer>).base64Slice === "function";
+
+/** Standard base64 with padding; browser-safe (Node's Buffer only when present). */
 export function toBase64(b: Uint8Array): string {
   const n = b.byteLength;
+  if (native && n >= 64) return NodeBuffer!.from(b.buffer, b.byteOffset, n).base64Slice(0, n);
   const out = new Uint8Array(Math.ceil(n / 3) * 4);
   let o = 0;
   let i = 0;
