@@ -18,6 +18,7 @@
 import { MalformedError } from "./errors.js";
 import { LimitError } from "./limits.js";
 import { safeObject } from "./json.js";
+import { MemorySink } from "./sink.js";
 import type { StreamReader } from "./stream-reader.js";
 
 export interface JsonReaderOptions {
@@ -312,20 +313,9 @@ export class JsonReader {
 
   /** The next value, a base64 string, decoded into one new array. */
   async base64Bytes(what = "base64"): Promise<Uint8Array> {
-    const parts: Uint8Array[] = [];
-    let n = 0;
-    await this.base64((b) => {
-      parts.push(b.slice());
-      n += b.byteLength;
-    }, what);
-    if (parts.length === 1) return parts[0]!;
-    const all = new Uint8Array(n);
-    let o = 0;
-    for (const p of parts) {
-      all.set(p, o);
-      o += p.byteLength;
-    }
-    return all;
+    const into = new MemorySink();
+    await this.base64((b) => into.write(b), what);
+    return into.bytes();
   }
 
   /**

@@ -1,5 +1,6 @@
 import {
   ByteWriter,
+  base64Pieces,
   batched,
   MalformedError,
   jsonText,
@@ -182,16 +183,6 @@ function render(s: LegacySummary): string {
   lines.push(`  ${s.bytes} bytes`);
   for (const n of s.notes) lines.push(`  note: ${n}`);
   return lines.join("\n");
-}
-
-/** Base64 text of the next `n` bytes, in pieces (multiples of 3 bytes so they concatenate). */
-async function* base64Pieces(r: StreamReader, n: number, what: string): AsyncGenerator<string> {
-  let left = n;
-  while (left > 0) {
-    const k = left <= 3 << 20 ? left : 3 << 20;
-    yield toBase64((await r.read(k, what)).bytesView(k));
-    left -= k;
-  }
 }
 
 async function* decodeLegacy(r: StreamReader, version: string, opts: CodecOptions): AsyncGenerator<string> {

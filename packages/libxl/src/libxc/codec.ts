@@ -165,9 +165,15 @@ async function* decodeLibxc(r: StreamReader, version: string): AsyncIterable<str
   yield `${head.slice(0, -1)},\n"records": [`;
   let first = true;
   while (!x.ended) {
-    const info = await x.next("model");
+    const info = await x.next("stream");
     if (!info) throw new TruncatedError("libxc stream: it ends without an END record", r.offset, 8, 0);
-    yield `${first ? "" : ","}\n${jsonText(info.record)}`;
+    const rec = info.record!;
+    if (rec.type === "PAGE_DATA") {
+      // Page data goes from the input's buffer to base64 text in pieces: no copy, no one long string.
+      yield `${first ? "" : ","}\n${jsonText({ type: rec.type, pages: rec.pages }).slice(0, -1)},"data":"`;
+      yield* x.pagesBase64();
+      yield `"}`;
+    } else yield `${first ? "" : ","}\n${jsonText(rec)}`;
     first = false;
   }
   const tail = await readAfterEnd(r, h, true);
