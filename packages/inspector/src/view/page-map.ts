@@ -63,7 +63,7 @@ function blockView(m: BlockMap, ps: number): HTMLElement {
     "div",
     { class: "pm-head" },
     el("b", {}, m.name),
-    ` ${n(m.length)} bytes, ${n(m.pages)} pages`,
+    ` ${n(m.length)} bytes, ${n(m.pages)} page${m.pages === 1 ? "" : "s"}`,
     el("span", { class: "muted" }, ` — ${counts.join(", ") || "no pages sent"}${never}${m.distinct !== null && m.distinct < m.totals.data + m.totals.zero + m.totals.compressed + m.totals.xbzrle + m.totals.mapped ? ` (${n(m.distinct)} distinct pages sent)` : ""}`),
   );
   const c = strip(m);
