@@ -359,7 +359,7 @@ describe.skipIf(!exe)("web inspector in Chromium", () => {
     await page.screenshot({ path: join(OUT, "pagemap.png"), fullPage: true });
   });
 
-  it("maps XBZRLE and compressed pages where the guest wrote them", async () => {
+  it("maps XBZRLE, compressed and mapped-ram pages where the guest wrote them", async () => {
     // dirtier-bios.S dirties 0x10000–0x8ffff (128 pages, small deltas: XBZRLE) while QEMU 10.0 migrates;
     // the README counts 256 XBZRLE records.
     await pageMap(join(FIXTURES, "qemu-releases/10.0/pc-10.0-xbzrle.mig"));
@@ -371,6 +371,14 @@ describe.skipIf(!exe)("web inspector in Chromium", () => {
     const c = (await blockText("pc.ram")) ?? "";
     expect(c).toContain("compressed 0x400000–0x500000 (256 pages)");
     expect(await colourAt("pc.ram", 0x480000, 8192)).toBe("#8e44ad");
+    // A mapped-ram file (QEMU 10.0, -m 16, the same 1 MiB loaded at 0x400000): the rest of pc.ram is never in the file.
+    await pageMap(join(FIXTURES, "qemu-releases/10.0/pc-10.0-mappedram-m16.mig"));
+    const mr = (await blockText("pc.ram")) ?? "";
+    expect(mr).toContain("256 mapped-ram; 3,840 never sent");
+    expect(mr).toContain("mapped-ram 0x400000–0x500000 (256 pages)");
+    expect(mr).toContain("never sent 0x500000–0x1000000 (2,816 pages)");
+    expect(await colourAt("pc.ram", 0x480000, 4096)).toBe("#1e8a4c");
+    expect(await colourAt("pc.ram", 0x800000, 4096)).toBe("#ffffff");
   });
 
   it("made no network request (file, blob and data URLs only)", () => {

@@ -43,6 +43,13 @@ describe("page map (worker side)", () => {
     expect(show(m, "pc.ram")).toEqual(["zero 0x0+1024", "compressed 0x400000+256", "zero 0x500000+6912"]);
   });
 
+  it("a mapped-ram file: the pages its bitmap marks (the 1 MiB loaded at 0x400000), every other page a hole", async () => {
+    // -m 16 + -device loader,file=ram-1m.bin,addr=0x400000 (fixtures/qemu-releases/README.md); mapped-ram writes no zero pages.
+    const m = await mapOf("qemu-releases/10.0/pc-10.0-mappedram-m16.mig");
+    expect(show(m, "pc.ram")).toEqual(["never 0x0+1024", "mapped 0x400000+256", "never 0x500000+2816"]);
+    expect(m.blocks.find((x) => x.name === "pc.ram")!.distinct).toBe(256);
+  });
+
   it("pages never sent are holes in the map, and memory stays bounded by a table, not by the runs", () => {
     const b = new PageMapBuilder();
     b.block("pc.ram", 64 << 20, 4096); // 16384 pages

@@ -28,12 +28,6 @@ export interface PageRunHandlers {
   run(run: PageRun): void;
 }
 
-/** mapped-ram pieces, where the reader gives them (`RamRecord.mapped`): a block's bitmap of present pages. */
-interface MappedBlock {
-  kind: "block";
-  bitmap: Uint8Array;
-}
-
 const KIND: ReadonlyMap<number, PageKind> = new Map([
   [RAM_FLAG.PAGE, "data"],
   [RAM_FLAG.ZERO, "zero"],
@@ -99,8 +93,8 @@ function record(rec: RamRecord, st: ParseState, on: PageRunHandlers, page: (bloc
   if (rec.blocks) {
     flush();
     for (const bl of rec.blocks) on.block?.(bl.name, bl.length, size);
-    const mapped = (rec as { mapped?: MappedBlock | { kind: string } }).mapped;
-    if (mapped?.kind === "block" && rec.blocks.length === 1) mappedRuns(rec.blocks[0]!.name, rec.blocks[0]!.length / size, (mapped as MappedBlock).bitmap, on);
+    // mapped-ram: each block comes with its bitmap of the pages the file holds.
+    if (rec.mapped?.kind === "block" && rec.blocks.length === 1) mappedRuns(rec.blocks[0]!.name, rec.blocks[0]!.length / size, rec.mapped.bitmap, on);
     return;
   }
   const kind = KIND.get(rec.flags & ~RAM_FLAG.CONTINUE);
