@@ -357,6 +357,15 @@ describe.skipIf(!exe)("web inspector in Chromium", () => {
     expect(await colourAt("pc.ram", 0x100000, 8192)).toBe("#b8c0cc"); // zero
     expect(await page.textContent("[data-testid=pagemap]")).toContain("pc.bios");
     await page.screenshot({ path: join(OUT, "pagemap.png"), fullPage: true });
+
+    // Cut inside the random pages: the map shows what was read, says where the stream faults, and the rest is never sent.
+    const cut = join(OUT, "ram6m-cut.mig");
+    writeFileSync(cut, readFileSync(join(FIXTURES, "qemu/pc-7.2-ram6m.mig")).subarray(0, 3 << 20));
+    await pageMap(cut);
+    expect(await page.textContent("[data-testid=pagemap]")).toMatch(/the stream faults at offset \d+ \(0x[0-9a-f]+\): truncated /);
+    const partial = (await blockText("pc.ram")) ?? "";
+    expect(partial).toMatch(/data 0x400000–0x[0-9a-f]+ \(\d+ pages\)/);
+    expect(partial).toMatch(/never sent 0x[0-9a-f]+–0x2000000/);
   });
 
   it("maps XBZRLE, compressed and mapped-ram pages where the guest wrote them", async () => {
