@@ -261,6 +261,7 @@ const formatSelect = byId<HTMLSelectElement>("format-select");
 for (const f of families) for (const v of f.versions) formatSelect.append(el("option", { value: `${f.name}@${v.version}` }, `${f.name}@${v.version}`));
 formatSelect.addEventListener("change", () => {
   if (state) void openFile(state.file);
+  else if (lastDiff && !byId("diff-view").hidden) void openDiff(...lastDiff);
 });
 
 /** Two files (picked together or dropped together) are compared; one is opened. */

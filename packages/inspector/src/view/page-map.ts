@@ -67,6 +67,8 @@ function blockView(m: BlockMap, ps: number): HTMLElement {
     el("span", { class: "muted" }, ` — ${counts.join(", ") || "no pages sent"}${never}${m.distinct !== null && m.distinct < m.totals.data + m.totals.zero + m.totals.compressed + m.totals.xbzrle + m.totals.mapped ? ` (${n(m.distinct)} distinct pages sent)` : ""}`),
   );
   const c = strip(m);
+  c.setAttribute("role", "img");
+  c.setAttribute("aria-label", `page map of ${m.name}: ${head.textContent ?? ""}`);
   const tip = el("div", { class: "pm-tip mono muted" }, `1 column = ${n(m.per)} page${m.per === 1 ? "" : "s"}; point at the strip for details`);
   c.addEventListener("mousemove", (e) => {
     const r = c.getBoundingClientRect();
