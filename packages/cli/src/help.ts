@@ -18,7 +18,7 @@ Commands:
   memory IN OUT [--raw | --blocks] [--machine M] [--json]
                                                         a QEMU guest's memory as an ELF core
   schema-diff SRC.json DST.json [--json]                compare two 'qemu -dump-vmstate' dumps
-  diff A B [--json]                                     what differs between two QEMU saves
+  diff A B [--json] [--pages]                           what differs between two QEMU saves
   matrix [--json F] [--markdown F] [--html F] [--input F]
                                                         run or render the compat matrix
 
@@ -148,15 +148,18 @@ Examples:
   vmstream schema-diff old.json new.json --json | jq '.findings[].section'
   (dumps come from: qemu-system-x86_64 -M pc-i440fx-7.2 -dump-vmstate new.json)
 `,
-  diff: `vmstream diff A B [--json] [--format F]
+  diff: `vmstream diff A B [--json] [--pages] [--format F]
 
 What differs between two QEMU saves: the machine type, RAM blocks, sections
-only in one, and device state field by field as --view analyze prints it.
+only in one, device state field by field as --view analyze prints it, and
+RAM page by page (counts and ranges of pages that differ or that only one
+carries; a digest per page is kept, never the pages).
 Sections are matched by idstr and instance (section ids differ between
 releases); a field renamed at the same position with the same shape is
 reported as a rename. Exit 0 equal, 1 different (as diff does), 2 usage.
 
-  --json   print {equal, machine, ram: {blocks}, devices: {onlyA, onlyB, versions, fields}}
+  --pages  list every differing range (default: the first 8 per block)
+  --json   print {equal, machine, ram: {blocks, pages}, devices: {onlyA, onlyB, versions, fields}}
 
 Examples:
   vmstream diff before.mig after.mig
