@@ -320,10 +320,28 @@ describe.skipIf(!exe)("web inspector in Chromium", () => {
     expect(await page.textContent("[data-testid=diff-verdict]")).toMatch(/^equal: [1-9]\d* sections compared$/);
   });
 
+  it("compares RAM page by page: a guest with 6 MiB of random RAM at 0x400000 against the same guest without", async () => {
+    // Both -M pc-i440fx-7.2 -m 32 -S; only ram6m loads RANDOM_6MiB at 0x400000 (fixtures/qemu/README.md).
+    await page.setInputFiles("[data-testid=file]", [join(FIXTURES, "qemu/pc-7.2-ram6m.mig"), join(FIXTURES, "qemu/pc-7.2-stopped.mig")]);
+    await diffDone();
+    const rows = await page.$$eval("[data-testid=diff-ram] tbody tr", (trs) => trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent ?? "")));
+    expect(rows).toEqual([["pc.ram", "1,536 pages differ", "0x400000–0xa00000"]]);
+    expect(await page.textContent("[data-testid=diff-text]")).toContain("RAM block pc.ram: 1536 pages differ: 0x400000-0xa00000");
+    expect(await page.textContent("[data-testid=diff-verdict]")).toMatch(/^different: /);
+  });
+
   it("a diff of a QEMU save and a Xen stream says the diff is for QEMU streams", async () => {
     await page.setInputFiles("[data-testid=file]", [join(FIXTURES, "qemu/pc-7.2-stopped.mig"), join(FIXTURES, "xen/libxl_hvm_xs.bin")]);
     await diffDone();
     expect(await page.textContent("[data-testid=diff-verdict]")).toBe("cannot compare: offset 0 (0x0): B (libxl_hvm_xs.bin): diff compares QEMU streams; this is libxl@2");
+  });
+
+  it("a stream with XBZRLE pages: device state compared, RAM pages not (digests cannot apply deltas), and the page says so", async () => {
+    const x = join(FIXTURES, "qemu-releases/10.0/pc-10.0-xbzrle.mig");
+    await page.setInputFiles("[data-testid=file]", [x, x]);
+    await diffDone();
+    expect(await page.textContent("[data-testid=diff-verdict]")).toMatch(/^equal: [1-9]\d* sections compared \(RAM pages not compared\)$/);
+    expect(await page.textContent("[data-testid=diff-facts]")).toMatch(/RAM pages not compared: A: .*XBZRLE/);
   });
 
   /** Open a stream, map its pages; the block's strip colour at a block offset, and its text. */

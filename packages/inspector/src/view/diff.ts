@@ -15,10 +15,28 @@ const cell = (x: unknown, cls: string): HTMLTableCellElement => {
   return el("td", { class: `mono ${cls}`, title: s.length > 120 ? s.slice(0, 4000) : undefined }, s.length > 120 ? `${s.slice(0, 100)}… (${s.length} chars)` : s);
 };
 
+const plural = (n: number, what: string): string => `${n.toLocaleString("en-US")} ${what}${n === 1 ? "" : "s"}`;
+
+/** RAM page by page: per block, what differs and where (block byte offsets). */
+function ramTable(d: DiffReport): HTMLElement {
+  const rows = d.ram.pages.map((p) => {
+    const counts = [p.differ && `${plural(p.differ, "page")} differ`, p.onlyA && `${plural(p.onlyA, "page")} carried only in A`, p.onlyB && `${plural(p.onlyB, "page")} carried only in B`].filter(Boolean).join(", ");
+    const ranges = p.ranges.map(([s, e]) => `0x${s.toString(16)}–0x${e.toString(16)}`).join(" ");
+    const more = p.rangeCount > p.ranges.length ? ` … and ${(p.rangeCount - p.ranges.length).toLocaleString("en-US")} more ranges` : "";
+    return el("tr", { "data-block": p.name }, el("td", {}, p.name), el("td", {}, counts), el("td", { class: "mono" }, ranges + more));
+  });
+  return el(
+    "table",
+    { class: "diff-ram", "data-testid": "diff-ram" },
+    el("thead", {}, el("tr", {}, ...["RAM block", "pages", "where (block offsets)"].map((h) => el("th", {}, h)))),
+    el("tbody", {}, ...rows),
+  );
+}
+
 export function renderDiff(box: HTMLElement, d: DiffReport): void {
   const dv = d.devices;
   const verdict = d.equal
-    ? `equal: ${dv.compared} sections compared`
+    ? `equal: ${dv.compared} sections compared${d.ram.note ? " (RAM pages not compared)" : ""}`
     : `different: ${dv.compared} sections compared, ${dv.fields.length} field differences, ${dv.onlyA.length + dv.onlyB.length} sections only in one`;
   const parts: (Node | null)[] = [
     el(
@@ -37,7 +55,9 @@ export function renderDiff(box: HTMLElement, d: DiffReport): void {
   for (const s of dv.onlyA) facts.push(`section ${s.section} ${s.instance}: only in A (version ${s.version})`);
   for (const s of dv.onlyB) facts.push(`section ${s.section} ${s.instance}: only in B (version ${s.version})`);
   for (const v of dv.versions) facts.push(`section ${v.section} ${v.instance}: version ${v.a} in A, ${v.b} in B`);
+  if (d.ram.note) facts.push(`RAM pages not compared: ${d.ram.note}`);
   if (facts.length) parts.push(el("ul", { class: "diff-facts", "data-testid": "diff-facts" }, ...facts.map((f) => el("li", {}, f))));
+  if (d.ram.pages.length) parts.push(ramTable(d));
   if (dv.fields.length) {
     const rows = dv.fields.map((f) =>
       el(
