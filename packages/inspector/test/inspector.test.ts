@@ -408,6 +408,33 @@ describe.skipIf(!exe)("web inspector in Chromium", () => {
     expect(await colourAt("pc.ram", 0x800000, 4096)).toBe("#ffffff");
   });
 
+  it("maps the pages of a 128 MiB QEMU stream in the worker with progress, and the page stays responsive", async () => {
+    // The bench's generator (scripts/bench/gen/qemu.mjs): a real QEMU 7.2 stream's devices, pc.ram of random pages.
+    const gen = (await import(pathToFileURL(join(REPO, "scripts/bench/gen/qemu.mjs")).href)) as { generateQemu(path: string, bytes: number): unknown };
+    const path = join(OUT, "big-qemu.mig");
+    await gen.generateQemu(path, 128 << 20);
+    await open(path);
+    expect(await page.textContent("[data-testid=verify]")).toMatch(/^✔ valid/);
+    await page.click("[data-testid=pagemap-run]");
+    let slowest = 0;
+    let sawProgress = false;
+    for (let i = 0; i < 1200; i++) {
+      const t = Date.now();
+      const [done, progress] = await page.evaluate(() => [
+        document.querySelector("[data-testid=pagemap][data-done]") !== null,
+        document.getElementById("progress")!.hidden ? "" : document.querySelector("#progress span")!.textContent,
+      ]);
+      slowest = Math.max(slowest, Date.now() - t);
+      if (/^mapping pages… [1-9]\d*%$/.test(String(progress))) sawProgress = true;
+      if (done) break;
+      await page.waitForTimeout(50);
+    }
+    expect(await blockText("pc.ram")).toContain("data 0x0–0x8000000 (32,768 pages)");
+    expect(sawProgress).toBe(true);
+    expect(slowest).toBeLessThan(1000);
+    rmSync(path);
+  });
+
   it("made no network request (file, blob and data URLs only)", () => {
     expect(requests.filter((u) => !/^(file|blob|data):/.test(u))).toEqual([]);
   });
