@@ -5,7 +5,7 @@
  * small windows for the hex view.
  */
 import { type CodecOptions, type FamilyCodec, RefusedError, StreamReader, WireError, jsonText } from "@vmstream/framing";
-import { DETECT_BYTES, codecFor, detect, familyTitle, parseFormat } from "@vmstream/cli/registry";
+import { DETECT_BYTES, codecFor, detect, familyTitle, parseFormat } from "@vmstream/codecs/all";
 import { walkPageRuns } from "@vmstream/vmstate";
 import { diffFiles } from "./diff.js";
 import { fileSource } from "./file-source.js";
