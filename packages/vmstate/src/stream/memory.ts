@@ -24,6 +24,8 @@ export interface MemoryTarget {
   write(block: string, offset: number, data: Uint8Array): Promise<void>;
   /** The current content of one page (for XBZRLE). */
   read(block: string, offset: number, length: number): Promise<Uint8Array>;
+  /** A zero page that was not passed to `write` (it reads as zero already): for targets that count carried pages. */
+  zero?(block: string, offset: number): void;
 }
 
 export interface MemoryReport {
@@ -144,6 +146,7 @@ export async function exportMemory(input: StreamReader, version: string, opts: M
         // A page of zeros needs no bytes unless it replaces earlier data: holes read as zero.
         const had = mark(block, rec.addr, rec.fill !== 0);
         if (rec.fill !== 0 || had) await target.write(block, rec.addr, rec.fill === 0 ? (zeroPage ??= new Uint8Array(ps)) : new Uint8Array(ps).fill(rec.fill));
+        else target.zero?.(block, rec.addr);
         break;
       }
       case RAM_FLAG.COMPRESS_PAGE: {

@@ -4,7 +4,7 @@
  */
 import { ByteWriter, MalformedError, RefusedError, type Sink } from "@vmstream/framing";
 import { QEMU_SECTION, QEMU_VM_FILE_MAGIC, QEMU_VM_SUBSECTIONS_END } from "./constants.js";
-import { latin1Bytes } from "./latin1.js";
+import { latin1ToBytes } from "../latin1.js";
 import type { ConfigSub, SectionKind } from "./parse.js";
 import { SECTION_CODES } from "./parse.js";
 import { RamState, writeRamRecord, type RamRecord } from "./ram.js";
@@ -152,7 +152,7 @@ export class QemuWriter {
 }
 
 function bytesOf(s: unknown, what: string, min: number, max: number): Uint8Array {
-  const b = typeof s === "string" ? latin1Bytes(s) : null;
+  const b = typeof s === "string" ? latin1ToBytes(s) : null;
   if (!b || b.byteLength < min || b.byteLength > max)
     throw new MalformedError(`${what} must be a string of ${min}-${max} latin1 chars`, 0, { found: JSON.stringify(s) });
   return b;
