@@ -17,7 +17,7 @@
  */
 import { LimitError, MalformedError, type StreamReader, hex } from "@vmstream/framing";
 import type { RamBlock, RamRecord, RamState } from "./ram.js";
-import { latin1 } from "./latin1.js";
+import { bytesToLatin1 } from "../latin1.js";
 
 export const MAPPED_RAM_VERSION = 1;
 export const MAPPED_RAM_HEADER_SIZE = 28;
@@ -139,7 +139,7 @@ async function readBlock(input: StreamReader, st: RamState, cur: MappedCursor, p
   const n = input.take(1)[0]!;
   if (n === 0) throw new MalformedError("empty RAM block name", bat);
   await input.need(n, "RAM block name");
-  const block: RamBlock = { name: latin1(input.take(n)), length: 0 };
+  const block: RamBlock = { name: bytesToLatin1(input.take(n)), length: 0 };
   block.length = await be64(input, "RAM block length");
   if (st.ignoreShared) block.gpa = await be64(input, "RAM block address");
   if (block.length > cur.left)
