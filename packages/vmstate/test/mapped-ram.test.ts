@@ -205,7 +205,14 @@ describe("hostile mapped-ram bytes", () => {
       b[at] = old;
     }
   });
-  fcTest.prop([fc.integer({ min: 0, max: bytes.byteLength - 1 })], propertyParams(40))("a cut file gives a WireError", async (n) => {
+  // Up to the EOF byte: damage after it (in the vmdesc) is a warning, as QEMU's loader ignores it.
+  const eof = (() => {
+    const v = new DataView(bytes.buffer, bytes.byteOffset);
+    // The vmdesc is `0x06, be32 N, N bytes` running to the end: find the N that fits.
+    for (let p = bytes.byteLength - 6; p > 0; p--) if (bytes[p] === 0x06 && v.getUint32(p + 1) === bytes.byteLength - p - 5 && bytes[p - 1] === 0) return p - 1;
+    throw new Error("no vmdesc");
+  })();
+  fcTest.prop([fc.integer({ min: 0, max: eof })], propertyParams(40))("a file cut before its EOF gives a WireError", async (n) => {
     await expect(qemuCodec.verify(StreamReader.of(bytes.subarray(0, n)), "3", {})).rejects.toBeInstanceOf(WireError);
   });
 });
