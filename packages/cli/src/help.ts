@@ -20,7 +20,8 @@ Commands:
                                                         a libvirt save image around a QEMU stream
   memory IN OUT [--raw | --blocks] [--machine M] [--json]
                                                         a QEMU guest's memory as an ELF core
-  schema-diff SRC.json DST.json [--json]                compare two 'qemu -dump-vmstate' dumps
+  schema-diff SRC.json DST.json [--json] [--qemu-compatible]  compare two 'qemu -dump-vmstate' dumps by wire layout
+  preflight STREAM --against DEST [--dump D.json] [--qemu BIN -- ARGS]  will STREAM load on that QEMU?
   diff A B [--json] [--pages]                           what differs between two QEMU saves
   matrix [--json F] [--markdown F] [--html F] [--input F]
                                                         run or render the compat matrix
@@ -168,19 +169,47 @@ Examples:
   vmstream extract guest.save guest.mig && vmstream wrap-save --like guest.save guest.mig copy.save
   vmstream wrap-save --xml dom.xml --compress xz guest.mig guest.save && virsh restore guest.save
 `,
-  "schema-diff": `vmstream schema-diff SRC.json DST.json [--json]
+  "schema-diff": `vmstream schema-diff SRC.json DST.json [--json] [--qemu-compatible]
 
 Checks that a destination QEMU (DST, a 'qemu -dump-vmstate' dump) can load
-what a source QEMU (SRC) sends: the rules of QEMU's
-scripts/vmstate-static-checker.py. One line per finding, naming the section.
-Exit 0 compatible (warnings only), 1 incompatible, 2 usage.
+what a source QEMU (SRC) sends, by what is on the wire: field order, sizes,
+element counts, versions, minimum_version_id, subsections. A renamed field
+with the same bytes is information; a device only one build has is listed
+apart ("only in source" / "only in destination"). What the dump cannot
+decide (a subsection's needed(), a field_exists test) makes a finding
+conditional. Exit 0 when no device both builds have is always refused,
+1 otherwise, 2 usage.
 
-  --json   print {compatible, errors, warnings, findings: [{severity, section, path, message}]}
+  --json             {mode, compatible, devices, onlyInSource, onlyInDest,
+                      findings: [{severity, kind, device, path, reason, code, effect, when?}]}
+  --qemu-compatible  the findings of QEMU's scripts/vmstate-static-checker.py
+                     (one per line it prints), as earlier vmstream releases gave
 
 Examples:
   vmstream schema-diff old.json new.json
-  vmstream schema-diff old.json new.json --json | jq '.findings[].section'
+  vmstream schema-diff old.json new.json --json | jq '.findings[] | select(.severity=="error")'
   (dumps come from: qemu-system-x86_64 -M pc-i440fx-7.2 -dump-vmstate new.json)
+`,
+  preflight: `vmstream preflight STREAM --against DEST [--dump DEST.json] [--json]
+vmstream preflight STREAM --qemu BIN [--dump DEST.json] -- ARGS...
+
+Predicts whether QEMU loads STREAM on the destination, one line per cause
+in QEMU's words (machine type, capabilities, UUID, postcopy, RAM blocks,
+sections and instances, versions, device layouts). Exit 0 predicted to
+load, 1 predicted refusal, 2 usage.
+
+  --against F      a stream the destination wrote for the same command line
+                   (started paused, migrated to a file), or its -dump-vmstate
+  --dump F         the destination's -dump-vmstate (device layouts)
+  --qemu BIN       make the probe and the dump with BIN and the ARGS after --
+  --uuid U         the destination runs with validate-uuid and -uuid U
+  --capability C   migration capabilities on at the destination (comma-separated)
+  --postcopy       postcopy-ram is on at the destination
+  --json           {stream, against, loads, causes: [{code, message, subject, fatal}], checked}
+
+Examples:
+  vmstream preflight saved.mig --against probe.mig --dump dest-vmstate.json
+  vmstream preflight saved.mig --qemu qemu-system-x86_64 -- -M pc-q35-7.2 -m 64 -smp 2
 `,
   diff: `vmstream diff A B [--json] [--pages] [--format F]
 

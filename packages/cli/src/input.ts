@@ -1,9 +1,8 @@
+import { DETECT_BYTES, detectFormat, loadCodec, parseFormat } from "@vmstream/codecs";
 import { type CodecOptions, type FamilyCodec, type StreamReader, WireError } from "@vmstream/framing";
 import type { Flags } from "./command.js";
 import { inputSize, openInput } from "./io.js";
 import { progressFor } from "./progress.js";
-import { DETECT_BYTES, parseFormat } from "./formats.js";
-import { detectFormat, loadCodec } from "./load.js";
 import { containerOnStdin, openContained } from "./container.js";
 import type { Ctx } from "./report.js";
 

@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { MemorySink, StreamReader, WireError } from "@vmstream/framing";
-import { atomicFileSink, fileSource } from "@vmstream/framing/node";
+import { atomicFileSink, fileSource } from "@vmstream/node";
 import { interopRequired } from "@vmstream/testing";
 import { qemuCodec, type QemuSummary } from "../src/index.js";
 import { FIXTURES, decodeText, encodeText, same } from "./qemu-helpers.js";

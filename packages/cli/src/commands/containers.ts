@@ -1,4 +1,5 @@
 import { chmodSync, readFileSync } from "node:fs";
+import { DETECT_BYTES, detectFormat, loadCodec, parseFormat } from "@vmstream/codecs";
 import { RefusedError, type Source, StreamReader, WireError, jsonText } from "@vmstream/framing";
 import type { Command, Flags } from "../command.js";
 import {
@@ -13,10 +14,8 @@ import {
   withVmState,
 } from "../container.js";
 import { UsageError } from "../errors.js";
-import { DETECT_BYTES, parseFormat } from "../formats.js";
 import { codecOptions } from "../input.js";
 import { openInput, openOutput, withOutput, writeStdout } from "../io.js";
-import { detectFormat, loadCodec } from "../load.js";
 import { printableLine } from "../printable.js";
 import { type Ctx, errorLine, guarded } from "../report.js";
 

@@ -1,3 +1,4 @@
+import { familyTitle } from "@vmstream/codecs";
 import { type Inspection, WireError, jsonText } from "@vmstream/framing";
 import { type Command, formatOptions } from "../command.js";
 import { UsageError } from "../errors.js";
@@ -5,7 +6,6 @@ import { faultContext } from "../hexdump.js";
 import { inputSize, writeStdout } from "../io.js";
 import { withInput } from "../input.js";
 import { printable, printableLine } from "../printable.js";
-import { familyTitle } from "../formats.js";
 import { containerKind } from "../container.js";
 import { type Ctx, embeddedFault, guarded, partialOf } from "../report.js";
 import { styleFor } from "../style.js";
