@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { schemaDiff, summarizeQemu } from "@vmstream/vmstate";
+import { schemaDiff, summarize } from "@vmstream/vmstate";
 import { StreamReader, bytesSource } from "@vmstream/framing";
 import { COMPAT_DIR } from "../files.js";
 import type { PairRun, ReleaseCell } from "./cells.js";
@@ -46,7 +46,7 @@ export async function realDeviceSet(): Promise<Set<string>> {
   const out = new Set<string>();
   for (const f of ["5.2/q35-5.2-devices.mig", "cross/7.2-to-pc-q35-7.2.mig", "cross/10.0-to-pc-q35-7.2.mig"]) {
     const bytes = readFileSync(join(FIXTURES, f));
-    const sum = await summarizeQemu(new StreamReader(bytesSource(bytes)), "3", {});
+    const sum = await summarize(new StreamReader(bytesSource(bytes)), "3", {});
     if (!sum.vmdesc || sum.vmdesc.offset < 0) continue;
     const json = JSON.parse(Buffer.from(bytes.subarray(sum.vmdesc.offset + 5, sum.vmdesc.offset + 5 + sum.vmdesc.length)).toString("latin1")) as { devices?: { vmsd_name?: string }[] };
     for (const d of json.devices ?? []) if (d.vmsd_name) out.add(d.vmsd_name);

@@ -7,7 +7,7 @@
  */
 import { open, readFile } from "node:fs/promises";
 import { WireError } from "@vmstream/framing";
-import { type PreflightDest, type QemuSummary, type StreamFacts, preflight, streamFacts, summarizeQemu } from "@vmstream/vmstate";
+import { type PreflightDest, type QemuSummary, type StreamFacts, preflight, streamFacts, summarize } from "@vmstream/vmstate";
 import type { Flags } from "../command.js";
 import { UsageError } from "../errors.js";
 import { openInput, writeStdout } from "../io.js";
@@ -62,7 +62,7 @@ export async function readStreamFacts(ctx: Ctx, path: string): Promise<StreamFac
   const input = await openInput(path);
   let sum: QemuSummary;
   try {
-    sum = await summarizeQemu(input, String(version), {});
+    sum = await summarize(input, String(version), {});
   } finally {
     await input.close();
   }

@@ -13,7 +13,7 @@ import { interopRequired } from "@vmstream/testing";
 import { beforeAll, describe, expect, test } from "vitest";
 import { StreamReader, bytesSource } from "@vmstream/framing";
 import { schemaDiff, wireDiff } from "../../src/checker/index.js";
-import { summarizeQemu } from "../../src/stream/index.js";
+import { summarize } from "../../src/stream/index.js";
 
 const root = new URL("../../../../fixtures/qemu-releases/", import.meta.url);
 const dumpPath = (r: string) => new URL(`dumps/vmstate-${r}.json`, root).pathname;
@@ -41,7 +41,7 @@ function qemuSections(out: string): string[] {
 /** VMState names of the sections in the README's q35 device streams (their vmdesc, where inspect finds it). */
 async function streamVmsds(file: string): Promise<Set<string>> {
   const b = readFileSync(new URL(file, root));
-  const sum = await summarizeQemu(new StreamReader(bytesSource(b)), "3", {});
+  const sum = await summarize(new StreamReader(bytesSource(b)), "3", {});
   const v = sum.vmdesc!;
   const doc = JSON.parse(Buffer.from(b.subarray(v.offset + 5, v.offset + 5 + v.length)).toString("latin1")) as { devices: { vmsd_name: string }[] };
   return new Set(doc.devices.map((d) => d.vmsd_name));
