@@ -15,6 +15,9 @@ Commands:
   recode IN OUT [--format F]                            decode and re-encode (byte-identical)
   convert IN OUT --to F [--width 32|64] [--guest pv|hvm]
                                                         convert between versions and families
+  extract IN [--snapshot S] OUT                         the stream inside a qcow2 snapshot or libvirt save image
+  wrap-save STREAM OUT (--xml F | --like SAVE) [--compress C]
+                                                        a libvirt save image around a QEMU stream
   memory IN OUT [--raw | --blocks] [--machine M] [--json]
                                                         a QEMU guest's memory as an ELF core
   schema-diff SRC.json DST.json [--json] [--qemu-compatible]  compare two 'qemu -dump-vmstate' dumps by wire layout
@@ -26,6 +29,8 @@ Commands:
 Formats (family@version; a bare family means its newest version):
   ${FORMATS}
   --format is optional: the format is detected from the stream's own header.
+  A qcow2 image with internal snapshots or a libvirt save image is read as
+  the stream inside it (--snapshot ID|NAME picks a snapshot).
 
 FILE and IN may be '-' (standard input); OUT may be '-' (standard output).
 Exit codes: 0 success, 1 invalid input or refused, 2 usage error.
@@ -51,9 +56,14 @@ fault if the stream is damaged (exit 1).
   --view analyze   (qemu) print exactly what QEMU 10.0's analyze-migration.py -d state prints
   --schema FILE    (qemu) borrow the device descriptions of another stream (for streams without vmdesc)
   --format F       skip detection (family@version)
+  --snapshot S     (qcow2 image) the snapshot whose VM state to show, by id or name;
+                   without it, the snapshot table and a verdict per VM state
+  --xml            (libvirt save image) print the domain and cookie XML too
 
 Examples:
   vmstream inspect guest.mig
+  vmstream inspect disk.qcow2
+  vmstream inspect managed.save --xml
   vmstream inspect guest.mig --json --view analyze > state.json
   vmstream inspect old-2.0.mig --schema new-sibling.mig
   cat domain.save | vmstream inspect -
@@ -134,6 +144,30 @@ Examples:
   vmstream convert saved-mapped.mig plain.mig --to qemu@3 --layout plain
   vmstream convert guest.mig guest-v4.mig --to qemu@4
   vmstream convert legacy.img out.libxl --to libxl --width 64 --guest hvm
+`,
+  extract: `vmstream extract IN [--snapshot ID|NAME] OUT
+
+Writes the stream stored inside a container, byte for byte: the VM state of
+a qcow2 internal snapshot (--snapshot may be left out when there is only one),
+or the QEMU stream of a libvirt save image, decompressed (gzip in-process; xz,
+bzip2, lzop through the programs libvirt runs). The container is opened
+read-only; OUT is written atomically.
+
+Examples:
+  vmstream extract disk.qcow2 --snapshot snap-a state.mig
+  vmstream extract /var/lib/libvirt/qemu/save/guest.save guest.mig
+`,
+  "wrap-save": `vmstream wrap-save STREAM OUT (--xml DOMAIN.xml [--cookie COOKIE.xml] | --like SAVE.img)
+                  [--compress raw|gzip|bzip2|xz|lzop] [--paused|--running]
+
+Writes a libvirt save image (what 'virsh save' writes and 'virsh restore'
+reads) around a QEMU stream. --like copies the XML, cookie, data_len,
+was_running and compression of an existing image: with its own stream a raw
+image comes back byte-identical. --xml starts from a domain XML of your own.
+
+Examples:
+  vmstream extract guest.save guest.mig && vmstream wrap-save --like guest.save guest.mig copy.save
+  vmstream wrap-save --xml dom.xml --compress xz guest.mig guest.save && virsh restore guest.save
 `,
   "schema-diff": `vmstream schema-diff SRC.json DST.json [--json] [--qemu-compatible]
 

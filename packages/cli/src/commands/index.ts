@@ -44,6 +44,8 @@ const loaders: Record<string, () => Promise<Command>> = {
   encode: async () => (await import("./encode.js")).encode,
   recode: async () => (await import("./recode.js")).recode,
   convert: async () => (await import("./convert.js")).convert,
+  extract: async () => (await import("./containers.js")).extract,
+  "wrap-save": async () => (await import("./containers.js")).wrapSave,
   memory: async () => (await import("./memory.js")).memory,
   diff: async () => (await import("./diff.js")).diff,
   "schema-diff": async () => schemaDiff,
