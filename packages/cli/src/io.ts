@@ -74,8 +74,4 @@ export async function withOutput(sink: Sink, fn: (s: Sink) => Promise<void>): Pr
   }
 }
 
-export function writeStdout(text: string): Promise<void> {
-  return new Promise((res, rej) => {
-    process.stdout.write(text, (e) => (e ? rej(e) : res()));
-  });
-}
+export { writeStdout } from "./stdout.js";
