@@ -2,7 +2,7 @@ import { parseArgs } from "node:util";
 import { resolveCommand } from "./commands/index.js";
 import type { Flags } from "./command.js";
 import { UsageError } from "./errors.js";
-import { writeStdout } from "./stdout.js";
+import { guardStdout, writeStdout } from "./stdout.js";
 
 /**
  * The version, inlined by the bundler (packages/cli/bundle.config.mjs); the
@@ -18,7 +18,8 @@ export async function main(argv: string[]): Promise<void> {
   // A reader that goes away (`vmstream decode x | head`) is its choice, not a
   // fault of ours: without a listener Node would die with a stack trace.
   // Pending writes then fail with EPIPE, which the commands ignore.
-  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+  // (Attached when something first creates process.stdout: see stdout.ts.)
+  guardStdout((e) => {
     if (e.code !== "EPIPE") process.exitCode = 1;
   });
   const [name, ...rest] = argv;

@@ -2,12 +2,12 @@
  * Node-only entry point (`@vmstream/framing/node`): files, standard input and
  * atomic output files. The main entry stays browser-safe.
  */
-import { spawn } from "node:child_process";
 import { existsSync, fstatSync, readSync } from "node:fs";
 import { open, rename, unlink, type FileHandle } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
 import {
   CTL_ERROR,
   CTL_LENGTHS,
@@ -23,6 +23,15 @@ import {
 } from "./pipe-ring.js";
 import type { Sink } from "./sink.js";
 import type { Source } from "./source.js";
+
+/*
+ * child_process and worker_threads serve only long pipes (the pipe resize and
+ * the reader thread), yet loading them costs ~40 ms of every start: they are
+ * loaded on first use instead (docs/performance.md, start-up).
+ */
+const requireBuiltin = createRequire(import.meta.url);
+const childProcess = (): typeof import("node:child_process") => requireBuiltin("node:child_process");
+const workerThreads = (): typeof import("node:worker_threads") => requireBuiltin("node:worker_threads");
 
 /** A regular file: reads go straight into the caller's buffer; seeks cost nothing. */
 export async function fileSource(path: string): Promise<Source> {
@@ -212,7 +221,7 @@ function growPipe(fd: number): void {
   const perl = ["/usr/bin/perl", "/bin/perl"].find((p) => existsSync(p));
   if (!perl) return;
   try {
-    const child = spawn(perl, ["-e", `fcntl(STDIN, ${F_SETPIPE_SZ}, ${PIPE_SIZE})`], { stdio: [fd, "ignore", "ignore"] });
+    const child = childProcess().spawn(perl, ["-e", `fcntl(STDIN, ${F_SETPIPE_SZ}, ${PIPE_SIZE})`], { stdio: [fd, "ignore", "ignore"] });
     child.on("error", () => {});
     child.unref();
   } catch {
@@ -242,7 +251,7 @@ class Ring {
     this.ctl = new Int32Array(control);
     this.lengths = new Int32Array(control, CTL_LENGTHS * 4, RING_SLOTS);
     const init: RingInit = { fd, data: this.data, control, slots: RING_SLOTS, slotSize: RING_SLOT_SIZE };
-    this.worker = new Worker(WORKER_URL, { workerData: init, stdout: false, stderr: false });
+    this.worker = new (workerThreads().Worker)(WORKER_URL, { workerData: init, stdout: false, stderr: false });
     this.worker.on("message", (m: string) => {
       this.error = m;
     });
