@@ -16,6 +16,7 @@ Commands:
   convert IN OUT --to F [--width 32|64] [--guest pv|hvm]
                                                         convert between versions and families
   schema-diff SRC.json DST.json [--json]                compare two 'qemu -dump-vmstate' dumps
+  diff A B [--json]                                     what differs between two QEMU saves
   matrix [--json F] [--markdown F] [--html F] [--input F]
                                                         run or render the compat matrix
 
@@ -117,6 +118,20 @@ Examples:
   vmstream schema-diff old.json new.json
   vmstream schema-diff old.json new.json --json | jq '.findings[].section'
   (dumps come from: qemu-system-x86_64 -M pc-i440fx-7.2 -dump-vmstate new.json)
+`,
+  diff: `vmstream diff A B [--json] [--format F]
+
+What differs between two QEMU saves: the machine type, RAM blocks, sections
+only in one, and device state field by field as --view analyze prints it.
+Sections are matched by idstr and instance (section ids differ between
+releases); a field renamed at the same position with the same shape is
+reported as a rename. Exit 0 equal, 1 different (as diff does), 2 usage.
+
+  --json   print {equal, machine, ram: {blocks}, devices: {onlyA, onlyB, versions, fields}}
+
+Examples:
+  vmstream diff before.mig after.mig
+  vmstream diff a.mig b.mig --json | jq '.devices.fields[] | select(.section == "cpu")'
 `,
   matrix: `vmstream matrix [--json FILE] [--markdown FILE] [--html FILE] [--input FILE]
 

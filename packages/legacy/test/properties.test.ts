@@ -118,7 +118,7 @@ describe("damaged legacy fixtures", () => {
 
 describe("detection claims only legacy images", () => {
   const others = [
-    ...readdirSync(fileURLToPath(new URL("../../../fixtures/context", import.meta.url))).map((n) => `context/${n}`),
+    ...readdirSync(fileURLToPath(new URL("../../../fixtures/context", import.meta.url))).filter((n) => n.endsWith(".bin")).map((n) => `context/${n}`),
     ...["libxc_one_page_v3.bin", "libxc_tiny_v3.bin", "libxl_tiny.bin", "remus_like.bin", "xl_hvm.bin", "xl_tiny.bin"].map((n) => `xen/${n}`),
     "qemu/pc-7.2-stopped.mig",
     "qemu/pc-2.0-old.mig",

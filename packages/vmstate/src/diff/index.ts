@@ -1,0 +1,2 @@
+export { diffDevices, type DeviceDiff, type DeviceSide, type FieldDiff, type FieldReason, type SectionRef } from "./devices.js";
+export { formatDeviceDiff, formatFieldDiff } from "./format.js";
