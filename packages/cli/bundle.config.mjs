@@ -23,6 +23,8 @@ export default {
     "stdin-worker": worker,
   },
   platform: "node",
+  // The entry's exports are main() alone; chunks may import from it (errors, stdout), which is what this allows.
+  preserveEntrySignatures: "allow-extension",
   // Node's own modules and the one third-party dependency (CommonJS, loaded only with --progress) stay outside.
   external: [/^node:/, ...Object.keys(pkg.dependencies).filter((d) => !d.startsWith("@vmstream/"))],
   transform: { define: { __VMSTREAM_VERSION__: JSON.stringify(pkg.version) } },
@@ -37,8 +39,10 @@ export default {
       includeDependenciesRecursively: false,
       groups: [
         // What every stream command needs, as one file: framing, the spec tables, the CLI's input/output/report code.
+        // Not the commands: one of them importing a codec package statically would make core import a codec
+        // chunk that imports core — a cycle, whose modules then run before their imports are initialised.
         // (Not the reader thread's script and its ring, which the thread loads alone.)
-        { name: "core", test: /[\\/]framing[\\/]dist[\\/](?!stdin-worker|pipe-ring)|[\\/]wire-spec[\\/]dist[\\/]|[\\/]cli[\\/]dist[\\/](?!main|help|stdout|errors|commands[\\/](index|schema-diff|matrix))/, priority: 1 },
+        { name: "core", test: /[\\/]framing[\\/]dist[\\/](?!stdin-worker|pipe-ring)|[\\/]wire-spec[\\/]dist[\\/]|[\\/]cli[\\/]dist[\\/](?!main|help|stdout|errors|commands[\\/])/, priority: 1 },
         // One chunk per codec package, loaded once detection picked it.
         { name: "qemu", test: /[\\/]vmstate[\\/]dist[\\/]/ },
         { name: "xen", test: /[\\/]libxl[\\/]dist[\\/]/ },

@@ -40,6 +40,25 @@ describe("the pre-bundled CLI", () => {
     expect(existsSync(join(BUNDLE, "stdin-worker.js"))).toBe(true);
   });
 
+  it("has no static import cycle between chunks (a cycle runs modules before their imports exist)", () => {
+    const chunks = readdirSync(BUNDLE).filter((f) => f.endsWith(".js"));
+    const edges = new Map(
+      chunks.map((f) => [f, [...readFileSync(join(BUNDLE, f), "utf8").matchAll(/^import\s[^;]*?from\s+"\.\/([^"]+)";?$/gm)].map((m) => m[1]!)]),
+    );
+    // The entry runs first and to completion before any chunk is loaded (they are all dynamic imports), so edges into it are safe.
+    const cycle = (f: string, path: string[]): string[] | null => {
+      if (path.includes(f)) return [...path, f];
+      for (const g of edges.get(f) ?? []) {
+        if (g === "vmstream.js") continue;
+        const c = cycle(g, [...path, f]);
+        if (c) return c;
+      }
+      return null;
+    };
+    for (const f of chunks) expect(cycle(f, []), f).toBeNull();
+    expect(edges.get("vmstream.js")).toEqual([]);
+  });
+
   it("prints the package's version without loading any codec or core chunk", () => {
     const r = chunksLoaded(["--version"]);
     expect(r.status).toBe(0);
