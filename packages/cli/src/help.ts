@@ -9,14 +9,16 @@ Usage: vmstream <command> [options]
 
 Commands:
   inspect FILE [--format F] [--json] [--view analyze]   summarise a stream
-  verify FILE [--format F]                              check every rule of its format
+  verify FILE [--format F] [--strict]                   check every rule of its format
   decode FILE [--format F]                              lossless JSON on standard output
   encode JSON OUT                                       write the stream a decoded JSON describes
   recode IN OUT [--format F]                            decode and re-encode (byte-identical)
   convert IN OUT --to F [--width 32|64] [--guest pv|hvm]
                                                         convert between versions and families
+  memory IN OUT [--raw | --blocks] [--machine M] [--json]
+                                                        a QEMU guest's memory as an ELF core
   schema-diff SRC.json DST.json [--json]                compare two 'qemu -dump-vmstate' dumps
-  diff A B [--json]                                     what differs between two QEMU saves
+  diff A B [--json] [--pages]                           what differs between two QEMU saves
   matrix [--json F] [--markdown F] [--html F] [--input F]
                                                         run or render the compat matrix
 
@@ -45,7 +47,7 @@ sections or records with offsets and sizes, RAM or page totals, and the first
 fault if the stream is damaged (exit 1).
 
   --json           print a JSON document instead of the readable summary
-  --view analyze   (qemu) print exactly what QEMU's analyze-migration.py -d state prints
+  --view analyze   (qemu) print exactly what QEMU 10.0's analyze-migration.py -d state prints
   --schema FILE    (qemu) borrow the device descriptions of another stream (for streams without vmdesc)
   --format F       skip detection (family@version)
 
@@ -55,10 +57,16 @@ Examples:
   vmstream inspect old-2.0.mig --schema new-sibling.mig
   cat domain.save | vmstream inspect -
 `,
-  verify: `vmstream verify FILE [--format F]
+  verify: `vmstream verify FILE [--format F] [--strict]
 
 Checks every rule of the format's spec. Exit 0 when valid; otherwise exit 1 and
 one line on standard error:  FILE: FAMILY@VERSION: offset N: message
+
+Damage the real loader never reads (qemu: a cut or corrupt vmdesc trailer after
+the EOF byte, bytes after the end) is a warning: the state loads, so exit 0,
+with one 'offset N: warning: ...' line each on standard error.
+
+  --strict   warnings fail too (exit 1)
 
 Examples:
   vmstream verify guest.mig
@@ -90,6 +98,23 @@ the input for every valid stream (a proof that nothing is lost).
 Example:
   vmstream recode guest.mig copy.mig && cmp guest.mig copy.mig
 `,
+  memory: `vmstream memory IN OUT [--raw | --blocks] [--machine M] [--json]
+
+Writes the guest's memory from a QEMU stream (plain, zero, compressed and
+XBZRLE pages, mapped-ram files): an ELF core with one PT_LOAD per
+guest-physical range of pc.ram (as dump-guest-memory lays it out), or with
+--raw a sparse image indexed by guest-physical address, or with --blocks a
+new directory OUT with each RAM block in its own file by block offset. Pages
+the stream never carried stay holes; the summary says which.
+
+  --machine M     pc, q35, pc-i440fx-X.Y or pc-q35-X.Y when the stream names none
+  --json          the summary as JSON
+
+Examples:
+  vmstream memory guest.mig guest.core
+  vmstream memory guest.mig ram.img --raw
+  vmstream memory guest.mig blocks/ --blocks
+`,
   convert: `vmstream convert IN OUT --to F [--width 32|64] [--guest pv|hvm]
 
 Converts between adjacent versions of a family (context 1 <-> 2, qemu 3 <-> 4,
@@ -99,9 +124,13 @@ would lose data is refused, naming what would be lost; no output file is left.
   --to F          target format (family or family@version)
   --width 32|64   (legacy) the saving toolstack's word size, when the image cannot tell
   --guest pv|hvm  (legacy) the guest type, when the image cannot tell
+  --layout plain|mapped-ram
+                  (qemu) write a mapped-ram file as a plain stream, or a plain
+                  stream as a mapped-ram file (also with --to the same version)
 
 Examples:
   vmstream convert ctx-v1.bin ctx-v2.bin --to context@2
+  vmstream convert saved-mapped.mig plain.mig --to qemu@3 --layout plain
   vmstream convert guest.mig guest-v4.mig --to qemu@4
   vmstream convert legacy.img out.libxl --to libxl --width 64 --guest hvm
 `,
@@ -119,15 +148,18 @@ Examples:
   vmstream schema-diff old.json new.json --json | jq '.findings[].section'
   (dumps come from: qemu-system-x86_64 -M pc-i440fx-7.2 -dump-vmstate new.json)
 `,
-  diff: `vmstream diff A B [--json] [--format F]
+  diff: `vmstream diff A B [--json] [--pages] [--format F]
 
 What differs between two QEMU saves: the machine type, RAM blocks, sections
-only in one, and device state field by field as --view analyze prints it.
+only in one, device state field by field as --view analyze prints it, and
+RAM page by page (counts and ranges of pages that differ or that only one
+carries; a digest per page is kept, never the pages).
 Sections are matched by idstr and instance (section ids differ between
 releases); a field renamed at the same position with the same shape is
 reported as a rename. Exit 0 equal, 1 different (as diff does), 2 usage.
 
-  --json   print {equal, machine, ram: {blocks}, devices: {onlyA, onlyB, versions, fields}}
+  --pages  list every differing range (default: the first 8 per block)
+  --json   print {equal, machine, ram: {blocks, pages}, devices: {onlyA, onlyB, versions, fields}}
 
 Examples:
   vmstream diff before.mig after.mig

@@ -65,6 +65,18 @@ describe("vmstream diff", () => {
     expect(d.devices.fields).toContainEqual(expect.objectContaining({ section: "hpet", path: "num_timers", reason: "renamed", renamedTo: "num_timers_save" }));
   });
 
+  it("RAM page by page: the 6 MiB of random data the loader put at 0x400000 is exactly what differs from a stopped guest", async () => {
+    // fixtures/qemu/README.md: pc-7.2-ram6m.mig is pc-7.2-stopped's command line plus
+    // `-device loader,file=RANDOM_6MiB,addr=0x400000`.
+    const r = await vmstream(["diff", qemu("pc-7.2-ram6m.mig"), qemu("pc-7.2-stopped.mig"), "--json"]);
+    expect(r.code, r.stderr).toBe(1);
+    const d = JSON.parse(r.stdout.toString()) as { ram: { blocks: unknown[]; pages: { name: string; differ: number; onlyA: number; onlyB: number; ranges: [number, number][] }[] } };
+    expect(d.ram.blocks).toEqual([]);
+    expect(d.ram.pages).toEqual([expect.objectContaining({ name: "pc.ram", differ: 1536, onlyA: 0, onlyB: 0, ranges: [[0x400000, 0xa00000]] })]);
+    const text = await vmstream(["diff", qemu("pc-7.2-ram6m.mig"), qemu("pc-7.2-stopped.mig")]);
+    expect(text.stdout.toString()).toContain("RAM block pc.ram: 1536 pages differ: 0x400000-0xa00000");
+  });
+
   it("refuses a Xen stream with one line naming the family", async () => {
     const r = await vmstream(["diff", join(FIXTURES, "xen/libxc_hvm_v3.bin"), qemu("pc-7.2-stopped.mig")]);
     expect(r.code).toBe(1);

@@ -40,6 +40,33 @@ describe("vmstream on real QEMU 7.2 streams", () => {
     });
   });
 
+  it("verify: damage after the EOF byte is a warning (exit 0), an error with --strict (exit 1); an unlisted section is an error", async () => {
+    const good = readFileSync(qemu("pc-7.2-stopped.mig"));
+    const d = tmp();
+    // Two bytes appended after the vmdesc trailer: QEMU 7.2 loads this file (it stops reading at the trailer).
+    const tail = join(d, "tail.mig");
+    writeFileSync(tail, Buffer.concat([good, Buffer.from([1, 2])]));
+    const w = await vmstream(["verify", tail]);
+    expect(w.code, w.stderr).toBe(0);
+    expect(w.stdout.toString()).toBe(`${tail}: qemu@3: valid (34 records, ${good.length + 2} bytes), 1 warning\n`);
+    expect(w.stderr).toBe(`${tail}: qemu@3: offset ${good.length}: warning: vmdesc trailer: bytes after the vmdesc trailer\n`);
+    const s = await vmstream(["verify", "--strict", tail]);
+    expect(s.code).toBe(1);
+    expect(s.stdout.toString()).toBe("");
+    expect(s.stderr).toBe(`${tail}: qemu@3: offset ${good.length}: bytes after the vmdesc trailer\n`);
+    // PCIBUS -> PCIBUR: QEMU refuses ("Unknown savevm section or instance 'PCIBUR' 0"), so does verify, strict or not.
+    const at = good.indexOf("PCIBUS");
+    const bad = Buffer.from(good);
+    bad[at + 5] ^= 1;
+    const f = join(d, "pcibur.mig");
+    writeFileSync(f, bad);
+    for (const args of [["verify", f], ["verify", "--strict", f]]) {
+      const v = await vmstream(args);
+      expect(v.code).toBe(1);
+      expect(v.stderr).toBe(`${f}: qemu@3: offset ${at}: unknown savevm section or instance 'PCIBUR' 0: the stream's own vmdesc does not list that section\n`);
+    }
+  });
+
   it("a damaged section type gives the contract line at the section's offset, from verify and inspect", async () => {
     const good = readFileSync(qemu("pc-7.2-stopped.mig"));
     // QEMU_VM_SECTION_FULL (4), section id 0, idstr "timer" (length 5): the timer section starts here.
@@ -64,12 +91,24 @@ describe("vmstream on real QEMU 7.2 streams", () => {
   it("a truncated stream is invalid (exit 1), never a stack trace", async () => {
     const d = tmp();
     const f = join(d, "cut.mig");
-    writeFileSync(f, readFileSync(qemu("pc-7.2-stopped.mig")).subarray(0, 300_000));
+    // Cut inside the device sections (the vmdesc trailer starts at 288,727).
+    writeFileSync(f, readFileSync(qemu("pc-7.2-stopped.mig")).subarray(0, 280_000));
     for (const cmd of ["inspect", "verify", "decode"]) {
       const r = await vmstream([cmd, f]);
       expect(r.code, cmd).toBe(1);
       expect(r.stderr, cmd).toMatch(new RegExp(`^${f}: qemu@3: offset \\d+: [^\\n]+\\n$`));
     }
+    // Cut inside the vmdesc trailer (QEMU loads that): verify and inspect warn, exit 0; decode cannot keep it whole.
+    const t = join(d, "cut-trailer.mig");
+    writeFileSync(t, readFileSync(qemu("pc-7.2-stopped.mig")).subarray(0, 300_000));
+    const v = await vmstream(["verify", t]);
+    expect(v.code, v.stderr).toBe(0);
+    expect(v.stderr).toMatch(new RegExp(`^${t}: qemu@3: offset 288728: warning: vmdesc trailer: `));
+    expect((await vmstream(["verify", "--strict", t])).code).toBe(1);
+    const i = await vmstream(["inspect", t]);
+    expect(i.code, i.stderr).toBe(0);
+    expect(i.stdout.toString()).toMatch(/note: warning at offset 288728: vmdesc trailer: /);
+    expect((await vmstream(["decode", t])).code).toBe(1);
   });
 
   it("recode is byte-identical for every stream, through files and pipes", async () => {

@@ -37,6 +37,12 @@ export interface VerifyReport {
   bytes: number;
   /** Non-fatal remarks (skipped optional records…). */
   notes: string[];
+  /**
+   * Damage that the real loader would not notice (for QEMU: a cut or corrupt
+   * vmdesc trailer after the EOF byte, bytes after the end): the state loads,
+   * the file is not intact. `vmstream verify --strict` fails on them.
+   */
+  warnings?: { offset: number; code: string; message: string }[];
 }
 
 /**

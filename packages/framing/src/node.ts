@@ -340,6 +340,8 @@ export async function atomicFileSink(path: string): Promise<Sink> {
   let done = false;
   return {
     write: (chunk) => out.write(chunk),
+    hole: (n) => out.hole(n),
+    writeAt: (pos, chunk) => out.writeAt(pos, chunk),
     coalesces: true,
     async close() {
       if (done) return;
@@ -347,6 +349,8 @@ export async function atomicFileSink(path: string): Promise<Sink> {
       // Any failure up to and including the rename removes the temporary: no leftovers.
       try {
         await out.drain();
+        // A hole at the very end has no byte after it to give the file its size.
+        if (out.holes) await fh.truncate(out.position);
         await fh.close();
         await rename(tmp, path);
       } catch (e) {
@@ -455,6 +459,33 @@ class WriteBehind {
       const { bytesWritten } = await this.fh.write(slot, off, n - off, at + off);
       off += bytesWritten;
     }
+  }
+
+  /** A hole was left: the file's size may need setting at the end. */
+  holes = false;
+  get position(): number {
+    return this.pos + this.used;
+  }
+
+  /** Write a copy of `chunk` at `pos`, in turn with the slots (one write in flight at a time). */
+  writeAt(pos: number, chunk: Uint8Array): Promise<void> {
+    if (this.error) throw this.error;
+    const copy = chunk.slice();
+    const done = this.tail.then(async () => {
+      if (!this.error) await this.writeAll(copy, copy.byteLength, pos);
+    });
+    this.tail = done.catch((e) => {
+      this.error ??= e;
+    });
+    return this.tail;
+  }
+
+  /** Leave `n` bytes unwritten (a hole in the file). */
+  hole(n: number): void {
+    if (this.error) throw this.error;
+    if (this.cur !== null && this.used > 0) this.submit();
+    this.pos += n;
+    this.holes = true;
   }
 
   async drain(): Promise<void> {

@@ -12,6 +12,18 @@ export interface Sink {
    * layer of its own, and each byte is copied once instead of twice.
    */
   readonly coalesces?: boolean;
+  /**
+   * Advance past `n` bytes without writing them (optional): an output file
+   * keeps them as a hole that reads as zeros. Writers that lay bytes out at
+   * file offsets (QEMU mapped-ram) write zeros where a sink has no `hole`.
+   */
+  hole?(n: number): void | Promise<void>;
+  /**
+   * Write `chunk` at absolute offset `pos` (optional; output files only), for
+   * layouts whose bytes arrive out of file order. Never past the sequential
+   * end at close: the file's size is where sequential writing ended.
+   */
+  writeAt?(pos: number, chunk: Uint8Array): Promise<void>;
   /** All bytes written: make the output visible (rename a temporary file…). */
   close(): Promise<void>;
   /** Failure: discard everything (no partial output file is left). */
@@ -26,6 +38,17 @@ export class MemorySink implements Sink {
   write(chunk: Uint8Array): void {
     this.parts.push(chunk.slice());
     this.length += chunk.byteLength;
+  }
+  async writeAt(pos: number, chunk: Uint8Array): Promise<void> {
+    const all = this.bytes();
+    const out = pos + chunk.byteLength > all.byteLength ? new Uint8Array(pos + chunk.byteLength) : all;
+    if (out !== all) out.set(all);
+    out.set(chunk, pos);
+    this.parts = [out];
+    this.length = out.byteLength;
+  }
+  hole(n: number): void {
+    this.write(new Uint8Array(n));
   }
   async close(): Promise<void> {
     this.closed = true;

@@ -157,7 +157,27 @@ export function qemuStreamModel(opts: QemuStreamOptions = {}): fc.Arbitrary<Qemu
       footers: fc.constant(!opts.old),
       vmdesc: fc.constant(!opts.old),
     }),
-  ).map((m) => ({ ...m, machine: (m.uuid || m.pageBits !== null || m.capabilities) && !m.machine ? "pc" : m.machine }));
+  )
+    .map((m) => ({ ...m, machine: (m.uuid || m.pageBits !== null || m.capabilities) && !m.machine ? "pc" : m.machine }))
+    .map((m) => ({ ...m, parts: sentBeforeXbzrle(m.parts) }));
+}
+
+/**
+ * QEMU sends an XBZRLE delta only for a page it sent before (the delta applies
+ * to the destination's copy, and readers check that): a delta for a page not
+ * yet sent gets a ZERO record for that page just before it.
+ */
+function sentBeforeXbzrle(parts: QemuRamOp[][]): QemuRamOp[][] {
+  const sent = new Set<string>();
+  return parts.map((ops) =>
+    ops.flatMap((o): QemuRamOp[] => {
+      if (o.op === "hook" || o.op === "flush") return [o];
+      const key = `${o.block}:${o.page}`;
+      const first = o.op === "xbzrle" && !sent.has(key) ? [{ op: "zero", block: o.block, page: o.page, cont: o.cont, fill: 0 } as QemuRamOp] : [];
+      sent.add(key);
+      return [...first, o];
+    }),
+  );
 }
 
 const enc = new TextEncoder();

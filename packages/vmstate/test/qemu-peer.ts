@@ -17,8 +17,8 @@ export class QemuMonitor {
   private readonly p: ChildProcessWithoutNullStreams;
   private exited: number | null = null;
 
-  constructor(args: string[]) {
-    this.p = spawn(QEMU, ["-display", "none", "-nodefaults", "-monitor", "stdio", ...args]);
+  constructor(args: string[], bin = QEMU) {
+    this.p = spawn(bin, ["-display", "none", "-nodefaults", "-monitor", "stdio", ...args]);
     this.p.stdout.setEncoding("utf8").on("data", (d: string) => (this.out += d));
     this.p.stderr.setEncoding("utf8").on("data", (d: string) => (this.err += d));
     this.p.on("exit", (code) => (this.exited = code ?? -1));

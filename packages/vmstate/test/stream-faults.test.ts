@@ -6,9 +6,10 @@ import { convert, fixture } from "./qemu-helpers.js";
 const real = fixture("pc-7.2-stopped.mig")!;
 const summary = async (b: Uint8Array): Promise<QemuSummary> => (await qemuCodec.inspect(StreamReader.of(b), "3", {})).json as QemuSummary;
 
-async function fault(b: Uint8Array, version = "3"): Promise<WireError> {
+/** verify's fault; `strict` also fails on damage after the VM state (the vmdesc trailer QEMU never loads). */
+async function fault(b: Uint8Array, version = "3", strict = false): Promise<WireError> {
   try {
-    await qemuCodec.verify(StreamReader.of(b), version, {});
+    await qemuCodec.verify(StreamReader.of(b), version, strict ? { strict: true } : {});
   } catch (e) {
     if (e instanceof WireError) return e;
     throw e;
@@ -71,14 +72,22 @@ describe("faults are reported at the offset where they start", async () => {
     const e1 = await fault(real.subarray(0, 5000));
     expect(e1.code).toBe("TRUNCATED");
     expect(e1.offset).toBeLessThanOrEqual(5000);
-    const e2 = await fault(real.subarray(0, real.length - 10));
+    // A cut vmdesc: the VM state before it loads (QEMU never reads the trailer), so a warning, and a fault with strict.
+    const cut = real.subarray(0, real.length - 10);
+    const rep = await qemuCodec.verify(StreamReader.of(cut), "3", {});
+    expect(rep.warnings).toEqual([expect.objectContaining({ offset: s.vmdesc!.offset + 1, message: expect.stringMatching(/vmdesc length/) })]);
+    const e2 = await fault(cut, "3", true);
     expect(e2.offset).toBeLessThanOrEqual(real.length - 10);
   });
 
   test("bytes after the vmdesc", async () => {
     const b = new Uint8Array(real.length + 1);
     b.set(real);
-    expect(await fault(b)).toMatchObject({ code: "TRAILING_BYTES", offset: real.length });
+    expect(await fault(b, "3", true)).toMatchObject({ code: "TRAILING_BYTES", offset: real.length });
+    const rep = await qemuCodec.verify(StreamReader.of(b), "3", {});
+    expect(rep.warnings).toEqual([expect.objectContaining({ code: "TRAILING_BYTES", offset: real.length })]);
+    // The vmdesc before the extra byte is still used: every device body is checked.
+    expect(rep.notes.join(" ")).not.toMatch(/scanning/);
   });
 
   test("inspect reports the first fault instead of throwing", async () => {
@@ -103,7 +112,7 @@ describe("faults are reported at the offset where they start", async () => {
   });
 });
 
-describe("hostile vmdesc trailers are refused, never a hang or a stack overflow", async () => {
+describe("hostile vmdesc trailers are refused (strict) or reported (default), never a hang or a stack overflow", async () => {
   const s = await summary(real);
   const withVmdesc = (text: string): Uint8Array => {
     const j = new TextEncoder().encode(text);
@@ -118,18 +127,21 @@ describe("hostile vmdesc trailers are refused, never a hang or a stack overflow"
 
   test("an array of 2^40 empty elements", async () => {
     const b = withVmdesc(`{"page_size": 4096, "devices": [{"name": "timer", "instance_id": 0, "vmsd_name": "timer", "version": 2, "fields": [{"name": "x", "array_len": 1099511627776, "type": "buffer", "size": 0}]}]}`);
-    expect(await fault(b)).toMatchObject({ code: "LIMIT_EXCEEDED", offset: jsonAt });
+    expect(await fault(b, "3", true)).toMatchObject({ code: "LIMIT_EXCEEDED", offset: jsonAt });
+    const rep = await qemuCodec.verify(StreamReader.of(b), "3", {});
+    expect(rep.warnings).toEqual([expect.objectContaining({ code: "LIMIT_EXCEEDED", offset: jsonAt })]);
   });
 
   test("nested arrays whose product is huge", async () => {
     const inner = `{"vmsd_name": "a", "version": 1, "fields": [{"name": "y", "array_len": 100000, "type": "uint8", "size": 0}]}`;
     const b = withVmdesc(`{"page_size": 4096, "devices": [{"name": "timer", "instance_id": 0, "vmsd_name": "timer", "version": 2, "fields": [{"name": "x", "array_len": 100000, "type": "struct", "struct": ${inner}, "size": 0}]}]}`);
-    expect(await fault(b)).toMatchObject({ code: "LIMIT_EXCEEDED" });
+    expect(await fault(b, "3", true)).toMatchObject({ code: "LIMIT_EXCEEDED" });
+    expect((await qemuCodec.verify(StreamReader.of(b), "3", {})).warnings?.[0]?.code).toBe("LIMIT_EXCEEDED");
   });
 
   test("100000 levels of nesting", async () => {
     const b = withVmdesc(`{"page_size": 4096, "devices": ${"[".repeat(100000)}${"]".repeat(100000)}}`);
-    const e = await fault(b);
+    const e = await fault(b, "3", true);
     expect(["MALFORMED", "LIMIT_EXCEEDED"]).toContain(e.code);
     expect(e.offset).toBe(jsonAt);
   });

@@ -3,6 +3,7 @@ import { describe, expect } from "vitest";
 import { StreamReader, WireError, chunksSource } from "@vmstream/framing";
 import { applyMutation, buildQemuStream, mutation, propertyParams, qemuStream, qemuStreamModel } from "@vmstream/testing";
 import { qemuCodec } from "../src/index.js";
+import { locateVmdesc } from "../src/stream/vmdesc.js";
 import { convert, decodeText, encode, encodeText, fixture, recode, same } from "./qemu-helpers.js";
 
 const params = propertyParams(60);
@@ -51,9 +52,10 @@ describe("generated streams (independent encoder in @vmstream/testing)", () => {
   });
 });
 
-async function faultOf(bytes: Uint8Array, version: string): Promise<WireError | null> {
+/** verify's fault; `strict` (the default here) fails on damage after the VM state too. */
+async function faultOf(bytes: Uint8Array, version: string, strict = true): Promise<WireError | null> {
   try {
-    await qemuCodec.verify(StreamReader.of(bytes), version, {});
+    await qemuCodec.verify(StreamReader.of(bytes), version, strict ? { strict: true } : {});
     return null;
   } catch (e) {
     if (!(e instanceof WireError)) throw e;
@@ -72,8 +74,15 @@ describe("damaged streams give a WireError with an offset inside the input", () 
       expect(e.offset).toBeGreaterThanOrEqual(0);
       expect(e.offset).toBeLessThanOrEqual(bad.length);
     }
-    // Cutting the whole vmdesc off leaves a valid stream (QEMU loads it too); any other cut is a fault.
+    // Cutting the whole vmdesc off leaves a valid stream (QEMU loads it too); any other cut is a fault…
     if (m.kind === "truncate" && bytes[m.at] !== 0x06) expect(e).not.toBeNull();
+    // …but a cut inside the vmdesc trailer (after the EOF byte) still loads: without --strict it is a warning.
+    const trailer = locateVmdesc(bytes);
+    if (m.kind === "truncate" && trailer > 0 && m.at > trailer) {
+      expect(await faultOf(bad, "3", false)).toBeNull();
+      const rep = await qemuCodec.verify(StreamReader.of(bad), "3", {});
+      expect(rep.warnings?.[0]?.offset).toBe(trailer + 1);
+    }
   });
 
   test.prop(
@@ -89,7 +98,7 @@ describe("damaged streams give a WireError with an offset inside the input", () 
       expect(e.offset).toBeGreaterThanOrEqual(0);
       expect(e.offset).toBeLessThanOrEqual(bad.length);
     } else {
-      // Accepted: then it is a format-4 stream we write back exactly.
+      // Accepted (even with the trailer checked): then it is a format-4 stream we write back exactly.
       expect(same(await recode(bad, "4"), bad)).toBe(true);
     }
   });

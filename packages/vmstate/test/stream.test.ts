@@ -6,7 +6,7 @@ import { StreamReader, WireError } from "@vmstream/framing";
 import { qemuCodec, type QemuSummary } from "../src/index.js";
 import { QEMU_FIXTURES, STREAMS, convert, decodeText, encode, encodeText, fixture, recode, same } from "./qemu-helpers.js";
 
-/** What QEMU 7.2's analyze-migration.py printed for the stream, where it could read it. */
+/** What QEMU's analyze-migration.py (7.2's and 10.0's print the same here) printed for the stream, where it could read it. */
 function reference(name: string): string | null {
   const p = join(QEMU_FIXTURES, `${name}.analyze.json`);
   return existsSync(p) ? readFileSync(p, "utf8") : null;

@@ -1,5 +1,6 @@
 import { family as familyOf, versionOf } from "./index.js";
 import type { FieldSpec, LayoutSpec, RecordSpec } from "./types.js";
+import { QEMU_FIXTURE_RELEASES, QEMU_MAPPED_RAM_HEADER, QEMU_WIRE_FEATURES } from "./families/qemu.js";
 
 /**
  * Markdown tables rendered from the spec data. The prose in docs/spec embeds
@@ -62,9 +63,25 @@ export function renderVersions(familyName: string): string {
   return ["| version | status | record alignment | what changed and why |", "| --- | --- | --- | --- |", ...rows].join("\n");
 }
 
+/** Which QEMU release writes what: QEMU_WIRE_FEATURES as a table. */
+export function renderQemuReleases(): string {
+  const rows = QEMU_WIRE_FEATURES.map((f) => {
+    const code = f.code === undefined ? "" : f.kind === "command" ? String(f.code) : hexv(f.code, f.kind === "RAM flag" ? 3 : 2);
+    const seen = QEMU_FIXTURE_RELEASES.map((r) => (f.fixtures.includes(r) ? "✓" : "·")).join(" ");
+    return `| ${f.kind} | ${f.name} | ${code} | ${f.since} | ${f.until ?? ""} | ${f.when} | ${seen} |`;
+  });
+  return [
+    `| kind | name | code | first written by | last | written when | in fixtures (${QEMU_FIXTURE_RELEASES.join(" ")}) |`,
+    "| --- | --- | --- | --- | --- | --- | --- |",
+    ...rows,
+  ].join("\n");
+}
+
 /** Render one marker's block: `layout family@v N` (Nth header), `descriptor family@v`, `records family@v`, `versions family`. */
 export function renderBlock(kind: string, arg: string): string {
   if (kind === "versions") return renderVersions(arg);
+  if (kind === "releases" && arg === "qemu") return renderQemuReleases();
+  if (kind === "layout" && arg === "qemu mapped-ram") return renderLayout(QEMU_MAPPED_RAM_HEADER);
   const [fam, ver, idx] = arg.split(/[@ ]/);
   const v = versionOf(fam!, ver!);
   switch (kind) {

@@ -27,6 +27,7 @@ const loaders: Record<string, () => Promise<Command>> = {
   encode: async () => (await import("./encode.js")).encode,
   recode: async () => (await import("./recode.js")).recode,
   convert: async () => (await import("./convert.js")).convert,
+  memory: async () => (await import("./memory.js")).memory,
   diff: async () => (await import("./diff.js")).diff,
   "schema-diff": async () => schemaDiff,
   matrix: async () => matrix,

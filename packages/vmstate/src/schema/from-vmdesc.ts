@@ -9,7 +9,7 @@
  * and unknown infos with arrays of differing element sizes.
  */
 import { RefusedError } from "@vmstream/framing";
-import { INFO_NAME } from "./plan.js";
+import { VMDESC_TYPES } from "./type-names.js";
 import { defineVmsd, type FieldType, type Vmsd, type VmsdField } from "./types.js";
 
 /**
@@ -18,7 +18,7 @@ import { defineVmsd, type FieldType, type Vmsd, type VmsdField } from "./types.j
  */
 const NOT_LEAF: ReadonlySet<FieldType> = new Set(["bitmap", "struct", "vstruct", "tmp", "qtailq", "qlist", "gtree", "validate"] as FieldType[]);
 const BY_INFO: Record<string, FieldType> = Object.fromEntries(
-  (Object.entries(INFO_NAME) as [FieldType, string][]).filter(([t]) => !NOT_LEAF.has(t)).map(([t, name]) => [name, t]),
+  (Object.entries(VMDESC_TYPES) as [FieldType, { name: string }][]).filter(([t]) => !NOT_LEAF.has(t)).map(([t, e]) => [e.name, t]),
 );
 
 type J = Record<string, unknown>;

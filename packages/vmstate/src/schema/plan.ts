@@ -5,47 +5,14 @@
  * closures and never re-reads the declaration.
  */
 import { type ByteReader, type ByteWriter, MalformedError, RefusedError, WireError } from "@vmstream/framing";
-import type { QemuJsonWriter } from "./json-writer.js";
-import { loadVmsd, saveVmsd, type RunContext } from "./run.js";
+import { nameToBytes } from "../latin1.js";
+import type { ElementCodec, FieldPlan, VmsdPlan } from "./plan-types.js";
+import { loadVmsd, saveVmsd } from "./run.js";
+import { VMDESC_TYPES } from "./type-names.js";
 import type { FieldType, State, Vmsd, VmsdField } from "./types.js";
+import { describe, seedState } from "./values.js";
 
-/** Encodes/decodes one element of a field. `size` is vmstate_size() for that field. */
-export interface ElementCodec {
-  load(r: ByteReader, size: number, cur: unknown, ctx: RunContext): unknown;
-  save(w: ByteWriter, v: unknown, size: number, ctx: RunContext, desc: QemuJsonWriter | null): void;
-  /** Fewest bytes one element can take on the wire (0 when unknown), for count checks. */
-  minWire: number;
-}
-
-export interface FieldPlan {
-  def: VmsdField;
-  /** Key in the state value. */
-  key: string;
-  /** Name in vmdesc (`name[k]` for duplicates). */
-  descName: string;
-  /** vmdesc `"type"`. */
-  typeName: string;
-  /** Opens a `"struct": {…}` child in vmdesc (VMS_STRUCT only). */
-  structChild: boolean;
-  compressible: boolean;
-  isArray: boolean;
-  present(state: State, version: number): boolean;
-  /** vmstate_n_elems() against the state being loaded/saved. */
-  count(state: State, offset: number): number;
-  /** vmstate_size() against the state. */
-  size(state: State, offset: number): number;
-  elem: ElementCodec;
-}
-
-export interface VmsdPlan {
-  vmsd: Vmsd;
-  fields: FieldPlan[];
-  /** Exact-name lookup of subsections (compiled lazily: descriptions may be cyclic). */
-  subsection(name: string): VmsdPlan | undefined;
-  subsections(): VmsdPlan[];
-  /** Name as latin-1 bytes, for the subsection prefix test without decoding. */
-  nameBytes: Uint8Array;
-}
+export type { ElementCodec, FieldPlan, VmsdPlan } from "./plan-types.js";
 
 const cache = new WeakMap<Vmsd, VmsdPlan>();
 
@@ -57,7 +24,7 @@ export function compileVmsd(vmsd: Vmsd): VmsdPlan {
   const plan: VmsdPlan = {
     vmsd,
     fields: [],
-    nameBytes: latin1(vmsd.name),
+    nameBytes: nameToBytes(vmsd.name),
     subsections() {
       return (subs ??= vmsd.subsections.map(compileVmsd));
     },
@@ -79,42 +46,10 @@ export function compileVmsd(vmsd: Vmsd): VmsdPlan {
   return plan;
 }
 
-export function latin1(s: string): Uint8Array {
-  const b = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) b[i] = s.charCodeAt(i) & 0xff;
-  return b;
-}
-
-export const INFO_NAME: Record<FieldType, string> = {
-  bool: "bool",
-  int8: "int8",
-  int16: "int16",
-  int32: "int32",
-  int64: "int64",
-  uint8: "uint8",
-  uint16: "uint16",
-  uint32: "uint32",
-  uint64: "uint64",
-  int32_equal: "int32 equal",
-  uint8_equal: "uint8 equal",
-  uint16_equal: "uint16 equal",
-  uint32_equal: "uint32 equal",
-  uint64_equal: "int64 equal", // sic: vmstate_info_uint64_equal.name in QEMU 7.2
-  int32_le: "int32 le",
-  timer: "timer",
-  cpu_double: "CPU_Double_U",
-  float64: "float64",
-  buffer: "buffer",
-  unused_buffer: "unused_buffer",
-  bitmap: "bitmap",
-  struct: "struct",
-  vstruct: "vstruct",
-  tmp: "tmp",
-  qtailq: "qtailq",
-  qlist: "qlist",
-  gtree: "gtree",
-  validate: "validate",
-};
+/** vmdesc type name of each field type (the shared table in type-names.ts). */
+export const INFO_NAME: Record<FieldType, string> = Object.fromEntries(
+  (Object.entries(VMDESC_TYPES) as [FieldType, { name: string }][]).map(([t, e]) => [t, e.name]),
+) as Record<FieldType, string>;
 
 export function infoName(f: VmsdField): string {
   if (f.type === "struct" || f.type === "vstruct") return f.type;
@@ -216,13 +151,6 @@ function sizeOf(f: VmsdField): (s: State, offset: number) => number {
     if (n < 0) throw new MalformedError(`negative buffer size in "${sf}"`, offset, { found: String(n) });
     return n * mul;
   };
-}
-
-export function describe(v: unknown): string {
-  if (typeof v === "bigint") return v.toString();
-  if (v instanceof Uint8Array) return `${v.byteLength} bytes`;
-  if (Array.isArray(v)) return `array of ${v.length}`;
-  return v === undefined ? "nothing" : JSON.stringify(v) ?? String(v);
 }
 
 function refuse(what: string, v: unknown): RefusedError {
@@ -396,12 +324,6 @@ function needVmsd(owner: Vmsd, f: VmsdField): Vmsd {
   return f.vmsd;
 }
 
-function seed(cur: unknown): State {
-  return cur !== null && typeof cur === "object" && !Array.isArray(cur) && !(cur instanceof Uint8Array)
-    ? { ...(cur as State) }
-    : {};
-}
-
 function asState(v: unknown, what: string): State {
   if (v === null || typeof v !== "object" || Array.isArray(v) || v instanceof Uint8Array) throw refuse(what, v);
   return v as State;
@@ -419,7 +341,7 @@ function nestedCodec(owner: Vmsd, f: VmsdField): ElementCodec {
   return {
     minWire: minWireOf(vmsd, new Set()),
     load(r, _size, cur, ctx) {
-      const obj = seed(cur);
+      const obj = seedState(cur);
       loadVmsd(p(), r, loadVersion, obj, ctx);
       return obj;
     },

@@ -17,16 +17,13 @@ import {
   hex,
 } from "@vmstream/framing";
 import { QEMU_SECTION, QEMU_VM_SUBSECTIONS_END } from "@vmstream/wire-spec";
+import { bytesToLatin1, nameToBytes } from "../latin1.js";
 import type { QemuJsonWriter } from "./json-writer.js";
-import { type FieldPlan, type VmsdPlan, describe, latin1 } from "./plan.js";
-import type { SaveFormat, State } from "./types.js";
+import type { FieldPlan, RunContext, VmsdPlan } from "./plan-types.js";
+import type { State } from "./types.js";
+import { describe, seedState } from "./values.js";
 
-export interface RunContext {
-  format: SaveFormat;
-  depth: number;
-  /** The reader holds a window of a longer stream: a peek past its end asks for more bytes instead of ending the subsections. */
-  windowed?: boolean;
-}
+export type { RunContext } from "./plan-types.js";
 
 const SUBSECTION = QEMU_SECTION.SUBSECTION;
 const NULL_MARKER = 0x30; // VMS_NULLPTR_MARKER, '0'
@@ -169,7 +166,7 @@ function loadOneSubsection(plan: VmsdPlan, r: ByteReader, target: State, ctx: Ru
   r.skip(1, "subsection marker");
   const len = r.u8();
   const nameBytes = r.bytesView(len, "subsection name");
-  const name = String.fromCharCode(...nameBytes);
+  const name = bytesToLatin1(nameBytes);
   const sub = plan.subsection(name);
   if (!sub) {
     // QEMU: -ENOENT, an unknown subsection is always fatal.
@@ -177,13 +174,9 @@ function loadOneSubsection(plan: VmsdPlan, r: ByteReader, target: State, ctx: Ru
   }
   // The version is sent as be32 but QEMU keeps it in a uint8_t.
   const version = r.u32be() & 0xff;
-  const obj: State = seedObject(target[name]);
+  const obj: State = seedState(target[name]);
   loadVmsd(sub, r, version, obj, ctx, true);
   target[name] = obj;
-}
-
-function seedObject(cur: unknown): State {
-  return cur !== null && typeof cur === "object" && !Array.isArray(cur) ? { ...(cur as State) } : {};
 }
 
 export function saveVmsd(
@@ -235,7 +228,7 @@ export function saveVmsd(
         desc.startObject();
       }
       w.u8(SUBSECTION);
-      const nb = latin1(sv.name);
+      const nb = nameToBytes(sv.name);
       if (nb.length > 255) throw new RefusedError(`subsection name longer than 255 bytes`, w.length, { path: sv.name });
       w.u8(nb.length);
       w.bytes(nb);

@@ -1,5 +1,5 @@
 /**
- * `inspect --view analyze`: the value QEMU 7.2's scripts/analyze-migration.py
+ * `inspect --view analyze`: the value QEMU 10.0's scripts/analyze-migration.py
  * prints with `-d state`, and its exact text (Python's json.dumps with
  * indent=4, ensure_ascii). Built from the same parse as everything else;
  * streams the script cannot read (commands, configuration subsections) give
@@ -7,7 +7,7 @@
  */
 import { ByteWriter, RefusedError, safeObject, type CodecOptions, type StreamReader } from "@vmstream/framing";
 import { DEFAULT_PAGE_SIZE } from "./constants.js";
-import { asUtf8 } from "./latin1.js";
+import { latin1AsUtf8 } from "../latin1.js";
 import { parseStream, ParseState } from "./parse.js";
 import { loadBorrowed, pageSizeOpt, parseVersion } from "./pipeline.js";
 import { writeDesc } from "./state.js";
@@ -38,7 +38,7 @@ export async function analyzeView(input: StreamReader, version: string, opts: Co
         }
         break;
       case "ram":
-        if (ev.rec.blocks && sizes) for (const bl of ev.rec.blocks) sizes.set(asUtf8(bl.name), `0x${bl.length.toString(16).padStart(16, "0")}`);
+        if (ev.rec.blocks && sizes) for (const bl of ev.rec.blocks) sizes.set(latin1AsUtf8(bl.name), `0x${bl.length.toString(16).padStart(16, "0")}`);
         break;
       case "state":
         sections.set(cur.id, { idstr: cur.idstr, data: analyzeDesc(ev.dev.desc, ev.value) });
@@ -54,28 +54,39 @@ export async function analyzeView(input: StreamReader, version: string, opts: Co
   }
   if (!st.vmdesc && !b.vmdesc) throw new RefusedError("the stream has no vmdesc trailer; analyze-migration cannot read it", 0);
   const top = new Map<string, PyValue>();
-  for (const [id, s] of sections) top.set(`${asUtf8(s.idstr)} (${id | 0})`, s.data);
+  for (const [id, s] of sections) top.set(`${latin1AsUtf8(s.idstr)} (${id | 0})`, s.data);
   return { value: toPlain(top), text: pyJson(top, 0) + "\n", py: top };
 }
 
+/**
+ * QEMU 10.0's reader keys a struct's data by field name: the first entry with a
+ * name holds its value, a second turns it into a list of both, later ones are
+ * appended. Every element is an entry (`array_len` is unfolded), so arrays of
+ * structs that 10.0 describes as separate entries print as one list.
+ */
 function analyzeDesc(d: Desc, value: Record<string, unknown>): Map<string, PyValue> {
   const m = new Map<string, PyValue>();
   for (const s of d.slots) {
     const v = value[s.key];
-    if (s.index >= 0) {
-      if (s.index === 0 || !m.has(s.name)) m.set(s.name, []);
-      (m.get(s.name) as PyValue[]).push(elem(s, (v as unknown[])[s.index]));
-    } else if (s.arrayed) {
-      m.set(s.name, (v as unknown[]).map((x) => elem(s, x)));
-    } else {
-      m.set(s.name, elem(s, v));
-    }
+    if (s.index >= 0) put(m, s.name, elem(s, (v as unknown[])[s.index]));
+    else if (s.arrayed) for (const x of v as unknown[]) put(m, s.name, elem(s, x));
+    else put(m, s.name, elem(s, v));
   }
-  for (let k = 0; k < d.subs.length; k++) m.set(asUtf8(d.subs[k]!.name), analyzeDesc(d.subs[k]!, value[d.subKeys[k]!] as Record<string, unknown>));
+  for (let k = 0; k < d.subs.length; k++) m.set(latin1AsUtf8(d.subs[k]!.name), analyzeDesc(d.subs[k]!, value[d.subKeys[k]!] as Record<string, unknown>));
   return m;
 }
 
+/** Element values are never lists, so a list under a name is one this function made. */
+function put(m: Map<string, PyValue>, name: string, x: PyValue): void {
+  const old = m.get(name);
+  if (old === undefined) m.set(name, x);
+  else if (Array.isArray(old)) old.push(x);
+  else m.set(name, [old, x]);
+}
+
 function elem(s: Slot, v: unknown): PyValue {
+  // QEMU 10.0 marks a NULL entry of an array of pointers with the byte '0' and a type the script prints by name.
+  if (s.type === "nullptr") return "nullptr";
   switch (s.az) {
     case Az.Struct:
       return analyzeDesc(s.struct!, v as Record<string, unknown>);

@@ -45,6 +45,8 @@ export const qemuCodec: QemuCodec = {
   async convert(input: StreamReader, version: string, to: FormatId, out: Sink, opts: CodecOptions): Promise<void> {
     const v = parseVersion(version);
     if (to.family !== "qemu") throw new RefusedError(`qemu@${version} cannot be converted to ${to.family}`, 0);
+    if (opts["layout"] === "mapped-ram" && !out.writeAt) throw new RefusedError("a mapped-ram file is written at file offsets: name an output file, not standard output", 0);
+    if (to.version === version && opts["layout"] === undefined) throw new RefusedError(`qemu@${version} to itself needs --layout plain or mapped-ram`, 0);
     await pump(input, v, parseVersion(to.version), out, opts);
   },
   convertTargets(version: string): FormatId[] {

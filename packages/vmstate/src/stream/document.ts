@@ -39,10 +39,12 @@ import type { RamBlock, RamRecord } from "./ram.js";
 import { loadBorrowed, pageSizeOpt, parseVersion } from "./pipeline.js";
 import { compileVmdesc, deviceKey, type Vmdesc } from "./vmdesc.js";
 import { QemuWriter } from "./writer.js";
+import { mappedFromJson, mappedJson } from "./mapped-ram-json.js";
 
 const PIECE = 1 << 16;
 
 function ramJson(r: RamRecord): string {
+  if (r.mapped) return mappedJson(r);
   let s = `{"flags": ${r.flags}, "addr": "${r.addr}"`;
   if (r.block !== null) s += `, "block": ${JSON.stringify(r.block)}`;
   if (r.blocks) {
@@ -166,6 +168,8 @@ function str(v: unknown, path: string): string {
 
 function ramFromJson(j: unknown, path: string): RamRecord {
   const r = o(j, path);
+  const m = mappedFromJson(r, path);
+  if (m) return m;
   const rec: RamRecord = {
     offset: 0,
     flags: num(r["flags"], `${path}.flags`, 0xffff),

@@ -8,3 +8,5 @@ export { QemuWriter } from "./writer.js";
 export { parseVmdesc, compileVmdesc, locateVmdesc, type Vmdesc, type Desc as VmdescDesc, type DeviceDesc as VmdescDevice } from "./vmdesc.js";
 export { readRamRecord, writeRamRecord, RamState as QemuRamState, type RamRecord as QemuRamRecord, type RamBlock as QemuRamBlock } from "./ram.js";
 export { RAM_FLAG as QEMU_RAM_FLAGS, DEFAULT_PAGE_SIZE as QEMU_DEFAULT_PAGE_SIZE } from "./constants.js";
+export { exportMemory, x86RamRanges, hexRange, type MemoryTarget, type MemoryReport, type MemoryOptions, type GpaRange } from "./memory.js";
+export { applyXbzrle, checkXbzrle } from "./xbzrle.js";

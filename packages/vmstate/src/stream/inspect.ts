@@ -67,7 +67,7 @@ export async function summarize(input: StreamReader, version: string, opts: Code
   try {
     const b = await loadBorrowed(opts);
     if (b.note) sum.notes.push(b.note);
-    for await (const ev of parseStream(input, { version: v, pages: false, ramBlocksOnly: true, pageSize: ps, borrowed: b.vmdesc }, st)) {
+    for await (const ev of parseStream(input, { version: v, pages: false, ramBlocksOnly: true, pageSize: ps, borrowed: b.vmdesc, lenient: true }, st)) {
       switch (ev.t) {
         case "config":
           sum.configuration = {
@@ -122,8 +122,9 @@ export async function summarize(input: StreamReader, version: string, opts: Code
   sum.size = input.offset;
   sum.footers = st.footers ?? null;
   Object.assign(sum.ram, st.ram.totals, { pageSize: st.ram.pageSize });
+  for (const w of st.warnings) sum.notes.push(`warning at offset ${w.offset}: ${w.message} (the VM state loads; the file is damaged after it)`);
   if (st.guessed > 0) sum.notes.push(`${st.guessed} section bod${st.guessed === 1 ? "y" : "ies"} delimited by scanning (no vmdesc entry): kept as raw bytes`);
-  if (!sum.vmdesc && !sum.fault) sum.notes.push("no vmdesc trailer (machine types up to 2.2, postcopy)");
+  if (!sum.vmdesc && !sum.fault && !st.vmdescDamaged && st.warnings.length === 0) sum.notes.push("no vmdesc trailer (machine types up to 2.2, postcopy)");
   return sum;
 }
 
@@ -166,13 +167,19 @@ export async function verifyStream(input: StreamReader, version: string, opts: C
   const ps = pageSizeOpt(opts);
   const st = new ParseState(ps ?? DEFAULT_PAGE_SIZE);
   let items = 0;
-  for await (const ev of parseStream(input, { version: v, pages: false, ramBlocksOnly: true, pageSize: ps, borrowed: b.vmdesc }, st)) {
+  // Without --strict, damage after the VM state is a warning, not a failure (see docs/cli.md "verify --strict").
+  const lenient = opts["strict"] !== true;
+  for await (const ev of parseStream(input, { version: v, pages: false, ramBlocksOnly: true, pageSize: ps, borrowed: b.vmdesc, lenient }, st)) {
     if (ev.t === "section" || ev.t === "command" || ev.t === "config") items++;
   }
   const notes: string[] = [];
   if (b.note) notes.push(b.note);
-  if (st.guessed > 0) notes.push(`${st.guessed} section bodies were delimited by scanning, not by a schema: their contents were not checked`);
-  if (!st.vmdesc) notes.push("no vmdesc trailer");
-  return { format: `qemu@${v}`, items, bytes: input.offset, notes };
+  if (st.guessed > 0)
+    notes.push(
+      `${st.vmdescDamaged ? "the vmdesc trailer is damaged, so " : ""}${st.guessed} section bodies were delimited by scanning, not by a schema: their contents were not checked`,
+    );
+  if (!st.vmdesc && !st.vmdescDamaged) notes.push("no vmdesc trailer");
+  const warnings = st.warnings.map((e) => ({ offset: e.offset, code: e.code, message: e.message }));
+  return { format: `qemu@${v}`, items, bytes: input.offset, notes, ...(warnings.length ? { warnings } : {}) };
 }
 

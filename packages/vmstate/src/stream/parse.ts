@@ -28,10 +28,10 @@ import {
   QEMU_VM_FILE_MAGIC,
   QEMU_VM_SUBSECTIONS_END,
 } from "./constants.js";
-import { latin1 } from "./latin1.js";
+import { bytesToLatin1 } from "../latin1.js";
 import { RamState, plainRun, readRamRecord, type RamRecord } from "./ram.js";
 import { readDesc, type StateValue } from "./state.js";
-import { deviceKey, locateVmdesc, parseVmdesc, type DeviceDesc, type Vmdesc } from "./vmdesc.js";
+import { deviceKey, locateDamagedVmdesc, locateVmdesc, parseVmdesc, type DeviceDesc, type Vmdesc } from "./vmdesc.js";
 
 export type SectionKind = "start" | "part" | "end" | "full";
 export const SECTION_KINDS: Record<number, SectionKind> = {
@@ -83,6 +83,13 @@ export interface ParseOptions {
   ramRuns?: boolean;
   /** A PACKAGED command's nested stream: no header, no configuration, nothing after EOF. */
   headerless?: boolean;
+  /**
+   * Damage QEMU's loader never sees (the vmdesc trailer after the EOF byte,
+   * bytes after it) is recorded in `ParseState.warnings` instead of thrown;
+   * device sections are then checked with what is left (footers, scanning).
+   * For verify and inspect; lossless readers (decode, recode) keep failing.
+   */
+  lenient?: boolean;
 }
 
 /** What the parser learned, readable while and after events flow. */
@@ -93,6 +100,12 @@ export class ParseState {
   vmdescOffset = -1;
   /** Sections whose bodies were delimited by scanning (no schema): boundaries are a best guess. */
   guessed = 0;
+  /** Damage after the VM state (lenient mode only): the stream loads, the file is not intact. */
+  readonly warnings: WireError[] = [];
+  /** The stream carries a vmdesc trailer that could not be read (lenient mode). */
+  vmdescDamaged = false;
+  /** Its length runs past the end of the stream (reported once, by the trailer reader). */
+  vmdescCut = false;
   readonly iterables = new Map<number, { idstr: string; body: "ram" | "raw" }>();
   readonly fullIds = new Set<number>();
   tail = false;
@@ -135,7 +148,11 @@ export async function* parseStream(input: StreamReader, o: ParseOptions, st: Par
         if (bits < 9 || bits > 30) throw new MalformedError("target page bits out of range", ev.offset, { found: String(bits) });
         st.ram.pageSize = 2 ** bits;
       }
-      if (s.name === "configuration/capabilities" && capabilities(s.data).includes("x-ignore-shared")) st.ram.ignoreShared = true;
+      if (s.name === "configuration/capabilities") {
+        const caps = capabilities(s.data);
+        st.ram.ignoreShared = caps.includes("x-ignore-shared");
+        st.ram.mappedRam = caps.includes("mapped-ram");
+      }
     }
     yield ev;
   }
@@ -151,7 +168,7 @@ export async function* parseStream(input: StreamReader, o: ParseOptions, st: Par
           if (!(await input.atEnd())) throw new WireError("TRAILING_BYTES", "bytes after the EOF of a packaged stream", input.offset);
           return;
         }
-        const tv = await readTrailer(input, st);
+        const tv = await readTrailer(input, st, o);
         if (tv) yield tv;
         return;
       }
@@ -203,7 +220,7 @@ export async function* parseStream(input: StreamReader, o: ParseOptions, st: Par
       const n = r.u8();
       if (n === 0) throw new MalformedError("empty section idstr", at + 5);
       const rest = await input.read(n + 8, "section header");
-      idstr = latin1(rest.bytesView(n));
+      idstr = bytesToLatin1(rest.bytesView(n));
       instance = rest.u32be();
       sversion = rest.u32be();
       if (idstr === "ram") {
@@ -215,8 +232,7 @@ export async function* parseStream(input: StreamReader, o: ParseOptions, st: Par
         st.iterables.set(id, { idstr, body });
       } else {
         await ensureTail(input, st, o);
-        const key = deviceKey(idstr, instance);
-        dev = (st.vmdesc ?? o.borrowed)?.devices.get(key);
+        dev = st.vmdesc ? ownDevice(st.vmdesc, idstr, instance, sversion, at) : o.borrowed?.devices.get(deviceKey(idstr, instance));
         body = dev ? "state" : "raw";
         st.fullIds.add(id);
       }
@@ -255,7 +271,10 @@ export async function* parseStream(input: StreamReader, o: ParseOptions, st: Par
         value = readDesc(r, dev!.desc, v4);
       } catch (e) {
         // A borrowed schema may not fit this stream's device state: keep the body raw then.
-        if (!(e instanceof WireError) || st.vmdesc) throw e instanceof WireError ? e.within(`${idstr}(${id})`) : e;
+        if (!(e instanceof WireError) || st.vmdesc) {
+          if (e instanceof WireError) e.message += ` (section ${idstr} read as the stream's vmdesc describes it)`;
+          throw e instanceof WireError ? e.within(`${idstr}(${id})`) : e;
+        }
       }
       if (value && !st.vmdesc) {
         // Borrowed schema: accept the parse only if the next section plausibly starts where it ended.
@@ -296,7 +315,7 @@ export function capabilities(data: Uint8Array): string[] {
   const r = new ByteReader(data);
   const out: string[] = [];
   const n = r.u32be();
-  for (let i = 0; i < n && !r.done; i++) out.push(latin1(r.bytesView(r.u8())));
+  for (let i = 0; i < n && !r.done; i++) out.push(bytesToLatin1(r.bytesView(r.u8())));
   return out;
 }
 
@@ -334,7 +353,7 @@ async function readConfig(input: StreamReader, v4: boolean): Promise<Ev & { t: "
   r.u8();
   const len = r.u32be();
   if (len > 65536) throw new LimitError(`machine name of ${len} bytes`, offset + 1);
-  const name = latin1(r.bytesView(len, "machine name"));
+  const name = bytesToLatin1(r.bytesView(len, "machine name"));
   const subs: ConfigSub[] = [];
   for (;;) {
     const sat = r.offset;
@@ -347,10 +366,10 @@ async function readConfig(input: StreamReader, v4: boolean): Promise<Ev & { t: "
       // QEMU's peek: a subsection only if 0x05 and a name starting with the vmsd name.
       if (r.remaining < 2 || view[r.pos] !== QEMU_SECTION.SUBSECTION) break;
       const l = view[r.pos + 1]!;
-      if (l < 14 || r.remaining < 2 + l || latin1(view.subarray(r.pos + 2, r.pos + 2 + 13)) !== "configuration") break;
+      if (l < 14 || r.remaining < 2 + l || bytesToLatin1(view.subarray(r.pos + 2, r.pos + 2 + 13)) !== "configuration") break;
       r.u8();
     }
-    const sname = latin1(r.bytesView(r.u8(), "subsection name"));
+    const sname = bytesToLatin1(r.bytesView(r.u8(), "subsection name"));
     const version = r.u32be();
     const data = configSubBody(r, sname, sat);
     if (v4) {
@@ -370,10 +389,33 @@ async function ensureTail(input: StreamReader, st: ParseState, o: ParseOptions):
   st.tail = true;
   if (await input.fill(MAX_TAIL + 1)) throw new LimitError(`more than ${MAX_TAIL} bytes of device state after RAM`, input.offset);
   const view = input.peek(input.buffered);
-  const p = locateVmdesc(view);
-  if (p < 0) return;
+  let p = locateVmdesc(view);
+  let json = p < 0 ? null : view.subarray(p + 5);
+  if (p < 0 && o.lenient) {
+    // A cut trailer, or bytes after it: still read what the trailer holds, so
+    // the sections before it are checked (the damage is reported after EOF).
+    const d = locateDamagedVmdesc(view);
+    if (d) {
+      p = d.at;
+      json = view.subarray(p + 5, p + 5 + d.present);
+      st.vmdescCut = d.present < d.length;
+    }
+  }
+  if (p < 0 || !json) return;
   const jat = input.offset + p + 5;
-  const vd = parseVmdesc(view.subarray(p + 5), jat);
+  let vd: Vmdesc;
+  try {
+    vd = parseVmdesc(json, jat);
+    // Format 3 (what QEMU writes): a self-contradicting description would blame a device for its own damage.
+    if (o.version === 3 && vd.contradiction) throw new MalformedError(`vmdesc contradicts itself: ${vd.contradiction}`, jat);
+  } catch (e) {
+    if (!o.lenient || !(e instanceof WireError)) throw e;
+    // QEMU never reads the trailer: its damage makes the file suspect, not the VM state.
+    if (!st.vmdescCut) st.warnings.push(e);
+    st.vmdescDamaged = true;
+    st.vmdescOffset = input.offset + p;
+    return;
+  }
   st.vmdesc = vd;
   st.vmdescOffset = input.offset + p;
   if (vd.pageSize !== undefined && vd.pageSize !== st.ram.pageSize) {
@@ -387,7 +429,21 @@ async function ensureTail(input: StreamReader, st: ParseState, o: ParseOptions):
 }
 
 /** After EOF: nothing, or `0x06, be32 N, N bytes of JSON` running exactly to the end. */
-async function readTrailer(input: StreamReader, st: ParseState): Promise<Ev | null> {
+async function readTrailer(input: StreamReader, st: ParseState, o: ParseOptions): Promise<Ev | null> {
+  if (!o.lenient) return trailer(input, st);
+  try {
+    return await trailer(input, st);
+  } catch (e) {
+    if (!(e instanceof WireError)) throw e;
+    // QEMU reads the trailer only to discard it ("Expected vmdescription section" is not an error to it).
+    e.message = `vmdesc trailer: ${e.message}`;
+    st.warnings.push(e);
+    while (await input.fill(1)) input.discard(input.buffered);
+    return null;
+  }
+}
+
+async function trailer(input: StreamReader, st: ParseState): Promise<Ev | null> {
   const at = input.offset;
   if (!(await input.fill(1))) {
     if (st.vmdesc) throw new MalformedError("EOF before the vmdesc trailer found at the end", at);
@@ -404,11 +460,38 @@ async function readTrailer(input: StreamReader, st: ParseState): Promise<Ev | nu
   const jat = input.offset;
   const bytes = input.take(n).slice();
   if (!(await input.atEnd())) throw new WireError("TRAILING_BYTES", "bytes after the vmdesc trailer", input.offset);
-  if (st.vmdesc && st.vmdescOffset !== at) throw new MalformedError("vmdesc trailer is not where the end of the stream says", at);
-  const vd = st.vmdesc ?? parseVmdesc(bytes, jat);
+  if ((st.vmdesc || st.vmdescDamaged) && st.vmdescOffset !== at) throw new MalformedError("vmdesc trailer is not where the end of the stream says", at);
+  // A trailer already found damaged was reported once; its bytes are still the stream's.
+  const vd = st.vmdesc ?? (st.vmdescDamaged ? null : parseVmdesc(bytes, jat));
   st.vmdesc = vd;
   st.vmdescOffset = at;
   return { t: "vmdesc", offset: at, bytes, vmdesc: vd };
+}
+
+/**
+ * The stream's own vmdesc lists every FULL section QEMU wrote (savevm.c writes
+ * the entry and the section together), so a section it does not list was not
+ * written by QEMU: the destination would refuse it ("Unknown savevm section or
+ * instance"), as it refuses a section version newer than its device's.
+ */
+function ownDevice(vd: Vmdesc, idstr: string, instance: number, version: number, at: number): DeviceDesc {
+  const n = idstr.length;
+  const dev = vd.devices.get(deviceKey(idstr, instance));
+  if (!dev) {
+    let known = false;
+    for (const d of vd.devices.values()) if (d.name === idstr) known = true;
+    // Point at the field that differs from every listed section: the instance if the idstr is listed, else the idstr.
+    throw new MalformedError(
+      `unknown savevm section or instance '${idstr}' ${instance}: the stream's own vmdesc does not list ${known ? "that instance" : "that section"}`,
+      known ? at + 6 + n : at + 6,
+    );
+  }
+  if (dev.desc.vmstate && version > dev.desc.version)
+    throw new MalformedError(`section ${idstr} has version ${version}, newer than its vmdesc description`, at + 10 + n, {
+      expected: `<= ${dev.desc.version}`,
+      found: String(version),
+    });
+  return dev;
 }
 
 const PLAUSIBLE_NEXT = new Set([0x00, 0x01, 0x02, 0x03, 0x04, 0x08]);

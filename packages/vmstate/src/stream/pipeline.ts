@@ -7,6 +7,7 @@ import { DEFAULT_PAGE_SIZE } from "./constants.js";
 import { parseStream, ParseState, type ParseOptions } from "./parse.js";
 import { compileVmdesc, locateVmdesc, type Vmdesc } from "./vmdesc.js";
 import { QemuWriter } from "./writer.js";
+import { LayoutConverter, layoutOpt } from "./layout.js";
 
 export function parseVersion(version: string): number {
   if (version !== "3" && version !== "4") throw new RefusedError(`qemu@${version} is not a known version`, 0, { expected: "3 or 4" });
@@ -62,12 +63,18 @@ export async function pump(input: StreamReader, inVersion: number, outVersion: n
   const borrowed = (await loadBorrowed(opts)).vmdesc;
   const ps = pageSizeOpt(opts);
   const st = new ParseState(ps ?? DEFAULT_PAGE_SIZE);
-  const po: ParseOptions = { version: inVersion, pages: true, ramRuns: true, pageSize: ps, borrowed };
+  const layout = layoutOpt(opts);
+  const po: ParseOptions = { version: inVersion, pages: true, ramRuns: layout === undefined, pageSize: ps, borrowed };
   const w = new QemuWriter(out, outVersion, st.ram.pageSize);
+  const lay = layout ? new LayoutConverter(layout, opts, po) : null;
   let cur = "";
   let curKind = "";
   try {
     for await (const ev of parseStream(input, po, st)) {
+      if (lay && (await lay.handle(ev, st, w))) {
+        await w.maybeFlush();
+        continue;
+      }
       switch (ev.t) {
         case "header":
           w.header();

@@ -7,6 +7,8 @@
 import { ByteWriter, LimitError, MalformedError, type StreamReader, hex } from "@vmstream/framing";
 import { ENCODING_FLAG_XBZRLE, RAM_FLAG, RAM_PAGE_FLAGS, RAM_RECORD_KINDS, compressBound } from "./constants.js";
 import { latin1, latin1Bytes } from "./latin1.js";
+import { MappedCursor, readMapped, type MappedHeader, type MappedPiece } from "./mapped-ram.js";
+import { checkXbzrle } from "./xbzrle.js";
 
 export interface RamBlock {
   name: string;
@@ -15,6 +17,8 @@ export interface RamBlock {
   pageSize?: number;
   /** x-ignore-shared: the block's guest physical address. */
   gpa?: number;
+  /** mapped-ram: the block's header (where its bitmap and pages lie in the file). */
+  mapped?: MappedHeader;
 }
 
 export interface RamRecord {
@@ -31,6 +35,11 @@ export interface RamRecord {
   dataLength: number;
   /** XBZRLE encoding byte. */
   xflag: number;
+  /**
+   * mapped-ram pseudo-record: a block's header and bitmap (`blocks` holds the
+   * block), or a run of present pages at `addr` in `block`. No flags word.
+   */
+  mapped?: MappedPiece;
 }
 
 export interface RamTotals {
@@ -50,9 +59,36 @@ export class RamState {
   used = false;
   ignoreShared = false;
   postcopyAdvised = false;
+  /** The configuration lists the mapped-ram capability. */
+  mappedRam = false;
+  /** Inside a mapped-ram MEM_SIZE record. */
+  mapped: MappedCursor | null = null;
   readonly totals: RamTotals = { records: 0, pages: 0, zeroPages: 0, compressedPages: 0, xbzrlePages: 0, pageBytes: 0 };
+  /**
+   * Pages sent so far, one bit per page per block (made on a block's first
+   * page), so an XBZRLE record can be checked to apply to a page sent earlier.
+   */
+  readonly sent = new Map<string, Uint8Array>();
+  private sentBytes = 0;
   constructor(public pageSize: number) {}
+
+  /** The sent-page bitmap of `block`, or null when its length is unknown. */
+  sentMap(block: string, at: number): Uint8Array | null {
+    let m = this.sent.get(block);
+    if (m) return m;
+    const len = this.blocks.get(block);
+    if (len === undefined) return null;
+    const n = Math.ceil(len / this.pageSize / 8);
+    if (this.sentBytes + n > MAX_SENT_BITMAPS) throw new LimitError(`RAM blocks of more than ${MAX_SENT_BITMAPS * 8} pages in all`, at);
+    this.sentBytes += n;
+    m = new Uint8Array(n);
+    this.sent.set(block, m);
+    return m;
+  }
 }
+
+/** 256 MiB of bitmaps: 8 TiB of guest RAM at 4 KiB pages. */
+const MAX_SENT_BITMAPS = 256 << 20;
 
 const word = (b: Uint8Array, at: number, what: string): number => {
   const hi = ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
@@ -81,6 +117,10 @@ async function be64(input: StreamReader, what: string): Promise<number> {
  * payloads are always read, since they are small and checked.
  */
 export async function readRamRecord(input: StreamReader, st: RamState, keep: boolean): Promise<RamRecord> {
+  if (st.mapped) {
+    const m = await readMapped(input, st, keep);
+    if (m) return m;
+  }
   const offset = input.offset;
   const ps = st.pageSize;
   // Buffered words and skips are handled without awaiting: one promise per record, not three.
@@ -109,10 +149,25 @@ export async function readRamRecord(input: StreamReader, st: RamState, keep: boo
     const len = st.blocks.get(blockName);
     if (len !== undefined && addr >= len)
       throw new MalformedError(`RAM offset ${hex(addr)} beyond block "${blockName}" (${hex(len)} bytes)`, offset);
+    const sent = st.sentMap(blockName, offset);
+    if (sent) {
+      const page = addr / ps;
+      const bit = 1 << (page & 7);
+      if (kind === RAM_FLAG.XBZRLE && !(sent[page >>> 3]! & bit))
+        throw new MalformedError(`XBZRLE delta for page ${hex(addr)} of "${blockName}", which the stream has not sent before`, offset, {
+          expected: "an earlier PAGE, ZERO or compressed record for this page",
+        });
+      sent[page >>> 3]! |= bit;
+    }
   }
   switch (kind) {
     case RAM_FLAG.MEM_SIZE: {
       rec.blocks = [];
+      if (st.mappedRam) {
+        // The blocks follow as mapped-ram pieces, each with its bitmap and pages.
+        st.mapped = new MappedCursor(addr);
+        break;
+      }
       let left = addr;
       while (left > 0) {
         const bat = input.offset;
@@ -207,9 +262,10 @@ const PLAIN_MAX_PAGE = 64 << 10;
  */
 export function plainRun(v: Uint8Array, st: RamState): number {
   const ps = st.pageSize;
-  if (st.current === null || ps > PLAIN_MAX_PAGE || ps < 16 || (ps & (ps - 1)) !== 0) return 0;
+  if (st.current === null || st.mapped !== null || ps > PLAIN_MAX_PAGE || ps < 16 || (ps & (ps - 1)) !== 0) return 0;
   const mask = ps - 1;
   const limit = st.blocks.get(st.current) ?? Number.POSITIVE_INFINITY;
+  const sent = st.sentMap(st.current, 0);
   const end = v.byteLength;
   const page = 8 + ps;
   let p = 0;
@@ -219,7 +275,8 @@ export function plainRun(v: Uint8Array, st: RamState): number {
     const hi = ((v[p]! << 24) | (v[p + 1]! << 16) | (v[p + 2]! << 8) | v[p + 3]!) >>> 0;
     const lo = ((v[p + 4]! << 24) | (v[p + 5]! << 16) | (v[p + 6]! << 8) | v[p + 7]!) >>> 0;
     const flags = lo & mask;
-    if (hi > 0x1fffff || hi * 0x1_0000_0000 + (lo - flags) >= limit) break;
+    const addr = hi * 0x1_0000_0000 + (lo - flags);
+    if (hi > 0x1fffff || addr >= limit) break;
     if (flags === PLAIN_PAGE) {
       if (p + page > end) break;
       p += page;
@@ -229,6 +286,11 @@ export function plainRun(v: Uint8Array, st: RamState): number {
       zeros++;
     } else {
       break;
+    }
+    // Only records the run takes: an XBZRLE record that stops it is checked against these bits.
+    if (sent) {
+      const i = addr / ps;
+      sent[i >>> 3]! |= 1 << (i & 7);
     }
   }
   if (p > 0) {
@@ -240,38 +302,6 @@ export function plainRun(v: Uint8Array, st: RamState): number {
     t.pageBytes += pages * ps;
   }
   return p;
-}
-
-/** The run structure QEMU's xbzrle_decode_buffer accepts. */
-function checkXbzrle(src: Uint8Array, dlen: number, base: number): void {
-  const slen = src.byteLength;
-  let i = 0;
-  let d = 0;
-  const uleb = (): number => {
-    if (slen - i < 2) throw new MalformedError("XBZRLE run truncated", base + i);
-    const a = src[i]!;
-    if (!(a & 0x80)) {
-      i += 1;
-      return a;
-    }
-    const b = src[i + 1]!;
-    if (b & 0x80) throw new MalformedError("XBZRLE run length longer than 2 bytes", base + i);
-    i += 2;
-    return (a & 0x7f) | (b << 7);
-  };
-  while (i < slen) {
-    const zat = i;
-    const z = uleb();
-    if (zat !== 0 && z === 0) throw new MalformedError("XBZRLE zero run of length 0", base + zat);
-    d += z;
-    if (d > dlen) throw new MalformedError("XBZRLE runs exceed the page", base + zat);
-    const nat = i;
-    const nz = uleb();
-    if (nz === 0) throw new MalformedError("XBZRLE data run of length 0", base + nat);
-    if (d + nz > dlen || i + nz > slen) throw new MalformedError("XBZRLE data run exceeds the page or the record", base + nat);
-    d += nz;
-    i += nz;
-  }
 }
 
 /** Write a record's word and payload (the payload bytes come from `rec.data`). */

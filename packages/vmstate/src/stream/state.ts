@@ -7,7 +7,7 @@
 import { ByteWriter, ByteReader, MAX_DEPTH, LimitError, MalformedError, WireError, fromBase64, safeObject, hex } from "@vmstream/framing";
 import { QEMU_SECTION, QEMU_VM_SUBSECTIONS_END } from "./constants.js";
 import { Kind, type Desc, type Slot } from "./vmdesc.js";
-import { latin1, latin1Bytes } from "./latin1.js";
+import { bytesToLatin1, latin1ToBytes } from "../latin1.js";
 
 export type StateValue = Record<string, unknown>;
 
@@ -67,7 +67,7 @@ function readSub(r: ByteReader, sub: Desc, v4: boolean, depth: number, at: numbe
       throw new MalformedError(`subsection ${sub.name} expected`, at, { expected: "0x05", found: hex(b, 2) });
   }
   const len = r.u8();
-  const name = latin1(r.bytesView(len, "subsection name"));
+  const name = bytesToLatin1(r.bytesView(len, "subsection name"));
   if (name !== sub.name) throw new MalformedError(`subsection name differs from vmdesc`, at + 1, { expected: sub.name, found: name });
   const vat = r.offset;
   const version = r.u32be();
@@ -144,7 +144,7 @@ export function writeDesc(w: ByteWriter, d: Desc, value: unknown, v4: boolean, p
   for (let k = 0; k < d.subs.length; k++) {
     const sub = d.subs[k]!;
     const key = d.subKeys[k]!;
-    const name = latin1Bytes(sub.name);
+    const name = latin1ToBytes(sub.name);
     if (!name || name.byteLength === 0 || name.byteLength > 255) throw bad("subsection name must be 1-255 latin1 chars", sub.name, path);
     w.u8(QEMU_SECTION.SUBSECTION).u8(name.byteLength).bytes(name).u32be(sub.version >>> 0);
     writeDesc(w, sub, Object.hasOwn(o, key) ? o[key] : undefined, v4, `${path}.${key}`, depth + 1);

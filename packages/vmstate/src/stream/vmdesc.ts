@@ -6,15 +6,14 @@
  * plain slot lists that the state reader and writer walk.
  */
 import { LimitError, MAX_DEPTH, MalformedError } from "@vmstream/framing";
+import { Az, analyzeReader } from "../schema/type-names.js";
 import { QEMU_SECTION } from "./constants.js";
 
 /** How a slot's bytes become a JSON value in `decode`. */
 export const Kind = { Int: 0, UInt: 1, Bool: 2, Bytes: 3, Struct: 4 } as const;
 export type Kind = (typeof Kind)[keyof typeof Kind];
 
-/** How analyze-migration.py prints a field (its reader class). */
-export const Az = { Int: 0, UInt: 1, Bool: 2, Hex: 3, Struct: 4 } as const;
-export type Az = (typeof Az)[keyof typeof Az];
+export { Az };
 
 export interface Slot {
   /** Unique key in the decoded object (the vmdesc name; `name#2`… for repeats). */
@@ -51,6 +50,10 @@ export interface Desc {
   opaqueVmstate: boolean;
   /** Elements one walk visits (bounded by MAX_ELEMENTS). */
   weight: number;
+  /** Bytes the description covers in format 3 (fields, and the headers and bodies of its subsections). */
+  bytes: number;
+  /** The first struct (at any depth) whose size is not what its fields add up to in format 3, or null. */
+  contradiction: string | null;
 }
 
 export interface DeviceDesc {
@@ -64,28 +67,16 @@ export interface Vmdesc {
   devices: Map<string, DeviceDesc>;
   /** The JSON text as QEMU wrote it. */
   text: string;
+  /** In format 3, where the vmdesc contradicts itself (a struct size its fields do not add up to), or null. */
+  contradiction: string | null;
 }
 
 export const deviceKey = (idstr: string, instance: number): string => `${idstr}\u0000${instance}`;
 
-const INT_TYPES: Record<string, Az> = {
-  int8: Az.Int,
-  int16: Az.Int,
-  int32: Az.Int,
-  "int32 equal": Az.Int,
-  "int32 le": Az.Int,
-  int64: Az.Int,
-  "int64 equal": Az.Int,
-  "uint8 equal": Az.Int,
-  "uint16 equal": Az.Int,
-  uint8: Az.UInt,
-  uint16: Az.UInt,
-  uint32: Az.UInt,
-  "uint32 equal": Az.UInt,
-  uint64: Az.UInt,
-};
 
 const td = new TextDecoder("utf-8", { fatal: true });
+const te = new TextEncoder();
+const utf8Length = (s: string): number => te.encode(s).byteLength;
 const INLINE_LISTS = new Set(["qtailq", "qlist", "gtree"]);
 const MAX_ELEMENTS = 1 << 22;
 
@@ -106,6 +97,22 @@ export function locateVmdesc(tail: Uint8Array): number {
   return -1;
 }
 
+/**
+ * Where a damaged trailer starts: the last `EOF, 0x06, be32 N, "{"` in `tail`
+ * whatever N says (cut short, or followed by other bytes). Returns its
+ * position and how many JSON bytes are present, or null. Only for reporting
+ * damage and checking what is left: a stream QEMU wrote matches locateVmdesc.
+ */
+export function locateDamagedVmdesc(tail: Uint8Array): { at: number; length: number; present: number } | null {
+  const n = tail.byteLength;
+  for (let p = n - 6; p >= 1; p--) {
+    if (tail[p] !== QEMU_SECTION.VMDESCRIPTION || tail[p - 1] !== QEMU_SECTION.EOF || tail[p + 5] !== 0x7b) continue;
+    const len = ((tail[p + 1]! << 24) | (tail[p + 2]! << 16) | (tail[p + 3]! << 8) | tail[p + 4]!) >>> 0;
+    return { at: p, length: len, present: Math.min(len, n - p - 5) };
+  }
+  return null;
+}
+
 /** Parse and compile vmdesc JSON bytes; `offset` is where they start in the stream. */
 export function parseVmdesc(bytes: Uint8Array, offset: number): Vmdesc {
   let text: string;
@@ -123,6 +130,7 @@ export function compileVmdesc(json: unknown, text: string, offset: number): Vmde
   const top = obj(json, "vmdesc", offset);
   const ps = top["page_size"];
   const devices = new Map<string, DeviceDesc>();
+  let contradiction: string | null = null;
   const list = top["devices"];
   if (!Array.isArray(list)) throw new MalformedError("vmdesc has no devices list", offset);
   for (let i = 0; i < list.length; i++) {
@@ -132,9 +140,10 @@ export function compileVmdesc(json: unknown, text: string, offset: number): Vmde
     if (typeof name !== "string" || typeof inst !== "number")
       throw new MalformedError(`vmdesc.devices[${i}]: name and instance_id expected`, offset);
     const desc = compileDesc(d, `vmdesc.devices[${i}]`, offset, 0);
+    contradiction ??= desc.contradiction;
     devices.set(deviceKey(name, inst >>> 0), { name, instance: inst >>> 0, desc });
   }
-  return { pageSize: typeof ps === "number" ? ps : undefined, devices, text };
+  return { pageSize: typeof ps === "number" ? ps : undefined, devices, text, contradiction };
 }
 
 function obj(v: unknown, where: string, offset: number): Record<string, unknown> {
@@ -201,15 +210,16 @@ function compileDesc(d: Record<string, unknown>, where: string, offset: number, 
       opaque = true;
       az = Az.Hex;
       kind = Kind.Bytes;
-    } else if (type in INT_TYPES) {
-      az = INT_TYPES[type]!;
-      kind = size === 1 || size === 2 || size === 4 || size === 8 ? (az === Az.Int ? Kind.Int : Kind.UInt) : Kind.Bytes;
-    } else if (type === "bool") {
-      az = Az.Bool;
-      kind = size === 1 ? Kind.Bool : Kind.Bytes;
     } else {
-      az = Az.Hex;
-      kind = Kind.Bytes;
+      // The shared type-name table says how analyze prints it; sizes other than C's widths stay bytes.
+      az = analyzeReader(type);
+      if (az === Az.Int || az === Az.UInt) kind = size === 1 || size === 2 || size === 4 || size === 8 ? (az === Az.Int ? Kind.Int : Kind.UInt) : Kind.Bytes;
+      else if (az === Az.Bool) kind = size === 1 ? Kind.Bool : Kind.Bytes;
+      else {
+        // "struct" without a body, device-specific infos ("pci config", …): bytes.
+        az = Az.Hex;
+        kind = Kind.Bytes;
+      }
     }
     const slot: Slot = {
       key,
@@ -239,6 +249,20 @@ function compileDesc(d: Record<string, unknown>, where: string, offset: number, 
     if (s.opaqueVmstate) opaque = true;
   }
   for (const sl of slots) if (sl.struct?.opaqueVmstate) opaque = true;
+  // QEMU writes each struct element's size as the bytes it wrote for it, so in
+  // format 3 a size that differs from what its own fields add up to means the
+  // description itself is damaged (not the device state it describes).
+  let bytes = 0;
+  let contradiction: string | null = null;
+  for (const sl of slots) {
+    contradiction ??= sl.struct?.contradiction ?? null;
+    if (sl.struct && sl.struct.bytes !== sl.size) contradiction ??= `${where}: struct ${sl.name} has size ${sl.size} but its fields add up to ${sl.struct.bytes}`;
+    bytes += sl.count * sl.size;
+  }
+  for (const sb of subs) {
+    contradiction ??= sb.contradiction;
+    bytes += 6 + utf8Length(sb.name) + sb.bytes;
+  }
   // Elements a walk of this description visits: a hostile vmdesc could make an
   // array of empty elements cost time without bytes, so the total is capped.
   let weight = 1;
@@ -246,5 +270,5 @@ function compileDesc(d: Record<string, unknown>, where: string, offset: number, 
   for (const sb of subs) weight += sb.weight;
   if (weight > MAX_ELEMENTS) throw new LimitError(`${where}: describes more than ${MAX_ELEMENTS} elements`, offset);
   const version = typeof d["version"] === "number" ? (d["version"] as number) : 0;
-  return { name: vmstate ? (d["vmsd_name"] as string) : "", version, slots, subs, subKeys, vmstate, opaqueVmstate: opaque, weight };
+  return { name: vmstate ? (d["vmsd_name"] as string) : "", version, slots, subs, subKeys, vmstate, opaqueVmstate: opaque, weight, bytes, contradiction };
 }

@@ -2,21 +2,27 @@
  * Writes savevm streams (format 3 or 4) from parser events or from a decoded
  * document. One ByteWriter is reused and flushed to the sink in large pieces.
  */
-import { ByteWriter, MalformedError, type Sink } from "@vmstream/framing";
+import { ByteWriter, MalformedError, RefusedError, type Sink } from "@vmstream/framing";
 import { QEMU_SECTION, QEMU_VM_FILE_MAGIC, QEMU_VM_SUBSECTIONS_END } from "./constants.js";
-import { latin1Bytes } from "./latin1.js";
+import { latin1ToBytes } from "../latin1.js";
 import type { ConfigSub, SectionKind } from "./parse.js";
 import { SECTION_CODES } from "./parse.js";
 import { RamState, writeRamRecord, type RamRecord } from "./ram.js";
+import { writeMappedBlock } from "./mapped-ram-writer.js";
 import { writeDesc } from "./state.js";
 import type { Desc } from "./vmdesc.js";
 
 const FLUSH_AT = 1 << 18;
+const ZEROS = new Uint8Array(1 << 20);
 
 export class QemuWriter {
   private readonly w = new ByteWriter(1 << 16);
   readonly ram: RamState;
   written = 0;
+  /** mapped-ram: where the stream resumes after the current block's pages (0: not in a block). */
+  mappedEnd = 0;
+  /** mapped-ram: the current block's name, pages offset and length. */
+  mappedBlock: { name: string; pagesOffset: number; length: number; next: number } | null = null;
   constructor(
     private readonly sink: Sink,
     readonly version: number,
@@ -58,6 +64,12 @@ export class QemuWriter {
   }
 
   async ramRecord(rec: RamRecord): Promise<void> {
+    if (rec.mapped?.kind !== "pages" && this.mappedEnd > 0) {
+      await this.padTo(this.mappedEnd);
+      this.mappedEnd = 0;
+      this.mappedBlock = null;
+    }
+    if (rec.mapped) return writeMappedBlock(this, rec);
     writeRamRecord(this.w, rec, this.ram);
     if (this.w.length >= FLUSH_AT) await this.flush();
   }
@@ -67,6 +79,43 @@ export class QemuWriter {
     await this.flush();
     this.written += bytes.byteLength;
     await this.sink.write(bytes);
+  }
+
+  /** Absolute offset of the next byte written. */
+  get position(): number {
+    return this.written + this.w.length;
+  }
+
+  /** Bytes at absolute offset `at`, out of order (mapped-ram pages): only sinks with `writeAt`. */
+  async writeAt(at: number, bytes: Uint8Array): Promise<void> {
+    if (!this.sink.writeAt) throw new RefusedError("this output cannot be written at file offsets (mapped-ram needs an output file)", 0);
+    await this.sink.writeAt(at, bytes);
+  }
+
+  /** The ByteWriter, for record writers in other files. */
+  get bytes(): ByteWriter {
+    return this.w;
+  }
+
+  /**
+   * Advance to absolute offset `to`: a hole where the sink can leave one
+   * (an output file), zeros otherwise.
+   */
+  async padTo(to: number): Promise<void> {
+    let n = to - this.position;
+    if (n < 0) throw new MalformedError("mapped-ram layout goes backwards", 0, { expected: `an offset of at least ${this.position}`, found: String(to) });
+    if (n === 0) return;
+    await this.flush();
+    this.written += n;
+    if (this.sink.hole) {
+      await this.sink.hole(n);
+      return;
+    }
+    while (n > 0) {
+      const k = Math.min(n, ZEROS.byteLength);
+      await this.sink.write(ZEROS.subarray(0, k));
+      n -= k;
+    }
   }
 
   state(desc: Desc, value: unknown, path: string): void {
@@ -103,7 +152,7 @@ export class QemuWriter {
 }
 
 function bytesOf(s: unknown, what: string, min: number, max: number): Uint8Array {
-  const b = typeof s === "string" ? latin1Bytes(s) : null;
+  const b = typeof s === "string" ? latin1ToBytes(s) : null;
   if (!b || b.byteLength < min || b.byteLength > max)
     throw new MalformedError(`${what} must be a string of ${min}-${max} latin1 chars`, 0, { found: JSON.stringify(s) });
   return b;

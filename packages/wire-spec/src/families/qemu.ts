@@ -104,3 +104,95 @@ export const QEMU_COMMANDS: Readonly<Record<number, { name: string; len: number 
   10: { name: "RECV_BITMAP", len: -1 },
   11: { name: "SWITCHOVER_START", len: 0 },
 };
+
+/**
+ * mapped-ram (QEMU 9.0+): the header that follows each block's name and
+ * length (and x-ignore-shared address) in the MEM_SIZE record of a file
+ * written with the `mapped-ram` capability. The bitmap (one bit per page,
+ * little-endian 64-bit words) lies at `bitmap_offset`; page N at
+ * `pages_offset + N × page_size`; the stream resumes at `pages_offset + length`.
+ */
+export const QEMU_MAPPED_RAM_HEADER: LayoutSpec = {
+  name: "mapped-ram block header",
+  size: 28,
+  fields: [
+    { name: "version", type: "u32", offset: 0, order: "be", value: 1 },
+    { name: "page_size", type: "u64", offset: 4, order: "be", note: "the target page size; must equal the stream's" },
+    { name: "bitmap_offset", type: "u64", offset: 12, order: "be", note: "file offset of the block's page bitmap: ceil(pages / 64) little-endian u64 words" },
+    { name: "pages_offset", type: "u64", offset: 20, order: "be", note: "file offset of page 0; a multiple of 1 MiB, after the bitmap" },
+  ],
+};
+
+/** File offsets of mapped-ram pages are multiples of this. */
+export const QEMU_MAPPED_RAM_ALIGN = 0x100000;
+
+/**
+ * The `s390-storage_attributes` iterable section (version 0, s390x guests
+ * with CMMA): records `be64 (gfn << 12) | flags`; MORE is followed by
+ * `be64 count` and count attribute bytes; each part ends with EOS.
+ */
+export const QEMU_S390_STATTR_FLAG = { EOS: 0x01, MORE: 0x02, ERROR: 0x04, DONE: 0x08 } as const;
+
+/** A QEMU release, as "major.minor". */
+export type QemuRelease = string;
+
+/**
+ * One thing QEMU puts on the wire, and which releases write it. `since` is the
+ * first release that writes it (from QEMU's history; "≤ X" where only an upper
+ * bound is certain), `until` the last one where it was removed. `fixtures`
+ * lists the releases whose real streams in fixtures/qemu and
+ * fixtures/qemu-releases carry it (checked against the bytes by a test).
+ */
+export interface QemuWireFeature {
+  kind: "section type" | "command" | "RAM flag" | "RAM block field" | "configuration" | "file layout" | "iterable section";
+  name: string;
+  code?: number;
+  since: QemuRelease;
+  until?: QemuRelease;
+  /** What makes QEMU write it. */
+  when: string;
+  fixtures: QemuRelease[];
+}
+
+/** Releases with real streams in fixtures/. */
+export const QEMU_FIXTURE_RELEASES: readonly QemuRelease[] = ["5.2", "7.2", "10.0"];
+
+export const QEMU_WIRE_FEATURES: readonly QemuWireFeature[] = [
+  { kind: "section type", name: "EOF", code: 0x00, since: "0.10", when: "always", fixtures: ["5.2", "7.2", "10.0"] },
+  { kind: "section type", name: "SECTION_START / PART / END", code: 0x01, since: "0.10", when: "iterable sections (ram, block, dirty bitmaps, s390 attributes)", fixtures: ["5.2", "7.2", "10.0"] },
+  { kind: "section type", name: "SECTION_FULL", code: 0x04, since: "0.10", when: "every device", fixtures: ["5.2", "7.2", "10.0"] },
+  { kind: "section type", name: "SUBSECTION", code: 0x05, since: "0.13", when: "a device's optional state is needed", fixtures: ["5.2", "7.2", "10.0"] },
+  { kind: "section type", name: "VMDESCRIPTION", code: 0x06, since: "2.3", when: "after EOF, unless suppress-vmdesc (machine types ≤ 2.2) or postcopy", fixtures: ["5.2", "7.2", "10.0"] },
+  { kind: "section type", name: "CONFIGURATION", code: 0x07, since: "2.4", when: "machine types ≥ 2.4", fixtures: ["5.2", "7.2", "10.0"] },
+  { kind: "section type", name: "COMMAND", code: 0x08, since: "2.5", when: "postcopy, return path, PING, 10.0's SWITCHOVER_START", fixtures: ["7.2", "10.0"] },
+  { kind: "section type", name: "SECTION_FOOTER", code: 0x7e, since: "2.4", when: "machine types ≥ 2.4", fixtures: ["5.2", "7.2", "10.0"] },
+  { kind: "command", name: "OPEN_RETURN_PATH", code: 1, since: "2.5", when: "postcopy or return-path migrations", fixtures: ["7.2", "10.0"] },
+  { kind: "command", name: "PING", code: 2, since: "2.5", when: "postcopy-ram (after ADVISE, and inside PACKAGED), COLO", fixtures: ["7.2", "10.0"] },
+  { kind: "command", name: "POSTCOPY_ADVISE", code: 3, since: "2.5", when: "postcopy-ram capability", fixtures: ["7.2", "10.0"] },
+  { kind: "command", name: "POSTCOPY_LISTEN", code: 4, since: "2.5", when: "postcopy once it starts (a stopped VM completes in precopy), inside PACKAGED", fixtures: [] },
+  { kind: "command", name: "POSTCOPY_RUN", code: 5, since: "2.5", when: "postcopy once it starts, inside PACKAGED", fixtures: [] },
+  { kind: "command", name: "POSTCOPY_RAM_DISCARD", code: 6, since: "2.5", when: "postcopy switch-over with pages dirtied since they were sent", fixtures: [] },
+  { kind: "command", name: "PACKAGED", code: 7, since: "2.5", when: "postcopy once it starts: the device state as one nested stream", fixtures: [] },
+  { kind: "command", name: "ENABLE_COLO", code: 8, since: "≤ 3.0", when: "x-colo capability", fixtures: [] },
+  { kind: "command", name: "POSTCOPY_RESUME", code: 9, since: "3.0", when: "recovering a paused postcopy (return channel only)", fixtures: [] },
+  { kind: "command", name: "RECV_BITMAP", code: 10, since: "3.0", when: "recovering a paused postcopy (return channel only)", fixtures: [] },
+  { kind: "command", name: "SWITCHOVER_START", code: 11, since: "10.0", when: "machine types ≥ 10.0 (send-switchover-start), before the final device state", fixtures: ["10.0"] },
+  { kind: "RAM flag", name: "FULL", code: 0x01, since: "0.10", until: "0.12", when: "obsolete: never written by the v4 RAM section", fixtures: [] },
+  { kind: "RAM flag", name: "ZERO", code: 0x02, since: "0.13", when: "a page of one byte value (zero-page-detection legacy)", fixtures: ["5.2", "7.2", "10.0"] },
+  { kind: "RAM flag", name: "MEM_SIZE", code: 0x04, since: "0.13", when: "once, the block list, at the start of the RAM section", fixtures: ["5.2", "7.2", "10.0"] },
+  { kind: "RAM flag", name: "PAGE", code: 0x08, since: "0.13", when: "a page sent whole", fixtures: ["5.2", "7.2", "10.0"] },
+  { kind: "RAM flag", name: "EOS", code: 0x10, since: "0.13", when: "end of each RAM section part", fixtures: ["5.2", "7.2", "10.0"] },
+  { kind: "RAM flag", name: "CONTINUE", code: 0x20, since: "0.13", when: "a page of the block the previous page named", fixtures: ["5.2", "7.2", "10.0"] },
+  { kind: "RAM flag", name: "XBZRLE", code: 0x40, since: "1.2", when: "xbzrle capability, a page dirtied since it was sent and found in the cache", fixtures: ["10.0"] },
+  { kind: "RAM flag", name: "HOOK", code: 0x80, since: "2.0", when: "rdma: migrations only (never in a file)", fixtures: [] },
+  { kind: "RAM flag", name: "COMPRESS_PAGE", code: 0x100, since: "2.4", until: "9.0", when: "compress capability (removed in 9.1)", fixtures: ["7.2"] },
+  { kind: "RAM flag", name: "MULTIFD_FLUSH", code: 0x200, since: "8.0", when: "multifd capability, machine types ≥ 8.0, once per dirty-bitmap round (not with mapped-ram)", fixtures: [] },
+  { kind: "RAM block field", name: "page size (be64)", since: "2.9", when: "after POSTCOPY_ADVISE, a block whose page size differs from the host's", fixtures: [] },
+  { kind: "RAM block field", name: "mr_addr (be64)", since: "4.0", when: "x-ignore-shared capability", fixtures: [] },
+  { kind: "RAM block field", name: "mapped-ram header", since: "9.0", when: "mapped-ram capability (file: URIs), with or without multifd", fixtures: ["10.0"] },
+  { kind: "file layout", name: "mapped-ram bitmaps and pages at file offsets", since: "9.0", when: "mapped-ram capability; the file is sparse", fixtures: ["10.0"] },
+  { kind: "configuration", name: "configuration/target-page-bits", since: "2.10", when: "targets whose page size varies (not x86)", fixtures: [] },
+  { kind: "configuration", name: "configuration/capabilities", since: "4.0", when: "a capability the destination must share is on (x-ignore-shared, mapped-ram…)", fixtures: ["10.0"] },
+  { kind: "configuration", name: "configuration/uuid", since: "4.2", when: "validate-uuid capability", fixtures: ["7.2", "10.0"] },
+  { kind: "iterable section", name: "s390-storage_attributes", since: "2.10", when: "s390x guests with CMMA (KVM)", fixtures: [] },
+];

@@ -1,0 +1,127 @@
+/**
+ * RAM of two saves compared page by page without holding either: each side
+ * keeps a 64-bit digest per page (two 32-bit lanes) and a carried bit, filled
+ * as `exportMemory` walks that stream, then the digests are compared.
+ * 8 bytes and a bit per guest page: 16 MiB per side for a 4 GiB guest.
+ */
+import { LimitError, RefusedError } from "@vmstream/framing";
+import type { MemoryReport, MemoryTarget } from "../stream/memory.js";
+import type { RamBlock } from "../stream/ram.js";
+
+/** Digests of more pages than this per side are refused (256 MiB of digests: 128 GiB of guest at 4 KiB pages). */
+const MAX_PAGES = 32 << 20;
+
+interface BlockDigests {
+  pageSize: number;
+  pages: number;
+  length: number;
+  digests: Uint32Array;
+  carried: Uint8Array;
+}
+
+const scratch = new Uint32Array(16384);
+
+/** Two 32-bit lanes over a page's words; any byte change alters both with overwhelming likelihood. */
+function digest(page: Uint8Array, out: Uint32Array, at: number): void {
+  let words: Uint32Array;
+  const n = page.byteLength >>> 2;
+  if ((page.byteOffset & 3) === 0) words = new Uint32Array(page.buffer, page.byteOffset, n);
+  else {
+    words = n <= scratch.length ? scratch.subarray(0, n) : new Uint32Array(n);
+    new Uint8Array(words.buffer, words.byteOffset, n * 4).set(page.subarray(0, n * 4));
+  }
+  let a = 0x811c9dc5;
+  let b = 0x9747b28c;
+  for (let i = 0; i < n; i++) {
+    const w = words[i]!;
+    a = Math.imul(a ^ w, 0x01000193);
+    b = Math.imul((b + w) ^ (b >>> 15), 0x85ebca77);
+  }
+  out[at] = (a ^ (a >>> 16)) >>> 0;
+  out[at + 1] = (b ^ (b >>> 13)) >>> 0;
+}
+
+/** A MemoryTarget that keeps digests, for `diffRam`. XBZRLE needs page contents: such streams are refused. */
+export class PageDigests implements MemoryTarget {
+  readonly blocks = new Map<string, BlockDigests>();
+  private held = 0;
+  private zeroDigest: Uint32Array | null = null;
+
+  async block(b: RamBlock, _machine: string | null, pageSize: number): Promise<void> {
+    const pages = Math.ceil(b.length / pageSize);
+    this.held += pages;
+    if (this.held > MAX_PAGES) throw new LimitError(`diff keeps a digest per page: more than ${MAX_PAGES} pages`, 0);
+    this.blocks.set(b.name, { pageSize, pages, length: b.length, digests: new Uint32Array(pages * 2), carried: new Uint8Array((pages + 7) >>> 3) });
+    if (!this.zeroDigest) {
+      this.zeroDigest = new Uint32Array(2);
+      digest(new Uint8Array(pageSize), this.zeroDigest, 0);
+    }
+  }
+
+  async write(block: string, offset: number, data: Uint8Array): Promise<void> {
+    const d = this.blocks.get(block)!;
+    for (let p = 0; p < data.byteLength; p += d.pageSize) {
+      const i = (offset + p) / d.pageSize;
+      digest(data.subarray(p, p + d.pageSize), d.digests, i * 2);
+      d.carried[i >>> 3]! |= 1 << (i & 7);
+    }
+  }
+
+  zero(block: string, offset: number): void {
+    const d = this.blocks.get(block)!;
+    const i = offset / d.pageSize;
+    d.digests[i * 2] = this.zeroDigest![0]!;
+    d.digests[i * 2 + 1] = this.zeroDigest![1]!;
+    d.carried[i >>> 3]! |= 1 << (i & 7);
+  }
+
+  async read(): Promise<Uint8Array> {
+    throw new RefusedError("diff does not apply XBZRLE deltas (it keeps digests, not pages): compare `vmstream memory` outputs instead", 0);
+  }
+}
+
+export interface RamBlockDiff {
+  name: string;
+  pageSize: number;
+  /** Pages whose content differs (both carried). */
+  differ: number;
+  /** Pages carried only by A, only by B. */
+  onlyA: number;
+  onlyB: number;
+  /** `[start, end)` byte ranges of the block where the two differ in any way, merged (the first `maxRanges`). */
+  ranges: [number, number][];
+  /** How many such ranges there are in all. */
+  rangeCount: number;
+}
+
+/** Blocks present in both with the same size, compared page by page (others are reported by size). */
+export function diffRam(a: PageDigests, b: PageDigests, maxRanges = Infinity): RamBlockDiff[] {
+  const out: RamBlockDiff[] = [];
+  for (const [name, x] of a.blocks) {
+    const y = b.blocks.get(name);
+    if (!y || y.length !== x.length || y.pageSize !== x.pageSize) continue;
+    const res: RamBlockDiff = { name, pageSize: x.pageSize, differ: 0, onlyA: 0, onlyB: 0, ranges: [], rangeCount: 0 };
+    let run = -1;
+    for (let i = 0; i <= x.pages; i++) {
+      let bad = false;
+      if (i < x.pages) {
+        const ca = (x.carried[i >>> 3]! >> (i & 7)) & 1;
+        const cb = (y.carried[i >>> 3]! >> (i & 7)) & 1;
+        if (ca && cb) bad = x.digests[i * 2] !== y.digests[i * 2] || x.digests[i * 2 + 1] !== y.digests[i * 2 + 1];
+        else if (ca) res.onlyA++, (bad = true);
+        else if (cb) res.onlyB++, (bad = true);
+        if (bad && ca && cb) res.differ++;
+      }
+      if (bad && run < 0) run = i;
+      if (!bad && run >= 0) {
+        res.rangeCount++;
+        if (res.ranges.length < maxRanges) res.ranges.push([run * x.pageSize, i * x.pageSize]);
+        run = -1;
+      }
+    }
+    if (res.differ || res.onlyA || res.onlyB) out.push(res);
+  }
+  return out;
+}
+
+export type { MemoryReport };

@@ -1,0 +1,195 @@
+/**
+ * mapped-ram (QEMU 9.0+, `migrate_set_capability mapped-ram on` with a
+ * `file:` URI). The RAM section's MEM_SIZE record lists each block as usual
+ * (name, length, x-ignore-shared address) followed by a fixed header:
+ *
+ *     be32 version (1), be64 page size, be64 bitmap offset, be64 pages offset
+ *
+ * The block's bitmap (one bit per page, little-endian 64-bit words, set when
+ * the page's bytes are in the file) lies at the bitmap offset; page N lies at
+ * pages offset + N × page size (the pages offset is 1 MiB-aligned); the stream
+ * continues at pages offset + block length with the next block. Pages never
+ * appear as records. Everything between is a hole in the file QEMU writes.
+ *
+ * Read forward only: header, bitmap, present pages in order (seeking over the
+ * absent ones), then on to the next block. Each piece comes out as a
+ * pseudo-record (`RamRecord.mapped`) so the event stream keeps file order.
+ */
+import { LimitError, MalformedError, type StreamReader, hex } from "@vmstream/framing";
+import type { RamBlock, RamRecord, RamState } from "./ram.js";
+import { latin1 } from "./latin1.js";
+
+export const MAPPED_RAM_VERSION = 1;
+export const MAPPED_RAM_HEADER_SIZE = 28;
+/** QEMU aligns each block's pages to 1 MiB of file offset. */
+export const MAPPED_RAM_ALIGN = 0x100000;
+/** Present pages per pseudo-record when pages are read (1 MiB at 4 KiB pages). */
+const RUN_PAGES = 256;
+
+export interface MappedHeader {
+  version: number;
+  pageSize: number;
+  bitmapOffset: number;
+  pagesOffset: number;
+}
+
+export type MappedPiece = { kind: "block"; bitmap: Uint8Array } | { kind: "pages"; count: number };
+
+/** Where the reader is inside the MEM_SIZE record of a mapped-ram stream. */
+export class MappedCursor {
+  /** Bytes of block length still to be listed. */
+  left: number;
+  blk: { name: string; pagesOffset: number; end: number; bitmap: Uint8Array; pages: number; next: number } | null = null;
+  constructor(total: number) {
+    this.left = total;
+  }
+}
+
+/** Bytes of a bitmap for `pages` pages: whole 64-bit words, as QEMU stores it. */
+export const bitmapBytes = (pages: number): number => Math.ceil(pages / 64) * 8;
+
+const bitSet = (bm: Uint8Array, i: number): boolean => (bm[i >>> 3]! & (1 << (i & 7))) !== 0;
+
+function popcount(bm: Uint8Array): number {
+  let n = 0;
+  for (let i = 0; i < bm.byteLength; i++) {
+    let b = bm[i]!;
+    while (b) {
+      b &= b - 1;
+      n++;
+    }
+  }
+  return n;
+}
+
+async function be64(input: StreamReader, what: string): Promise<number> {
+  const at = input.offset;
+  await input.need(8, what);
+  const b = input.take(8);
+  const hi = ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
+  const lo = ((b[4]! << 24) | (b[5]! << 16) | (b[6]! << 8) | b[7]!) >>> 0;
+  if (hi > 0x1fffff) throw new MalformedError(`${what} above 2^53 is not supported`, at);
+  return hi * 0x1_0000_0000 + lo;
+}
+
+/** Skip forward to absolute offset `to` (an offset behind the reader is a layout this reader refuses). */
+async function seekTo(input: StreamReader, to: number, what: string, at: number): Promise<void> {
+  const gap = to - input.offset;
+  if (gap < 0) throw new MalformedError(`mapped-ram ${what} lies before data already read`, at, { expected: `at least ${input.offset}`, found: String(to) });
+  if (gap > 0) await input.skip(gap, what);
+}
+
+/** Read `n` bytes that must be zero (the gap QEMU leaves before the pages). */
+async function zeros(input: StreamReader, n: number, what: string): Promise<void> {
+  while (n > 0) {
+    const k = Math.min(n, 1 << 16);
+    const at = input.offset;
+    await input.need(k, what);
+    if (!input.skipZeros(k)) {
+      const v = input.take(k);
+      let i = 0;
+      while (v[i] === 0) i++;
+      throw new MalformedError(`non-zero byte in ${what}`, at + i, { expected: "0x00", found: hex(v[i]!, 2) });
+    }
+    n -= k;
+  }
+}
+
+/**
+ * The next piece of a mapped-ram MEM_SIZE record, or null once every block
+ * has been read and the reader stands where the stream continues.
+ */
+export async function readMapped(input: StreamReader, st: RamState, keep: boolean): Promise<RamRecord | null> {
+  const cur = st.mapped!;
+  const ps = st.pageSize;
+  for (;;) {
+    const b = cur.blk;
+    if (b) {
+      if (keep) {
+        let i = b.next;
+        while (i < b.pages && !bitSet(b.bitmap, i)) i++;
+        if (i < b.pages) {
+          let n = 1;
+          while (n < RUN_PAGES && i + n < b.pages && bitSet(b.bitmap, i + n)) n++;
+          const at = b.pagesOffset + i * ps;
+          await seekTo(input, at, "page", input.offset);
+          await input.need(n * ps, "mapped-ram pages");
+          b.next = i + n;
+          const rec: RamRecord = { offset: at, flags: 0, addr: i * ps, block: b.name, fill: 0, blocks: null, data: input.take(n * ps), dataLength: n * ps, xflag: 0 };
+          rec.mapped = { kind: "pages", count: n };
+          return rec;
+        }
+      }
+      await seekTo(input, b.end, "next block", input.offset);
+      cur.blk = null;
+    }
+    if (cur.left === 0) {
+      st.mapped = null;
+      return null;
+    }
+    return readBlock(input, st, cur, ps);
+  }
+}
+
+async function readBlock(input: StreamReader, st: RamState, cur: MappedCursor, ps: number): Promise<RamRecord> {
+  const bat = input.offset;
+  await input.need(1, "RAM block name");
+  const n = input.take(1)[0]!;
+  if (n === 0) throw new MalformedError("empty RAM block name", bat);
+  await input.need(n, "RAM block name");
+  const block: RamBlock = { name: latin1(input.take(n)), length: 0 };
+  block.length = await be64(input, "RAM block length");
+  if (st.ignoreShared) block.gpa = await be64(input, "RAM block address");
+  if (block.length > cur.left)
+    throw new MalformedError(`RAM block "${block.name}" length exceeds the announced total`, bat, { expected: `at most ${cur.left}`, found: String(block.length) });
+  if (block.length % ps !== 0) throw new MalformedError(`RAM block "${block.name}" length is not a whole number of pages`, bat, { found: String(block.length) });
+  if (st.blocks.size >= 4096) throw new LimitError("more than 4096 RAM blocks", bat);
+  const hat = input.offset;
+  const r = await input.read(MAPPED_RAM_HEADER_SIZE, "mapped-ram header");
+  const version = r.u32be();
+  const hps = Number(r.u64be());
+  const bitmapOffset = Number(r.u64be());
+  const pagesOffset = Number(r.u64be());
+  if (version !== MAPPED_RAM_VERSION) throw new MalformedError("unknown mapped-ram header version", hat, { expected: String(MAPPED_RAM_VERSION), found: String(version) });
+  if (hps !== ps) throw new MalformedError("mapped-ram page size differs from the stream's", hat + 4, { expected: String(ps), found: String(hps) });
+  const pages = block.length / ps;
+  const bmLen = bitmapBytes(pages);
+  if (pagesOffset % MAPPED_RAM_ALIGN !== 0)
+    throw new MalformedError("mapped-ram pages offset is not 1 MiB-aligned", hat + 20, { found: hex(pagesOffset) });
+  if (pagesOffset < bitmapOffset + bmLen)
+    throw new MalformedError("mapped-ram pages overlap the bitmap", hat + 20, { expected: `at least ${bitmapOffset + bmLen}`, found: String(pagesOffset) });
+  const end = pagesOffset + block.length;
+  // The stream goes on after the block's pages, so a file that ends before them is cut short.
+  if (input.size !== undefined && end > input.size)
+    throw new MalformedError(`mapped-ram pages of "${block.name}" run past the end of the file`, hat + 20, { expected: `at most ${input.size}`, found: String(end) });
+  block.mapped = { version, pageSize: hps, bitmapOffset, pagesOffset };
+  await seekTo(input, bitmapOffset, "bitmap", hat + 12);
+  const mat = input.offset;
+  await input.need(bmLen, "mapped-ram bitmap");
+  const bitmap = input.take(bmLen).slice();
+  for (let i = pages; i < bmLen * 8; i++)
+    if (bitSet(bitmap, i)) throw new MalformedError(`mapped-ram bitmap of "${block.name}" marks page ${i} beyond the block`, mat + (i >>> 3));
+  await zeros(input, pagesOffset - input.offset, "the gap before mapped-ram pages");
+  cur.left -= block.length;
+  cur.blk = { name: block.name, pagesOffset, end, bitmap, pages, next: 0 };
+  st.blocks.set(block.name, block.length);
+  const present = popcount(bitmap);
+  st.totals.pages += present;
+  st.totals.pageBytes += present * ps;
+  const rec: RamRecord = { offset: bat, flags: 0, addr: 0, block: null, fill: 0, blocks: [block], data: null, dataLength: 0, xflag: 0 };
+  rec.mapped = { kind: "block", bitmap };
+  return rec;
+}
+
+/** Pages set in a block's bitmap, in order, as [first, count] runs. */
+export function* presentRuns(bitmap: Uint8Array, pages: number): Generator<[number, number]> {
+  let i = 0;
+  while (i < pages) {
+    while (i < pages && !bitSet(bitmap, i)) i++;
+    if (i >= pages) return;
+    let n = 1;
+    while (i + n < pages && bitSet(bitmap, i + n)) n++;
+    yield [i, n];
+    i += n;
+  }
+}
