@@ -4,13 +4,13 @@ import { existsSync, readFileSync, readdirSync } from "node:fs";
 /**
  * Run a shell command (its standard output is captured, so commands redirect
  * large outputs to /dev/null themselves) and report wall time and peak RSS. With GNU time
- * (/usr/bin/time) the kernel's ru_maxrss covers the whole pipeline (sh and
- * every child it waited for); without it we poll VmHWM of the process tree
- * under /proc every 10 ms.
+ * (/usr/bin/time) the kernel's ru_maxrss covers the whole pipeline (the
+ * largest of sh and every child it waited for); without it we poll VmHWM of
+ * the process tree under /proc every 10 ms.
  */
 const GNU_TIME = existsSync("/usr/bin/time") ? "/usr/bin/time" : null;
 
-export const rssMethod = () => (GNU_TIME ? "GNU time ru_maxrss (whole pipeline)" : "VmHWM polled from /proc every 10 ms");
+export const rssMethod = () => (GNU_TIME ? "GNU time ru_maxrss (largest process of the pipeline)" : "VmHWM polled from /proc every 10 ms");
 
 export function runOnce(cmd, { env = process.env, timeoutMs = 600_000 } = {}) {
   return new Promise((resolve, reject) => {
@@ -64,22 +64,54 @@ function treeHwm(pid) {
   return max;
 }
 
+export const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
 /**
- * Best of `runs` (the machine is shared, so the minimum is the least disturbed
- * run); peak RSS is the largest seen. `after` runs after each attempt (delete
- * outputs). A non-zero exit fails the measurement with its error text.
+ * Time several commands against each other: `warmup` untimed rounds, then
+ * `runs` rounds in which every command runs once, in order (ours, peer, ours,
+ * peer, …), so a slow moment of a shared machine falls on both sides. Each
+ * side reports the median, min and max wall time, the median CPU time and
+ * the largest peak RSS. `after` (per command) runs after each attempt, untimed
+ * (deleting outputs). A failing command stops being run; its result names the
+ * error.
  */
-export async function measure(cmd, { runs = 3, after, env } = {}) {
-  let best = null;
-  let rss = 0;
-  for (let i = 0; i < runs; i++) {
-    const r = await runOnce(cmd, { env });
-    after?.();
-    if (r.code !== 0) return { ok: false, error: firstLine(r.stderr) || `exit ${r.code}`, code: r.code };
-    rss = Math.max(rss, r.rssKiB);
-    if (!best || r.seconds < best.seconds) best = r;
+export async function interleave(cmds, { runs = 5, warmup = 1 } = {}) {
+  const state = cmds.map(() => ({ times: [], cpus: [], rss: 0, error: null, stdout: "" }));
+  for (let round = -warmup; round < runs; round++) {
+    for (const [i, c] of cmds.entries()) {
+      const s = state[i];
+      if (s.error) continue;
+      const r = await runOnce(c.cmd, { env: c.env });
+      c.after?.();
+      if (r.code !== 0) {
+        s.error = firstLine(r.stderr) || `exit ${r.code}`;
+        continue;
+      }
+      s.rss = Math.max(s.rss, r.rssKiB);
+      s.stdout = r.stdout;
+      if (round < 0) continue;
+      s.times.push(r.seconds);
+      if (r.cpu != null) s.cpus.push(r.cpu);
+    }
   }
-  return { ok: true, seconds: best.seconds, cpu: best.cpu, rssKiB: rss, stdout: best.stdout };
+  return state.map((s) =>
+    s.error
+      ? { ok: false, error: s.error }
+      : {
+          ok: true,
+          seconds: median(s.times),
+          min: Math.min(...s.times),
+          max: Math.max(...s.times),
+          runs: s.times.length,
+          cpu: s.cpus.length ? median(s.cpus) : null,
+          rssKiB: s.rss,
+          stdout: s.stdout,
+        },
+  );
 }
 
 const firstLine = (s) => s.split("\n").find((l) => l.trim()) ?? "";

@@ -1,223 +1,265 @@
 /**
- * `npm run bench`: generate the inputs, time vmstream against the real tools
- * on them in the same run, print a table and write docs/performance.md.
+ * `npm run bench [-- --check] [-- --only REGEX]`: time vmstream against the
+ * real tools, as installed, on streams written by real peers, by the
+ * independent Xen encoder and by our own generators (inputs.mjs); print a
+ * table and write docs/performance.md.
  *
- * Environment: BENCH_RUNS (attempts per measurement, best kept; default 5: this shared two-core machine varies by ±20–30 % from run to run),
- * BENCH_SCALE (input size factor, default 1 — smaller for a quick look; the
- * committed report is always a full-size run), ANALYZE_MIGRATION (path to a
- * copy of QEMU's scripts/analyze-migration.py; never committed here).
+ * Every row runs its two commands interleaved (ours, peer, ours, peer, …)
+ * after one untimed round, and reports each side's median and spread
+ * (min–max); a verdict compares medians. `--check` exits 1 when any target is
+ * missed, a peer is missing, or vmstream fails.
+ *
+ * Environment: BENCH_RUNS (timed rounds per row, at least 5; start-up rows
+ * use at least 15), BENCH_MIB (size of the large inputs, default 512; the
+ * committed report is a default run), BENCH_CODEC_MIB (size of the decode /
+ * encode inputs, default 64), VMSTREAM_PEERS (where scripts/peers installed
+ * QEMU 7.2/10.0 and their scripts, default /opt/vmstream-peers).
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from "node:os";
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { availableParallelism, cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { generateContext } from "./gen/context.mjs";
-import { generateQemu, qemuTemplate } from "./gen/qemu.mjs";
-import { generateLegacy, generateLibxc } from "./gen/xen.mjs";
-import { measure, rssMethod } from "./measure.mjs";
-import { NOT_INSTALLED, analyzeMigration, xenTools } from "./peers.mjs";
-import { renderMarkdown, renderTable } from "./report.mjs";
+import { parseArgs } from "node:util";
+import { CACHE, REPO, oneKiB, oursContext, oursQemu, realQemuStream, xenpeerLegacy, xenpeerLibxc } from "./inputs.mjs";
+import { interleave, rssMethod } from "./measure.mjs";
+import { NOT_INSTALLED, SYSTEM_PYTHON, analyzeMigration, versionOf, xenTools } from "./peers.mjs";
+import { renderMarkdown, renderTable, verdictOf } from "./report.mjs";
 
-const REPO = fileURLToPath(new URL("../../", import.meta.url));
-const HERE = fileURLToPath(new URL(".", import.meta.url));
-const RUNS = Number(process.env.BENCH_RUNS ?? 5);
-const SCALE = Number(process.env.BENCH_SCALE ?? 1);
+const { values: args } = parseArgs({ options: { check: { type: "boolean" }, only: { type: "string" }, "no-write": { type: "boolean" } } });
+const RUNS = Math.max(5, Number(process.env.BENCH_RUNS ?? 5));
+const STARTUP_RUNS = Math.max(15, RUNS);
+const BIG = Number(process.env.BENCH_MIB ?? 512);
+const HALF = Math.max(1, BIG >> 1);
+const CODEC = Number(process.env.BENCH_CODEC_MIB ?? 64);
+const DEFAULT_SIZES = BIG === 512 && CODEC === 64;
 const MiB = 1 << 20;
-const sz = (n) => Math.max(MiB, Math.round((n * SCALE) / MiB) * MiB);
-const q = (s) => `'${s.replace(/'/g, "'\\''")}'`;
-const VM = `${q(process.execPath)} ${q(join(REPO, "packages/cli/bin/vmstream.js"))}`;
-const NODE = q(process.execPath);
-
-/** Targets from the performance issue. */
 const RSS_LIMIT_MIB = 160;
-const GBps = 1e9;
 
-const dir = mkdtempSync(join(tmpdir(), "vmstream-bench-"));
-/** sync(1): dirty pages of one run must not slow the next (outputs are deleted and flushed between runs). */
+const q = (s) => `'${String(s).replace(/'/g, "'\\''")}'`;
+const NODE = q(process.execPath);
+const VM = `${NODE} ${q(join(REPO, "packages/cli/bin/vmstream.js"))}`;
+const HERE = join(REPO, "scripts/bench");
+const work = join(REPO, "bench-out/work");
+const log = (s) => process.stderr.write(`${s}\n`);
+/** sync(1) after deleting an output: the dirty pages of one run must not slow the next. */
 const flush = () => {
   try {
     execFileSync("sync");
   } catch {}
 };
+const rm = (...paths) => () => {
+  for (const p of paths) rmSync(p, { force: true });
+  flush();
+};
+
 const rows = [];
 const notes = [];
-const log = (s) => process.stderr.write(`${s}\n`);
+const only = args.only ? new RegExp(args.only, "i") : null;
 
-function row(r) {
-  rows.push(r);
-  log(`  ${r.name}: ${r.ours?.ok ? `${r.ours.seconds.toFixed(3)} s` : (r.ours?.error ?? "-")}${r.peer?.ok ? ` vs ${r.peer.seconds.toFixed(3)} s` : ""}`);
-}
-
-/** ours vs a peer on one input; `peerCmd` null = peer missing. */
-async function versus(name, input, oursCmd, peerCmd, target, opts = {}) {
-  log(`${name} …`);
-  const ours = await measure(oursCmd, { runs: RUNS, after: opts.after });
-  const peer = peerCmd ? await measure(peerCmd, { runs: RUNS, after: opts.afterPeer ?? opts.after, env: opts.peerEnv }) : null;
-  row({ name, input, bytes: statSync(input.path).size, ours, peer, peerName: opts.peerName, target, kind: "ratio" });
-}
-
-async function throughput(name, input, cmd, target, { inProcess = false, after } = {}) {
-  log(`${name} …`);
-  const ours = await measure(cmd, { runs: RUNS, after });
-  if (ours.ok && inProcess) {
-    const j = JSON.parse(ours.stdout.trim().split("\n").pop());
-    ours.seconds = j.seconds;
-  }
-  row({ name, input, bytes: statSync(input.path).size, ours, target, kind: "throughput" });
-}
-
-try {
-  const started = new Date();
-  const load0 = loadavg()[0];
-  const xen = xenTools();
-  const analyze = analyzeMigration();
-  const pyEnv = { ...process.env, PYTHONPATH: xen.pythonPath ?? "" };
-  const xenVerify = (f) => (xen.verify ? `python3 ${q(join(HERE, "xen-verify.py"))} ${q(xen.verify)} -f libxc -i ${q(f)} > /dev/null` : null);
-
-  log(`generating inputs in ${dir} (scale ${SCALE}) …`);
-  const inputs = {};
-  const gen = (key, label, fn) => {
-    const path = join(dir, key);
+/** Inputs are made on first use; one that cannot be made marks its rows as not measured, with the reason. */
+const inputs = new Map();
+function input(key, label, make) {
+  if (!inputs.has(key)) {
     const t = performance.now();
     try {
-      fn(path);
-      inputs[key] = { path, label: `${label}, ${(statSync(path).size / MiB).toFixed(0)} MiB` };
-      log(`  ${key}: ${inputs[key].label} (${((performance.now() - t) / 1000).toFixed(1)} s)`);
+      const path = make();
+      const bytes = statSync(path).size;
+      inputs.set(key, { path, bytes, label: `${label}, ${bytes < MiB ? `${bytes} B` : `${(bytes / MiB).toFixed(0)} MiB`}` });
+      log(`  input ${key}: ${path} (${((performance.now() - t) / 1000).toFixed(1)} s)`);
     } catch (e) {
-      notes.push(`${label}: not generated (${e.message})`);
-      log(`  ${key}: skipped: ${e.message}`);
+      inputs.set(key, { error: e.message.split("\n")[0], label });
+      log(`  input ${key}: not made: ${e.message.split("\n")[0]}`);
     }
-  };
-  gen("context.bin", "context@2, synthetic, 0–8 KiB records", (p) => generateContext(p, sz(256 * MiB)));
-  gen("libxc-1024.bin", "libxc@3 HVM, 1024 pages/record", (p) => generateLibxc(p, sz(512 * MiB), 1024));
-  gen("libxc-1.bin", "libxc@3 HVM, 1 page/record", (p) => generateLibxc(p, sz(512 * MiB), 1));
-  gen("legacy.bin", "legacy@64 HVM", (p) => generateLegacy(p, sz(1024 * MiB)));
-  if (qemuTemplate()) gen("qemu.mig", "qemu@3 pc-7.2, random RAM", (p) => generateQemu(p, sz(512 * MiB)));
-  else notes.push("QEMU input: no template stream in this checkout (fixtures/qemu/pc-7.2-stopped.mig)");
-  // Let the kernel write the generated GiBs back now, not during the write-heavy measurements.
-  flush();
+  }
+  return inputs.get(key);
+}
 
-  // Fixed costs every command pays, for reading the ratios on small inputs.
-  const none = { path: process.execPath, label: "no input" };
-  await throughput("start-up: vmstream --version", none, `${VM} --version > /dev/null`, { reference: true });
-  await throughput("start-up: node -e 0", none, `${NODE} -e 0`, { reference: true });
-  await throughput("start-up: python3 -c pass", none, "python3 -c pass", { reference: true });
-
-  const ctx = inputs["context.bin"];
-  if (ctx) {
-    await throughput("walk records, file (in process)", ctx, `${NODE} ${q(join(HERE, "walk.mjs"))} ${q(ctx.path)}`, { gbps: 1 }, { inProcess: true });
-    await throughput("walk records, pipe (in process)", ctx, `cat ${q(ctx.path)} | ${NODE} ${q(join(HERE, "walk.mjs"))} -`, { gbps: 1 }, { inProcess: true });
-    await throughput("verify, file", ctx, `${VM} verify ${q(ctx.path)} > /dev/null`, {});
-    await throughput("verify - (cat | vmstream)", ctx, `cat ${q(ctx.path)} | ${VM} verify - > /dev/null`, { gbps: 1 });
-    await throughput("pipe ceiling (cat | cat)", ctx, `cat ${q(ctx.path)} | cat > /dev/null`, { reference: true });
-    // The same with the pipe left at the kernel's 64 KiB (vmstream grows it to 1 MiB by default).
-    await throughput(
-      "walk records, pipe kept at 64 KiB (in process)",
-      ctx,
-      `cat ${q(ctx.path)} | VMSTREAM_PIPE_SIZE=0 ${NODE} ${q(join(HERE, "walk.mjs"))} -`,
-      { reference: true },
-      { inProcess: true },
+/**
+ * One row: ours against a peer (or a reference command), interleaved.
+ * `peer` null = peer missing (`missing` says why). `target.ratio`: ours'
+ * median ≤ ratio × the peer's; `target.reference`: shown for scale only.
+ */
+async function row(name, inp, ours, peer, target, opts = {}) {
+  const full = `${name} [${inp.label}]`;
+  if (only && !only.test(full)) return;
+  log(`${full} …`);
+  const r = { name, input: inp, peerName: opts.peerName ?? "", target, note: opts.note };
+  if (inp.error) {
+    r.skipped = `input not made: ${inp.error}`;
+  } else if (peer === null) {
+    [r.ours] = await interleave([{ cmd: ours, after: opts.after }], { runs: opts.runs ?? RUNS });
+    r.peer = null;
+    r.missing = opts.missing ?? NOT_INSTALLED;
+  } else {
+    [r.ours, r.peer] = await interleave(
+      [
+        { cmd: ours, after: opts.after },
+        { cmd: peer, after: opts.afterPeer ?? opts.after, env: opts.peerEnv },
+      ],
+      { runs: opts.runs ?? RUNS },
     );
   }
-  const x1024 = inputs["libxc-1024.bin"];
-  if (x1024) {
-    await throughput("verify - (cat | vmstream)", x1024, `cat ${q(x1024.path)} | ${VM} verify - > /dev/null`, { gbps: 1 });
-    await versus("verify", x1024, `${VM} verify ${q(x1024.path)} > /dev/null`, xenVerify(x1024.path), { ratio: 1.0 }, { peerName: "verify-stream-v2", peerEnv: pyEnv });
-  }
-  const x1 = inputs["libxc-1.bin"];
-  if (x1) {
-    await versus("verify", x1, `${VM} verify ${q(x1.path)} > /dev/null`, xenVerify(x1.path), { ratio: 0.5 }, { peerName: "verify-stream-v2", peerEnv: pyEnv });
-  }
-  const leg = inputs["legacy.bin"];
-  if (leg) {
-    // The floor for any converter: copying the input file once, in the kernel (cp uses copy_file_range).
-    const copy = join(dir, "legacy.cp.out");
-    const del = () => {
-      rmSync(copy, { force: true });
-      flush();
-    };
-    await throughput("copy the input (cp), for scale", leg, `cp ${q(leg.path)} ${q(copy)}`, { reference: true }, { after: del });
-    const ours = join(dir, "legacy.ours.out");
-    const theirs = join(dir, "legacy.xen.out");
-    await versus(
-      "convert --to libxc",
-      leg,
-      `${VM} convert ${q(leg.path)} ${q(ours)} --to libxc --width 64 --guest hvm`,
-      xen.convert ? `${q(xen.convert)} -i ${q(leg.path)} -o ${q(theirs)} -w 64 -g hvm -f libxc` : null,
-      { ratio: 0.5 },
-      {
-        peerName: "convert-legacy-stream",
-        peerEnv: pyEnv,
-        after: () => {
-          rmSync(ours, { force: true });
-          flush();
-        },
-        afterPeer: () => {
-          rmSync(theirs, { force: true });
-          flush();
-        },
-      },
-    );
-    const last = rows[rows.length - 1];
-    if (last.ours.ok && last.peer?.ok) {
+  rows.push(r);
+  const v = verdictOf(r, RSS_LIMIT_MIB);
+  log(`  → ${r.ours?.ok ? `${r.ours.seconds.toFixed(3)} s` : (r.ours?.error ?? r.skipped)}${r.peer?.ok ? ` vs ${r.peer.seconds.toFixed(3)} s` : ""}: ${v.text}`);
+}
+
+const started = new Date();
+const load0 = loadavg();
+rmSync(work, { recursive: true, force: true });
+mkdirSync(work, { recursive: true });
+try {
+  const xen = xenTools();
+  const analyze = { "7.2": analyzeMigration("7.2"), "10.0": analyzeMigration("10.0") };
+  log(`inputs: cached in ${CACHE} (large ${BIG} MiB, decode/encode ${CODEC} MiB)`);
+
+  // ---- Start-up: what every command pays before its first byte.
+  const none = { label: "no input", bytes: 0, path: "" };
+  await row("start-up: vmstream --version", none, `${VM} --version > /dev/null`, `${NODE} -e 0`, { ratio: 1.2 }, { peerName: "node -e 0", runs: STARTUP_RUNS });
+  const kib = input("1k", "context@2, our generator", oneKiB);
+  await row("start-up: verify", kib, `${VM} verify ${q(kib.path)} > /dev/null`, `${NODE} -e 0`, { ratio: 1.4 }, { peerName: "node -e 0", runs: STARTUP_RUNS });
+  await row("start-up: python3 from PATH", none, "python3 -c pass", `${SYSTEM_PYTHON} -c pass`, { reference: true }, { peerName: SYSTEM_PYTHON, runs: RUNS });
+
+  // ---- Xen: verify against verify-stream-v2, convert against convert-legacy-stream.
+  const verifyV2 = (fam, f) => (xen.verify ? `${q(xen.verify)} -f ${fam} -i ${q(f)} > /dev/null` : null);
+  const x1024 = input("libxc-1024", "libxc@3 HVM, 1024 pages/record, xenpeer", () => xenpeerLibxc(BIG, 1024));
+  await row("verify", x1024, `${VM} verify ${q(x1024.path)} > /dev/null`, verifyV2("libxc", x1024.path), { ratio: 1.0 }, { peerName: "verify-stream-v2", peerEnv: xen.env });
+  const x1 = input("libxc-1", "libxc@3 HVM, 1 page/record, xenpeer", () => xenpeerLibxc(BIG, 1));
+  await row("verify", x1, `${VM} verify ${q(x1.path)} > /dev/null`, verifyV2("libxc", x1.path), { ratio: 0.5 }, { peerName: "verify-stream-v2", peerEnv: xen.env });
+
+  const leg = input("legacy", "legacy@64 HVM, xenpeer", () => xenpeerLegacy(BIG));
+  {
+    const ours = join(work, "legacy.ours.out");
+    const theirs = join(work, "legacy.xen.out");
+    const oursCmd = `${VM} convert ${q(leg.path)} ${q(ours)} --to libxc --width 64 --guest hvm`;
+    const peerCmd = xen.convert ? `${q(xen.convert)} -i ${q(leg.path)} -o ${q(theirs)} -w 64 -g hvm -f libxc` : null;
+    await row("convert --to libxc", leg, oursCmd, peerCmd, { ratio: 1.0 }, { peerName: "convert-legacy-stream", peerEnv: xen.env, after: rm(ours), afterPeer: rm(theirs) });
+    if (peerCmd && !leg.error && (!only || only.test("convert"))) {
       // One more run of each, untimed, to compare the outputs byte for byte.
       let verdict = "not compared (a comparison run failed)";
       try {
-        execFileSync("sh", ["-c", `${VM} convert ${q(leg.path)} ${q(ours)} --to libxc --width 64 --guest hvm`]);
-        execFileSync(xen.convert, ["-i", leg.path, "-o", theirs, "-w", "64", "-g", "hvm", "-f", "libxc"], { env: pyEnv });
+        execFileSync("sh", ["-c", oursCmd]);
+        execFileSync("sh", ["-c", peerCmd], { env: xen.env });
         verdict = "DIFFERENT from";
         execFileSync("cmp", ["-s", ours, theirs]);
         verdict = "byte-identical to";
       } catch {}
       notes.push(`convert: vmstream's output is ${verdict} convert-legacy-stream's`);
+      rm(ours, theirs)();
     }
-    rmSync(ours, { force: true });
-    rmSync(theirs, { force: true });
-    flush();
-  }
-  const mig = inputs["qemu.mig"];
-  if (mig) {
-    const peer = analyze ? `python3 ${q(analyze)} -f ${q(mig.path)} > /dev/null` : null;
-    await versus("inspect --json --view analyze", mig, `${VM} inspect ${q(mig.path)} --json --view analyze > /dev/null`, peer, { ratio: 0.5 }, { peerName: "analyze-migration.py" });
-    await versus("verify", mig, `${VM} verify ${q(mig.path)} > /dev/null`, peer, { ratio: 0.5 }, { peerName: "analyze-migration.py" });
-  }
-  for (const key of ["context.bin", "libxc-1024.bin", "qemu.mig"]) {
-    const inp = inputs[key];
-    if (!inp) continue;
-    const out = join(dir, "recode.out");
-    const del = () => {
-      rmSync(out, { force: true });
-      flush();
-    };
-    await versus("recode", inp, `${VM} recode ${q(inp.path)} ${q(out)}`, `cp ${q(inp.path)} ${q(out)}`, { ratio: 3 }, { peerName: "cp", after: del });
   }
 
+  // ---- QEMU: each release's analyze-migration.py on streams that release wrote.
+  for (const rel of ["7.2", "10.0"]) {
+    const mig = input(`qemu-${rel}`, `qemu@3, written by QEMU ${rel} (pc-i440fx-${rel}, ${BIG} MiB guest, random RAM)`, () => realQemuStream(rel, BIG));
+    const a = analyze[rel];
+    const peer = a ? `${q(a.python)} ${q(a.script)} -f ${q(mig.path)} > /dev/null` : null;
+    const missing = `${NOT_INSTALLED}: QEMU ${rel}'s analyze-migration.py (scripts/peers installs it)`;
+    const opts = { peerName: `analyze-migration.py ${rel}`, missing };
+    await row("inspect --json --view analyze", mig, `${VM} inspect ${q(mig.path)} --json --view analyze > /dev/null`, peer, { ratio: 0.5 }, opts);
+    await row("verify", mig, `${VM} verify ${q(mig.path)} > /dev/null`, peer, { ratio: 0.5 }, opts);
+  }
+
+  // ---- Every family through a pipe, against a Node process that only reads the pipe.
+  const families = [
+    ["qemu", inputs.get("qemu-7.2")],
+    ["libxc", x1024],
+    ["libxl", input("libxl", "libxl@2 HVM, 1024 pages/record, xenpeer", () => xenpeerLibxc(HALF, 1024, "libxl"))],
+    ["xl", input("xl", "xl@1 + libxl@2, xenpeer", () => xenpeerLibxc(HALF, 1024, "xl"))],
+    ["legacy", leg],
+    ["context", input("context", "context@2, our generator, 0–8 KiB records", () => oursContext(HALF))],
+  ];
+  for (const [, inp] of families) {
+    const drain = `cat ${q(inp.path)} | ${NODE} ${q(join(HERE, "drain.mjs"))}`;
+    await row("cat | vmstream verify -", inp, `cat ${q(inp.path)} | ${VM} verify - > /dev/null`, drain, { ratio: 1 / 0.8, speed: 0.8 }, { peerName: "cat | node (read only)" });
+  }
+
+  // ---- Recode against the copy floor.
+  const recodeInputs = [
+    inputs.get("qemu-7.2"),
+    input("qemu-gen", "qemu@3 pc-7.2, our generator (real stream, pc.ram rebuilt)", () => oursQemu(BIG)),
+    input("qemu-mapped-ram", `qemu@3 mapped-ram, written by QEMU 10.0 (file: migration, ${BIG} MiB guest)`, () => realQemuStream("10.0", BIG, { mappedRam: true })),
+    x1024,
+    families[2][1],
+    families[5][1],
+  ];
+  for (const inp of recodeInputs) {
+    const out = join(work, "recode.out");
+    await row("recode", inp, `${VM} recode ${q(inp.path)} ${q(out)}`, `cp ${q(inp.path)} ${q(out)}`, { ratio: 3 }, { peerName: "cp", after: rm(out) });
+  }
+
+  // ---- decode / encode against base64 of the same bytes.
+  const codecInputs = [
+    input("qemu-7.2-small", `qemu@3, written by QEMU 7.2 (${CODEC} MiB guest)`, () => realQemuStream("7.2", CODEC)),
+    input("libxc-small", "libxc@3 HVM, 1024 pages/record, xenpeer", () => xenpeerLibxc(CODEC, 1024)),
+    input("libxl-small", "libxl@2 HVM, xenpeer", () => xenpeerLibxc(CODEC, 1024, "libxl")),
+    input("legacy-small", "legacy@64 HVM, xenpeer", () => xenpeerLegacy(CODEC)),
+    input("context-small", "context@2, our generator", () => oursContext(CODEC)),
+  ];
+  for (const inp of codecInputs) {
+    await row("decode", inp, `${VM} decode ${q(inp.path)} > /dev/null`, `base64 -w0 ${q(inp.path)} > /dev/null`, { ratio: 3 }, { peerName: "base64 -w0" });
+    if (inp.error || (only && !only.test(`encode [${inp.label}]`))) continue;
+    // The document to encode, and the page data as base64 for the reference (the input's bytes, base64-encoded once).
+    const doc = join(work, "doc.json");
+    const b64 = join(work, "input.b64");
+    const out = join(work, "encoded.bin");
+    let made = true;
+    try {
+      execFileSync("sh", ["-c", `${VM} decode ${q(inp.path)} > ${q(doc)} && base64 -w0 ${q(inp.path)} > ${q(b64)}`], { stdio: ["ignore", "ignore", "pipe"] });
+    } catch (e) {
+      made = false;
+      notes.push(`encode [${inp.label}]: not measured, the decode that makes its document failed: ${String(e.stderr ?? e.message).split("\n")[0]}`);
+    }
+    if (made) {
+      await row("encode", inp, `${VM} encode ${q(doc)} ${q(out)}`, `base64 -d ${q(b64)} > /dev/null`, { ratio: 3 }, { peerName: "base64 -d", after: rm(out) });
+      let same = "not compared (encode failed)";
+      try {
+        execFileSync("sh", ["-c", `${VM} encode ${q(doc)} ${q(out)}`], { stdio: "ignore" });
+        same = "DIFFERENT from";
+        execFileSync("cmp", ["-s", out, inp.path]);
+        same = "byte-identical to";
+      } catch {}
+      notes.push(`decode → encode [${inp.label}]: the encoded stream is ${same} the input`);
+    }
+    rm(doc, b64, out)();
+  }
+
+  const load1 = loadavg();
   const machine = {
     date: started.toISOString(),
+    minutes: ((Date.now() - started.getTime()) / 60000).toFixed(1),
     nproc: availableParallelism(),
     cpu: cpus()[0]?.model ?? "unknown",
     memory: `${(totalmem() / 2 ** 30).toFixed(1)} GiB`,
-    node: process.version,
-    load: `${load0.toFixed(2)} at start, ${loadavg()[0].toFixed(2)} at end`,
+    node: `${process.execPath} ${process.version}`,
+    load: `${load0.map((x) => x.toFixed(2)).join(" / ")} (1 / 5 / 15 min) at start, ${load1.map((x) => x.toFixed(2)).join(" / ")} at end`,
+    busy: Math.max(load0[0], load1[0]) > 1,
     runs: RUNS,
-    scale: SCALE,
+    startupRuns: STARTUP_RUNS,
     rss: rssMethod(),
     peers: {
-      "verify-stream-v2": xen.verify ?? NOT_INSTALLED,
-      "convert-legacy-stream": xen.convert ?? NOT_INSTALLED,
-      "analyze-migration.py": analyze ? "a local copy (ANALYZE_MIGRATION)" : NOT_INSTALLED,
+      "verify-stream-v2": xen.verify ? `${xen.verify}, run by its #! line: ${xen.interpreter.path} (${xen.interpreter.version}), PYTHONPATH=${xen.pythonPath}` : NOT_INSTALLED,
+      "convert-legacy-stream": xen.convert ? `${xen.convert}, same interpreter` : NOT_INSTALLED,
+      "analyze-migration.py 7.2": analyze["7.2"] ? `${analyze["7.2"].script}, run by ${analyze["7.2"].python} (${analyze["7.2"].version})` : NOT_INSTALLED,
+      "analyze-migration.py 10.0": analyze["10.0"] ? `${analyze["10.0"].script}, run by ${analyze["10.0"].python} (${analyze["10.0"].version})` : NOT_INSTALLED,
+      "python3 on PATH": `${execFileSync("sh", ["-c", "command -v python3 || echo none"], { encoding: "utf8" }).trim()} (${versionOf("python3")}), used by no peer`,
+      cp: versionOf("cp"),
+      base64: versionOf("base64"),
     },
   };
-  const limits = { rssMiB: RSS_LIMIT_MIB, GBps };
-  process.stdout.write(`${renderTable(rows, limits)}\n`);
+  process.stdout.write(`${renderTable(rows, RSS_LIMIT_MIB)}\n`);
   for (const n of notes) process.stdout.write(`note: ${n}\n`);
-  if (SCALE === 1) {
-    writeFileSync(join(REPO, "docs/performance.md"), renderMarkdown(rows, machine, notes, limits));
+  const failed = rows.filter((r) => verdictOf(r, RSS_LIMIT_MIB).failed);
+  process.stdout.write(`${failed.length ? `${failed.length} of ${rows.filter((r) => !r.target.reference).length} targets missed` : "every target met"} (${machine.minutes} min)\n`);
+  if (DEFAULT_SIZES && !only && !args["no-write"]) {
+    const kept = join(HERE, "performance-notes.md");
+    const extra = existsSync(kept) ? readFileSync(kept, "utf8") : "";
+    writeFileSync(join(REPO, "docs/performance.md"), `${renderMarkdown(rows, machine, notes, RSS_LIMIT_MIB, { check: !!args.check })}${extra}`);
     log("wrote docs/performance.md");
   } else {
-    log("BENCH_SCALE ≠ 1: docs/performance.md left unchanged");
+    log("not a full default run: docs/performance.md left unchanged");
   }
+  if (args.check && failed.length) process.exitCode = 1;
 } finally {
-  rmSync(dir, { recursive: true, force: true });
+  rmSync(work, { recursive: true, force: true });
 }

@@ -2,7 +2,8 @@
  * The main-thread side of the reader thread's shared ring (layout in
  * pipe-ring.ts; the thread itself is stdin-worker.ts).
  */
-import { Worker } from "node:worker_threads";
+import { createRequire } from "node:module";
+import type { Worker } from "node:worker_threads";
 import {
   CTL_ERROR,
   CTL_LENGTHS,
@@ -16,6 +17,9 @@ import {
   STATE_QUIT,
   STATE_READY,
 } from "./pipe-ring.js";
+
+/** worker_threads serves only long pipes: loaded on first use, not at every start. */
+const workerThreads = (): typeof import("node:worker_threads") => createRequire(import.meta.url)("node:worker_threads");
 
 /** The reader thread's script, beside this module in dist/ (absent when running from sources). */
 export const WORKER_URL = new URL("./stdin-worker.js", import.meta.url);
@@ -42,7 +46,7 @@ export class Ring {
     this.ctl = new Int32Array(control);
     this.lengths = new Int32Array(control, CTL_LENGTHS * 4, RING_SLOTS);
     const init: RingInit = { fd, data: this.data, control, slots: RING_SLOTS, slotSize: RING_SLOT_SIZE };
-    this.worker = new Worker(WORKER_URL, { workerData: init, stdout: false, stderr: false });
+    this.worker = new (workerThreads().Worker)(WORKER_URL, { workerData: init, stdout: false, stderr: false });
     this.worker.on("message", (m: string) => {
       this.error = m;
     });
