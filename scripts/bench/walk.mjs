@@ -5,7 +5,7 @@
  * line: bytes, records, seconds (excluding Node start-up).
  */
 import { StreamReader } from "@vmstream/framing";
-import { fileSource, stdinSource } from "@vmstream/framing/node";
+import { fileSource, stdinSource } from "@vmstream/node";
 import { contextCodec } from "@vmstream/libxl";
 
 const path = process.argv[2] ?? "-";

@@ -1,7 +1,7 @@
 import { realpathSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { RefusedError, type Sink, StreamReader, type StreamReaderOptions } from "@vmstream/framing";
-import { atomicFileSink, fileSource, stdinSource, stdoutSink } from "@vmstream/framing/node";
+import { atomicFileSink, fileSource, stdinSource, stdoutSink } from "@vmstream/node";
 import { UsageError } from "./errors.js";
 
 export async function openInput(path: string, opts: StreamReaderOptions = {}): Promise<StreamReader> {
@@ -74,8 +74,4 @@ export async function withOutput(sink: Sink, fn: (s: Sink) => Promise<void>): Pr
   }
 }
 
-export function writeStdout(text: string): Promise<void> {
-  return new Promise((res, rej) => {
-    process.stdout.write(text, (e) => (e ? rej(e) : res()));
-  });
-}
+export { writeStdout } from "./stdout.js";

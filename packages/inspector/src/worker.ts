@@ -5,7 +5,7 @@
  * small windows for the hex view.
  */
 import { type CodecOptions, type FamilyCodec, StreamReader, WireError, jsonText } from "@vmstream/framing";
-import { DETECT_BYTES, codecFor, detect, familyTitle, parseFormat } from "@vmstream/cli/registry";
+import { DETECT_BYTES, codecFor, detect, familyTitle, parseFormat } from "@vmstream/codecs/all";
 import { fileSource } from "./file-source.js";
 import type { Reply, Request } from "./protocol.js";
 

@@ -1,7 +1,7 @@
 export * from "./context/index.js";
 
 export type { LibxcHeader, LibxcRecord, LibxcRecordType, PageEntry, CpuidLeaf } from "./libxc/model.js";
-export { LIBXC_NAMES, LIBXC_CODES, REC as LIBXC_REC, recordName as libxcRecordName, domainTypeName } from "./libxc/model.js";
+export { LIBXC_NAMES, LIBXC_CODES, LIBXC_REC, libxcRecordName, domainTypeName } from "./libxc/model.js";
 export {
   PAGE_SIZE,
   pageTypeNibble,

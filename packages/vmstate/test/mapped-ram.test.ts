@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { MemorySink, StreamReader, WireError } from "@vmstream/framing";
-import { atomicFileSink, fileSource } from "@vmstream/framing/node";
+import { atomicFileSink, fileSource } from "@vmstream/node";
 import { fc, test as fcTest } from "@fast-check/vitest";
 import { interopRequired, propertyParams } from "@vmstream/testing";
 import { qemuCodec, type QemuSummary } from "../src/index.js";

@@ -1,9 +1,8 @@
+import { loadCodec, parseFormat } from "@vmstream/codecs";
 import { type FamilyCodec, type FormatId, WireError, readAll } from "@vmstream/framing";
 import type { Command } from "../command.js";
 import { openInput, openOutput, withOutput } from "../io.js";
 import { parseJson } from "../json-offset.js";
-import { parseFormat } from "../formats.js";
-import { loadCodec } from "../load.js";
 import { type Ctx, guarded } from "../report.js";
 
 /** `vmstream encode JSON OUT`: the stream a decoded document describes, written atomically. */

@@ -18,7 +18,7 @@ import {
 } from "@vmstream/framing";
 import { Summary } from "../summary.js";
 import { asArr, asObj, libxcHeaderFromJson, libxcHeaderJson, libxcRecordFromJson } from "./json.js";
-import { type LibxcHeader, type LibxcRecord, REC, domainTypeName } from "./model.js";
+import { type LibxcHeader, type LibxcRecord, LIBXC_REC as REC, domainTypeName } from "./model.js";
 import { type LibxcReadMode, type LibxcRecordInfo, LibxcReader } from "./reader.js";
 import { type QemuTail, qemuTailBytes, readAfterEnd } from "./tail.js";
 import { writeLibxcHeader, writeLibxcRecord, writePageDataHead } from "./writer.js";

@@ -17,7 +17,7 @@ import {
   LIBXC_VCPU_CONTEXT_SIZE,
 } from "@vmstream/wire-spec";
 import { be16, be32, firstNonZero, hex32, le32, le64 } from "./bytes.js";
-import { type LibxcHeader, type LibxcRecord, type PageEntry, REC, LIBXC_V3_ONLY, domainTypeName, recordName } from "./model.js";
+import { type LibxcHeader, type LibxcRecord, type PageEntry, LIBXC_REC as REC, LIBXC_V3_ONLY, domainTypeName, libxcRecordName as recordName } from "./model.js";
 
 /**
  * How much of each record to materialise:

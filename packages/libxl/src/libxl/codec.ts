@@ -13,7 +13,7 @@ import {
   toInt,
 } from "@vmstream/framing";
 import { asArr, asObj, libxcHeaderFromJson, libxcHeaderJson, libxcRecordFromJson } from "../libxc/json.js";
-import { type LibxcHeader, type LibxcRecord, REC, domainTypeName } from "../libxc/model.js";
+import { type LibxcHeader, type LibxcRecord, LIBXC_REC as REC, domainTypeName } from "../libxc/model.js";
 import type { LibxcReadMode, LibxcReader } from "../libxc/reader.js";
 import { writeLibxcHeader, writeLibxcRecord, writePageDataHead } from "../libxc/writer.js";
 import { Summary } from "../summary.js";
