@@ -2,8 +2,8 @@ import { mkdtempSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect, test } from "vitest";
-import { MemorySink } from "../src/index.js";
-import { atomicFileSink } from "../src/node.js";
+import { MemorySink } from "@vmstream/framing";
+import { atomicFileSink } from "../src/index.js";
 
 /*
  * Sink.hole leaves bytes unwritten (a hole in an output file, zeros in memory)
