@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { interopRequired } from "@vmstream/testing";
@@ -173,6 +173,7 @@ describe("libvirt save fixtures through the CLI", () => {
     const o = out("new.save");
     const r = await vmstream(["wrap-save", "--xml", `${A}/tools/domain.xml`, "--compress", "gzip", "--paused", s, o]);
     expect(r.stderr).toBe("");
+    expect(statSync(o).mode & 0o777).toBe(0o600); // guest memory: as libvirt writes it
     const i = (await vmstream(["inspect", o])).stdout.toString();
     expect(i).toMatch(/was_running {2}0/);
     expect(i).toMatch(/compression {2}gzip/);

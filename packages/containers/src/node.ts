@@ -11,7 +11,7 @@ import type { RandomAccess } from "./random-access.js";
 import { type Transform, webCompress, webDecompress } from "./transform.js";
 
 /** A file opened read-only ("r"): a container is never written through this. */
-export async function fileRandomAccess(path: string): Promise<RandomAccess> {
+export async function fileRandomAccess(path: string): Promise<RandomAccess & { close(): Promise<void> }> {
   const fh = await open(path, "r");
   const st = await fh.stat();
   return {

@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { chmodSync, readFileSync } from "node:fs";
 import { DETECT_BYTES, detectFormat, loadCodec, parseFormat } from "@vmstream/codecs";
 import { RefusedError, type Source, StreamReader, WireError, jsonText } from "@vmstream/framing";
 import type { Command, Flags } from "../command.js";
@@ -264,6 +264,8 @@ export const wrapSave: Command = {
         await withOutput(sink, async (s) => {
           await writeSaveImage(s, { xml: xml!, cookie, wasRunning, compression, ...(dataLen !== undefined ? { dataLen } : {}) }, readerSource(reader), nodeCompress);
         });
+        // A save image holds guest memory: mode 0600, as libvirt writes it.
+        if (outPath !== "-") chmodSync(outPath!, 0o600);
       } finally {
         await reader.close().catch(() => {});
       }

@@ -6,12 +6,11 @@
  * invalid stream), 2 usage.
  */
 import { open, readFile } from "node:fs/promises";
-import { WireError } from "@vmstream/framing";
+import { WireError, parseJsonBytes } from "@vmstream/framing";
 import { type PreflightDest, type QemuSummary, type StreamFacts, preflight, streamFacts, summarize } from "@vmstream/vmstate";
 import type { Flags } from "../command.js";
 import { UsageError } from "../errors.js";
 import { openInput, writeStdout } from "../io.js";
-import { parseJson } from "../json-offset.js";
 import { type Ctx, guarded } from "../report.js";
 import { probeQemu } from "./preflight-probe.js";
 
@@ -75,17 +74,16 @@ export async function readStreamFacts(ctx: Ctx, path: string): Promise<StreamFac
 }
 
 async function readDumpFile(ctx: Ctx, path: string): Promise<unknown> {
-  let text: string;
+  let bytes: Uint8Array;
   try {
-    text = await readFile(path, "utf8");
+    bytes = await readFile(path);
   } catch (e) {
     throw new UsageError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   ctx.file = path;
   ctx.format = "vmstate-dump";
-  const parsed = parseJson(text);
-  if (!parsed.ok) throw new WireError("MALFORMED", parsed.message, parsed.offset);
-  return parsed.value;
+  // A syntax error names the byte where the document stops being JSON.
+  return parseJsonBytes(bytes);
 }
 
 export async function preflightCommand(pos: string[], flags: Flags): Promise<void> {

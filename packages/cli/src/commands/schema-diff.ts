@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { WireError } from "@vmstream/framing";
+import { WireError, parseJsonBytes } from "@vmstream/framing";
 import {
   type Finding,
   type WireDiff,
@@ -14,18 +14,17 @@ import {
 } from "@vmstream/vmstate";
 import { UsageError } from "../errors.js";
 import { writeStdout } from "../io.js";
-import { parseJson } from "../json-offset.js";
 import { type Ctx, guarded } from "../report.js";
 
 /** What the error line calls a `qemu -dump-vmstate` document. */
 const DUMP = "vmstate-dump";
 
-async function readText(path: string): Promise<string> {
+async function readBytes(path: string): Promise<Uint8Array> {
   try {
-    if (path !== "-") return await readFile(path, "utf8");
+    if (path !== "-") return await readFile(path);
     const parts: Buffer[] = [];
     for await (const c of process.stdin) parts.push(c as Buffer);
-    return Buffer.concat(parts).toString("utf8");
+    return Buffer.concat(parts);
   } catch (e) {
     throw new UsageError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
@@ -33,11 +32,9 @@ async function readText(path: string): Promise<string> {
 
 /** Parse one dump; a syntax error names the byte where the document stops being JSON. */
 export async function readDump(ctx: Ctx, path: string): Promise<unknown> {
-  const text = await readText(path);
+  const bytes = await readBytes(path);
   ctx.file = path;
-  const parsed = parseJson(text);
-  if (!parsed.ok) throw new WireError("MALFORMED", parsed.message, parsed.offset);
-  return parsed.value;
+  return parseJsonBytes(bytes);
 }
 
 const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? "" : "s"}`;

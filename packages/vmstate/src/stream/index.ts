@@ -11,3 +11,4 @@ export { readRamRecord, writeRamRecord, RamState, type RamRecord, type RamBlock 
 export { DEFAULT_PAGE_SIZE } from "./constants.js";
 export { exportMemory, x86RamRanges, hexRange, type MemoryTarget, type MemoryReport, type MemoryOptions, type GpaRange } from "./memory.js";
 export { applyXbzrle, checkXbzrle } from "./xbzrle.js";
+export { walkPageRuns, type PageRun, type PageKind, type PageRunHandlers } from "./page-map.js";
