@@ -174,6 +174,12 @@ export async function checkPackage({ dir, pkg }, opts = {}) {
       }
     }
 
+    // 4b. Nothing stale: every built module has its source (tsc -b never deletes the output of a removed file).
+    for (const f of files) {
+      const m = /^dist\/(.+)\.js$/.exec(f);
+      if (m && !existsSync(join(dir, "src", `${m[1]}.ts`))) say(`${f} is stale: src/${m[1]}.ts does not exist (rebuild from a clean dist/)`);
+    }
+
     // 5. Dependencies: declared = imported (by the code or by its declarations, which consumers type-check).
     const declared = { ...packed.dependencies, ...packed.peerDependencies };
     const imported = new Set();

@@ -2,8 +2,11 @@
 // Refuses while the working tree is dirty or changesets are not consumed
 // (`npm run version-packages`, then commit). Prints exactly which packages
 // and versions go out: those whose `NAME@VERSION` is not tagged as released.
-// Then builds and runs `changeset publish` (npm publish of each, which tags it).
+// Then builds from clean dist/ folders, runs check-packages, and runs
+// `changeset publish` (npm publish of each, which tags it).
 import { spawnSync } from "node:child_process";
+import { rmSync } from "node:fs";
+import { join } from "node:path";
 import { git, pendingChangesets, publishedPackages, released } from "./state.mjs";
 
 export function releasePlan(root) {
@@ -32,7 +35,13 @@ if (process.argv[1] && import.meta.filename === process.argv[1]) {
     const r = spawnSync(cmd, args, { cwd: root, stdio: "inherit" });
     if (r.status !== 0) process.exit(r.status ?? 1);
   };
-  step("npm", ["run", "build"]);
+  // A clean build: tsc -b keeps the output of removed sources, which would be published.
+  for (const { dir } of publishedPackages(root)) {
+    rmSync(join(dir, "dist"), { recursive: true, force: true });
+    rmSync(join(dir, "tsconfig.tsbuildinfo"), { force: true });
+  }
+  step("npx", ["turbo", "run", "build", "--force"]);
+  step("npm", ["run", "check-packages"]);
   step("npx", ["changeset", "publish"]);
   console.log("published; push the release tags with `git push --follow-tags`");
 }
