@@ -17,7 +17,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { codecs } from "@vmstream/cli";
+import { codecs } from "@vmstream/codecs/all";
 import { ByteWriter, StreamReader, padding8 } from "@vmstream/framing";
 import { contextDescriptorBytes, contextHeaderBytes } from "@vmstream/libxl";
 import * as T from "@vmstream/testing";

@@ -48,8 +48,19 @@ const run = await runMatrix({
   onCell: (c, ms) => log(`  ${c.ok ? "ok  " : "FAIL"} ${c.family} ${c.from}→${c.to} ${c.property}  ${c.runs} runs  ${(ms / 1000).toFixed(1)}s${c.ok ? "" : `  ${c.reason}`}`),
 });
 
+// The QEMU release sections (device cells of real -dump-vmstate pairs, real loads).
+const releases = flags.only
+  ? null
+  : await compat.runReleases(params, (p, ms) => {
+      const bad = p.cells.filter((c) => !c.ok);
+      log(`  ${bad.length ? "FAIL" : "ok  "} qemu ${p.from}→${p.to}: ${p.cells.length} device cells, ${compat.releaseRuns(params)} runs each  ${(ms / 1000).toFixed(1)}s`);
+      for (const c of bad) log(`       ${c.device}: ${c.reason}`);
+    });
+if (releases) for (const p of releases.problems) run.problems.push(p);
+
 const full = !flags.only && isDefaultParams(params);
-const md = renderMarkdown(run.matrix, RENDER);
+const plainMd = renderMarkdown(run.matrix, RENDER);
+const md = releases ? compat.withReleases(plainMd, releases.glance, releases.details) : plainMd;
 let stale = false;
 if (flags.check) {
   let committed = "";
@@ -62,13 +73,14 @@ if (flags.check) {
     log(`compat/MATRIX.md is stale: run \`npm run compat\` and commit it`);
   }
 }
-const written = writeMatrix(run.matrix, { markdown: flags.check ? null : full ? MATRIX_MD : join(OUT_DIR, "MATRIX.md") });
-const extra = writeMatrix(run.matrix, { markdown: flags.markdown ?? null, json: flags.json ?? written.json, html: flags.html ?? written.html });
+const written = writeMatrix(run.matrix, { markdown: flags.check ? null : full ? MATRIX_MD : join(OUT_DIR, "MATRIX.md") }, md);
+const extra = writeMatrix(run.matrix, { markdown: flags.markdown ?? null, json: flags.json ?? written.json, html: flags.html ?? written.html }, md);
 void extra;
 
 const n = { pass: 0, fail: 0, "expected-fail": 0 };
 for (const c of run.matrix.cells) n[c.verdict]++;
 log(`${run.matrix.cells.length} cells: ${n.pass} pass, ${n.fail} fail, ${n["expected-fail"]} expected-fail in ${(run.ms / 1000).toFixed(1)}s`);
+if (releases) log(`QEMU releases: ${releases.pairs.reduce((a, p) => a + p.cells.length, 0)} device cells in ${(releases.ms / 1000).toFixed(1)}s`);
 if (written.markdown) log(`wrote ${written.markdown}, ${written.json}, ${written.html}`);
 for (const p of run.problems) log(`problem: ${p}`);
 process.exitCode = n.fail > 0 || run.problems.length > 0 || stale ? 1 : 0;

@@ -66,20 +66,9 @@ export function firstDiff(a: Uint8Array, b: Uint8Array): number {
   return n;
 }
 
-/** Pick a named export if a module has it (codecs land in parallel; a missing one is a failing cell, not a crash). */
-export function pick<T>(mod: object, name: string): T | null {
-  const v = (mod as Record<string, unknown>)[name];
-  return v === undefined || v === null ? null : (v as T);
-}
-
-/** Thrown while building a property whose codec or arbitrary does not exist yet. */
+/** Thrown while building a property that this build cannot run (a version no arbitrary covers yet). */
 export class NotImplemented extends Error {
   override name = "NotImplemented";
-}
-
-export function need<T>(v: T | null, what: string): T {
-  if (v === null) throw new NotImplemented(`not implemented: ${what}`);
-  return v;
 }
 
 /**

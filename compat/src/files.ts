@@ -38,7 +38,7 @@ export interface WrittenFiles {
 }
 
 /** Write all three renderings; MATRIX.md only when asked (it is committed). */
-export function writeMatrix(m: Matrix, opts: { markdown?: string | null; json?: string; html?: string } = {}): WrittenFiles {
+export function writeMatrix(m: Matrix, opts: { markdown?: string | null; json?: string; html?: string } = {}, markdown: string = renderMarkdown(m, RENDER)): WrittenFiles {
   const files = {
     markdown: opts.markdown === undefined ? MATRIX_MD : (opts.markdown ?? ""),
     json: opts.json ?? join(OUT_DIR, "matrix.json"),
@@ -47,7 +47,7 @@ export function writeMatrix(m: Matrix, opts: { markdown?: string | null; json?: 
   for (const [path, text] of [
     [files.json, renderJson(m)],
     [files.html, renderHtml(m, RENDER)],
-    [files.markdown, renderMarkdown(m, RENDER)],
+    [files.markdown, markdown],
   ] as const) {
     if (!path) continue;
     mkdirSync(dirname(path), { recursive: true });

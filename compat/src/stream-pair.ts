@@ -14,7 +14,7 @@ import { type FieldValues, type LossRule, type SpecVerdict, describeLoss, lossWo
 
 export interface StreamAdapter<V> {
   family: string;
-  /** Throws NotImplemented when the codec has not landed. */
+  /** The family's codec. */
   codec(): FamilyCodec;
   /** Valid values at a version; throws NotImplemented for a version it does not know yet. */
   arbitrary(version: string): fc.Arbitrary<V>;

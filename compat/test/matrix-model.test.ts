@@ -108,10 +108,23 @@ describe.skipIf(!built && !interopRequired())("vmstream matrix", () => {
     }
   });
 
-  test("outside a checkout without --input it is a usage error", () => {
-    const r = vm([], { cwd: tmpdir() });
-    expect(r.status).toBe(2);
-    expect(r.stderr).toContain("not inside a vmstream checkout");
+  test("outside a checkout, --input works and a bare run says there is nothing to run (exit 1, as docs/cli.md says)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "vmstream-matrix-out-"));
+    try {
+      const green = classify([cell("upgrade", true)], []).matrix;
+      writeFileSync(join(dir, "m.json"), renderJson(green));
+      const ok = vm(["--input", "m.json"], { cwd: dir });
+      expect(ok.status, ok.stderr).toBe(0);
+      expect(ok.stdout).toContain("**Releasable**");
+      const r = vm([], { cwd: dir });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain("pass --input matrix.json");
+      const missing = vm(["--input", "nope.json"], { cwd: dir });
+      expect(missing.status).toBe(1);
+      expect(missing.stderr).toMatch(/^nope\.json: cannot read it: ENOENT/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test("inside a checkout it runs the compat runner and writes the matrix where asked", () => {

@@ -7,10 +7,10 @@
  * version; version 1 has no byte-order option).
  */
 import type fc from "fast-check";
-import { type FamilyCodec, toBase64 } from "@vmstream/framing";
+import { toBase64 } from "@vmstream/framing";
 import * as libxl from "@vmstream/libxl";
 import { type ContextStreamValue, contextStream } from "@vmstream/testing";
-import { NotImplemented, decodeDoc, encodeDoc, need, pick, sameValue } from "../codec-io.js";
+import { NotImplemented, decodeDoc, encodeDoc, sameValue } from "../codec-io.js";
 import type { StreamAdapter } from "../stream-pair.js";
 
 const KNOWN = ["1", "2"];
@@ -41,7 +41,7 @@ const show = (x: unknown): string => {
 
 export const contextAdapter: StreamAdapter<ContextStreamValue> = {
   family: "context",
-  codec: () => need(pick<FamilyCodec>(libxl, "contextCodec"), "contextCodec in @vmstream/libxl"),
+  codec: () => libxl.contextCodec,
   arbitrary(v: string): fc.Arbitrary<ContextStreamValue> {
     return contextStream({ version: version(v), maxRecords: 6, maxBody: 40 });
   },

@@ -22,32 +22,32 @@ import * as libxl from "@vmstream/libxl";
 import * as testing from "@vmstream/testing";
 import { LIBXC_PAGE_TYPES, type VersionPair, family as familySpec } from "@vmstream/wire-spec";
 import type { AnyProperty, CellSpec } from "../cell.js";
-import { attempt, bytesEqual, convertBytes, decodeDoc, describeError, need, pick } from "../codec-io.js";
+import { attempt, bytesEqual, convertBytes, decodeDoc, describeError } from "../codec-io.js";
 
 type Image = { model: testing.LegacyImageModel; bytes: Uint8Array };
 
-const CODEC_NAMES: Record<string, [object, string]> = {
-  legacy: [legacy, "legacyCodec"],
-  libxc: [libxl, "libxcCodec"],
-  libxl: [libxl, "libxlCodec"],
-  xl: [libxl, "xlCodec"],
+const CODECS: Record<string, FamilyCodec> = {
+  legacy: legacy.legacyCodec,
+  libxc: libxl.libxcCodec,
+  libxl: libxl.libxlCodec,
+  xl: libxl.xlCodec,
 };
 
 function codecOf(family: string): FamilyCodec {
-  const where = CODEC_NAMES[family];
-  if (!where) throw new Error(`no codec known for ${family}`);
-  return need(pick<FamilyCodec>(where[0], where[1]), `${where[1]} for ${family}`);
+  const codec = CODECS[family];
+  if (!codec) throw new Error(`no codec known for ${family}`);
+  return codec;
 }
 
 function images(width: string): fc.Arbitrary<Image> {
-  const arb = need(pick<typeof testing.legacyImageArb>(testing, "legacyImageArb"), "legacyImageArb in @vmstream/testing");
+  const arb = testing.legacyImageArb;
   if (width !== "32" && width !== "64") throw new Error(`legacy@${width} is not a width`);
   return arb({ width: Number(width) as 32 | 64, maxBatches: 4 });
 }
 
 /** Guest memory of a legacy model: pfn → page bytes, later batches overriding earlier ones. */
 function modelPages(m: testing.LegacyImageModel): Map<number, Uint8Array> {
-  const page = need(pick<typeof testing.legacyPage>(testing, "legacyPage"), "legacyPage in @vmstream/testing");
+  const page = testing.legacyPage;
   const out = new Map<number, Uint8Array>();
   for (const c of m.chunks) {
     if (c.kind !== "batch") continue;

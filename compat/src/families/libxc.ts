@@ -7,11 +7,10 @@
  * cannot carry the policy records.
  */
 import type fc from "fast-check";
-import type { FamilyCodec } from "@vmstream/framing";
 import * as libxl from "@vmstream/libxl";
 import * as testing from "@vmstream/testing";
 import { versionOf } from "@vmstream/wire-spec";
-import { NotImplemented, need, pick } from "../codec-io.js";
+import { NotImplemented } from "../codec-io.js";
 import { type StreamAdapter, expectBytes } from "../stream-pair.js";
 
 type Image = testing.XenLibxcImage;
@@ -40,12 +39,12 @@ function retag(v: Image, at: string): Image {
 
 export const libxcAdapter: StreamAdapter<Image> = {
   family: "libxc",
-  codec: () => need(pick<FamilyCodec>(libxl, "libxcCodec"), "libxcCodec in @vmstream/libxl"),
+  codec: () => libxl.libxcCodec,
   arbitrary(v: string): fc.Arbitrary<Image> {
-    const arb = need(pick<typeof testing.libxcImage>(testing, "libxcImage"), "libxcImage in @vmstream/testing");
+    const arb = testing.libxcImage;
     return arb({ version: version(v), maxPageRecords: 2, maxPfnsPerRecord: 2 });
   },
-  encode: async (_c, v, at) => need(pick<typeof testing.libxcImageBytes>(testing, "libxcImageBytes"), "libxcImageBytes in @vmstream/testing")(retagHeader(v, at)),
+  encode: async (_c, v, at) => testing.libxcImageBytes(retagHeader(v, at)),
   expect(c, bytes, v, at) {
     return expectBytes(this, c, bytes, v, at);
   },

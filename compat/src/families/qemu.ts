@@ -6,10 +6,9 @@
  * SUBSECTIONS_END after every description; nothing else changes).
  */
 import type fc from "fast-check";
-import type { FamilyCodec } from "@vmstream/framing";
 import * as testing from "@vmstream/testing";
 import * as vmstate from "@vmstream/vmstate";
-import { NotImplemented, need, pick } from "../codec-io.js";
+import { NotImplemented } from "../codec-io.js";
 import { type StreamAdapter, expectBytes } from "../stream-pair.js";
 
 type Model = testing.QemuStreamModel;
@@ -19,14 +18,14 @@ function version(v: string): 3 | 4 {
   return Number(v) as 3 | 4;
 }
 
-const build = () => need(pick<typeof testing.buildQemuStream>(testing, "buildQemuStream"), "buildQemuStream in @vmstream/testing");
+const build = () => testing.buildQemuStream;
 
 export const qemuAdapter: StreamAdapter<Model> = {
   family: "qemu",
-  codec: () => need(pick<FamilyCodec>(vmstate, "qemuCodec"), "qemuCodec in @vmstream/vmstate"),
+  codec: () => vmstate.qemuCodec,
   arbitrary(v: string): fc.Arbitrary<Model> {
     version(v);
-    const arb = need(pick<typeof testing.qemuStreamModel>(testing, "qemuStreamModel"), "qemuStreamModel in @vmstream/testing");
+    const arb = testing.qemuStreamModel;
     // Small streams: the property is about framing, not volume.
     return arb({ maxParts: 2, maxDevices: 3 });
   },

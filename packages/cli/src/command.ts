@@ -10,5 +10,8 @@ export interface Command {
   run(pos: string[], flags: Flags): Promise<void>;
 }
 
-/** `--format` is accepted wherever a stream is read; `--schema` borrows a sibling's QEMU vmdesc. */
-export const formatOptions: OptionSpec = { format: { type: "string" }, schema: { type: "string" } };
+/**
+ * `--format` is accepted wherever a stream is read; `--schema` borrows a sibling's QEMU vmdesc;
+ * `--snapshot` picks a qcow2 image's snapshot (container.ts).
+ */
+export const formatOptions: OptionSpec = { format: { type: "string" }, schema: { type: "string" }, snapshot: { type: "string" } };

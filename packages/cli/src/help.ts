@@ -15,9 +15,13 @@ Commands:
   recode IN OUT [--format F]                            decode and re-encode (byte-identical)
   convert IN OUT --to F [--width 32|64] [--guest pv|hvm]
                                                         convert between versions and families
+  extract IN [--snapshot S] OUT                         the stream inside a qcow2 snapshot or libvirt save image
+  wrap-save STREAM OUT (--xml F | --like SAVE) [--compress C]
+                                                        a libvirt save image around a QEMU stream
   memory IN OUT [--raw | --blocks] [--machine M] [--json]
                                                         a QEMU guest's memory as an ELF core
-  schema-diff SRC.json DST.json [--json]                compare two 'qemu -dump-vmstate' dumps
+  schema-diff SRC.json DST.json [--json] [--qemu-compatible]  compare two 'qemu -dump-vmstate' dumps by wire layout
+  preflight STREAM --against DEST [--dump D.json] [--qemu BIN -- ARGS]  will STREAM load on that QEMU?
   diff A B [--json] [--pages]                           what differs between two QEMU saves
   matrix [--json F] [--markdown F] [--html F] [--input F]
                                                         run or render the compat matrix
@@ -25,6 +29,8 @@ Commands:
 Formats (family@version; a bare family means its newest version):
   ${FORMATS}
   --format is optional: the format is detected from the stream's own header.
+  A qcow2 image with internal snapshots or a libvirt save image is read as
+  the stream inside it (--snapshot ID|NAME picks a snapshot).
 
 FILE and IN may be '-' (standard input); OUT may be '-' (standard output).
 Exit codes: 0 success, 1 invalid input or refused, 2 usage error.
@@ -50,9 +56,14 @@ fault if the stream is damaged (exit 1).
   --view analyze   (qemu) print exactly what QEMU 10.0's analyze-migration.py -d state prints
   --schema FILE    (qemu) borrow the device descriptions of another stream (for streams without vmdesc)
   --format F       skip detection (family@version)
+  --snapshot S     (qcow2 image) the snapshot whose VM state to show, by id or name;
+                   without it, the snapshot table and a verdict per VM state
+  --xml            (libvirt save image) print the domain and cookie XML too
 
 Examples:
   vmstream inspect guest.mig
+  vmstream inspect disk.qcow2
+  vmstream inspect managed.save --xml
   vmstream inspect guest.mig --json --view analyze > state.json
   vmstream inspect old-2.0.mig --schema new-sibling.mig
   cat domain.save | vmstream inspect -
@@ -134,19 +145,71 @@ Examples:
   vmstream convert guest.mig guest-v4.mig --to qemu@4
   vmstream convert legacy.img out.libxl --to libxl --width 64 --guest hvm
 `,
-  "schema-diff": `vmstream schema-diff SRC.json DST.json [--json]
+  extract: `vmstream extract IN [--snapshot ID|NAME] OUT
+
+Writes the stream stored inside a container, byte for byte: the VM state of
+a qcow2 internal snapshot (--snapshot may be left out when there is only one),
+or the QEMU stream of a libvirt save image, decompressed (gzip in-process; xz,
+bzip2, lzop through the programs libvirt runs). The container is opened
+read-only; OUT is written atomically.
+
+Examples:
+  vmstream extract disk.qcow2 --snapshot snap-a state.mig
+  vmstream extract /var/lib/libvirt/qemu/save/guest.save guest.mig
+`,
+  "wrap-save": `vmstream wrap-save STREAM OUT (--xml DOMAIN.xml [--cookie COOKIE.xml] | --like SAVE.img)
+                  [--compress raw|gzip|bzip2|xz|lzop] [--paused|--running]
+
+Writes a libvirt save image (what 'virsh save' writes and 'virsh restore'
+reads) around a QEMU stream. --like copies the XML, cookie, data_len,
+was_running and compression of an existing image: with its own stream a raw
+image comes back byte-identical. --xml starts from a domain XML of your own.
+
+Examples:
+  vmstream extract guest.save guest.mig && vmstream wrap-save --like guest.save guest.mig copy.save
+  vmstream wrap-save --xml dom.xml --compress xz guest.mig guest.save && virsh restore guest.save
+`,
+  "schema-diff": `vmstream schema-diff SRC.json DST.json [--json] [--qemu-compatible]
 
 Checks that a destination QEMU (DST, a 'qemu -dump-vmstate' dump) can load
-what a source QEMU (SRC) sends: the rules of QEMU's
-scripts/vmstate-static-checker.py. One line per finding, naming the section.
-Exit 0 compatible (warnings only), 1 incompatible, 2 usage.
+what a source QEMU (SRC) sends, by what is on the wire: field order, sizes,
+element counts, versions, minimum_version_id, subsections. A renamed field
+with the same bytes is information; a device only one build has is listed
+apart ("only in source" / "only in destination"). What the dump cannot
+decide (a subsection's needed(), a field_exists test) makes a finding
+conditional. Exit 0 when no device both builds have is always refused,
+1 otherwise, 2 usage.
 
-  --json   print {compatible, errors, warnings, findings: [{severity, section, path, message}]}
+  --json             {mode, compatible, devices, onlyInSource, onlyInDest,
+                      findings: [{severity, kind, device, path, reason, code, effect, when?}]}
+  --qemu-compatible  the findings of QEMU's scripts/vmstate-static-checker.py
+                     (one per line it prints), as earlier vmstream releases gave
 
 Examples:
   vmstream schema-diff old.json new.json
-  vmstream schema-diff old.json new.json --json | jq '.findings[].section'
+  vmstream schema-diff old.json new.json --json | jq '.findings[] | select(.severity=="error")'
   (dumps come from: qemu-system-x86_64 -M pc-i440fx-7.2 -dump-vmstate new.json)
+`,
+  preflight: `vmstream preflight STREAM --against DEST [--dump DEST.json] [--json]
+vmstream preflight STREAM --qemu BIN [--dump DEST.json] -- ARGS...
+
+Predicts whether QEMU loads STREAM on the destination, one line per cause
+in QEMU's words (machine type, capabilities, UUID, postcopy, RAM blocks,
+sections and instances, versions, device layouts). Exit 0 predicted to
+load, 1 predicted refusal, 2 usage.
+
+  --against F      a stream the destination wrote for the same command line
+                   (started paused, migrated to a file), or its -dump-vmstate
+  --dump F         the destination's -dump-vmstate (device layouts)
+  --qemu BIN       make the probe and the dump with BIN and the ARGS after --
+  --uuid U         the destination runs with validate-uuid and -uuid U
+  --capability C   migration capabilities on at the destination (comma-separated)
+  --postcopy       postcopy-ram is on at the destination
+  --json           {stream, against, loads, causes: [{code, message, subject, fatal}], checked}
+
+Examples:
+  vmstream preflight saved.mig --against probe.mig --dump dest-vmstate.json
+  vmstream preflight saved.mig --qemu qemu-system-x86_64 -- -M pc-q35-7.2 -m 64 -smp 2
 `,
   diff: `vmstream diff A B [--json] [--pages] [--format F]
 

@@ -1,2 +1,1 @@
 export { main } from "./main.js";
-export { codecs, detect, parseFormat } from "./registry.js";

@@ -1,9 +1,9 @@
+import { DETECT_BYTES, detectFormat, loadCodec, parseFormat } from "@vmstream/codecs";
 import { type CodecOptions, type FamilyCodec, type StreamReader, WireError } from "@vmstream/framing";
 import type { Flags } from "./command.js";
 import { inputSize, openInput } from "./io.js";
 import { progressFor } from "./progress.js";
-import { DETECT_BYTES, parseFormat } from "./formats.js";
-import { detectFormat, loadCodec } from "./load.js";
+import { containerOnStdin, openContained } from "./container.js";
 import type { Ctx } from "./report.js";
 
 export interface Opened {
@@ -11,8 +11,10 @@ export interface Opened {
   codec: FamilyCodec;
   version: string;
   opts: CodecOptions;
-  /** Size of the input when it is a regular file. */
+  /** Size of the input when it is a regular file (of the stream, inside a container). */
   size: number | undefined;
+  /** The qcow2 image or libvirt save image the stream was found in (container.ts). */
+  container?: { label: string; text: string; json: unknown };
 }
 
 /** Codec options from the command line; families read the ones they know. */
@@ -35,9 +37,14 @@ export function codecOptions(flags: Flags): CodecOptions {
  * so that error lines name it.
  */
 export async function withInput<T>(ctx: Ctx, path: string, flags: Flags, fn: (o: Opened) => Promise<T>): Promise<T> {
-  const size = inputSize(path);
+  // A container's stream is opened before the bar exists (its size is the stream's): progress goes through `tick`.
+  let tick = (_o: number) => {};
+  const inner = await openContained(ctx, path, flags, { onProgress: (o) => tick(o) });
+  const size = inner ? inner.size : inputSize(path);
   const bar = await progressFor(size, ctx.command ? `vmstream ${ctx.command}` : "vmstream");
-  const reader = await openInput(path, { onProgress: (o) => bar.update(o) });
+  tick = (o) => bar.update(o);
+  const reader = inner ? inner.reader : await openInput(path, { onProgress: (o) => bar.update(o) });
+  const container = inner ? { label: inner.label, ...inner.summary } : undefined;
   try {
     let codec: FamilyCodec;
     let version: string;
@@ -49,6 +56,10 @@ export async function withInput<T>(ctx: Ctx, path: string, flags: Flags, fn: (o:
       await reader.fill(DETECT_BYTES);
       const found = await detectFormat(reader.peek(Math.min(reader.buffered, DETECT_BYTES)));
       if (!found) {
+        const head = reader.peek(Math.min(reader.buffered, DETECT_BYTES));
+        if (path === "-" && (await containerOnStdin(head))) {
+          throw new WireError("REFUSED", "a qcow2 image or libvirt save image is read from a file (at offsets), not from standard input", 0);
+        }
         throw new WireError(
           "UNDETECTED",
           reader.buffered < 8
@@ -61,9 +72,10 @@ export async function withInput<T>(ctx: Ctx, path: string, flags: Flags, fn: (o:
       version = found.version;
     }
     ctx.format = `${codec.family}@${version}`;
-    return await fn({ reader, codec, version, opts: codecOptions(flags), size });
+    return await fn({ reader, codec, version, opts: codecOptions(flags), size, ...(container ? { container } : {}) });
   } finally {
     bar.stop();
     await reader.close().catch(() => {});
+    await inner?.close();
   }
 }

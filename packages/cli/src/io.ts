@@ -1,7 +1,7 @@
 import { realpathSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { RefusedError, type Sink, StreamReader, type StreamReaderOptions } from "@vmstream/framing";
-import { atomicFileSink, fileSource, stdinSource, stdoutSink } from "@vmstream/framing/node";
+import { atomicFileSink, fileSource, stdinSource, stdoutSink } from "@vmstream/node";
 import { UsageError } from "./errors.js";
 
 export async function openInput(path: string, opts: StreamReaderOptions = {}): Promise<StreamReader> {

@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 import { resolveCommand } from "./commands/index.js";
 import type { Flags } from "./command.js";
-import { UsageError } from "./errors.js";
+import { UsageError, isUsageError } from "./errors.js";
 import { guardStdout, writeStdout } from "./stdout.js";
 
 /**
@@ -53,7 +53,7 @@ export async function main(argv: string[]): Promise<void> {
     if (parsed.positionals.length > max) throw new UsageError(`${name}: unexpected argument '${parsed.positionals[max]}'`);
     await cmd.run(parsed.positionals, parsed.values as Flags);
   } catch (e) {
-    if (e instanceof UsageError) {
+    if (isUsageError(e)) {
       process.stderr.write(`vmstream: ${e.message}\n`);
       process.exitCode = 2;
       return;

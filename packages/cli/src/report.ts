@@ -1,5 +1,5 @@
 import { type Inspection, WireError } from "@vmstream/framing";
-import { UsageError } from "./errors.js";
+import { isUsageError } from "./errors.js";
 import { printableLine } from "./printable.js";
 
 /** What the error line names: the file and, once known, the format. */
@@ -48,7 +48,7 @@ export async function guarded(ctx: Ctx, fn: () => Promise<void>): Promise<void> 
   try {
     await fn();
   } catch (e) {
-    if (e instanceof UsageError) throw e;
+    if (isUsageError(e)) throw e;
     // The reader of our output went away (`| head`): nothing to report, nothing failed.
     if ((e as NodeJS.ErrnoException)?.code === "EPIPE") return;
     if (e instanceof WireError) {

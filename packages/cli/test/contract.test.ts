@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { qemu, tmp, xen } from "./fixtures.js";
 import { BIN, REPO, mapLimit, vmstream } from "./run.js";
 
-const COMMANDS = ["inspect", "verify", "decode", "encode", "recode", "convert", "schema-diff", "matrix"];
+const COMMANDS = ["inspect", "verify", "decode", "encode", "recode", "convert", "schema-diff", "preflight", "matrix"];
 const CTX = join(REPO, "fixtures/context/ctx2-le.bin");
 
 /** A context@2 stream of `mib` MiB: one record with a zero body, laid out as docs/spec/context.md says. */
@@ -49,6 +49,8 @@ describe("the CLI contract (docs/cli.md) across families", () => {
       ["recode", CTX, d], // an output that is a directory
       ["convert", CTX, join(d, "o.bin")], // no --to
       ["schema-diff", "a.json"],
+      ["preflight", CTX], // no destination
+      ["preflight", CTX, "--against", "/nonexistent/probe.mig"],
     ];
     await mapLimit(cases, 4, async (args) => {
       const r = await vmstream(args);

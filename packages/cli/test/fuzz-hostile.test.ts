@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { fuzzOnce } from "@vmstream/testing";
 import { type CodecOptions, WireError } from "@vmstream/framing";
 import { describe, expect, it } from "vitest";
-import { codecs } from "../src/registry.js";
+import { codecs } from "@vmstream/codecs/all";
 import { REPO } from "./run.js";
 
 /*

@@ -2,7 +2,7 @@ import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { formatViolations, fuzzEncode, fuzzOnce } from "@vmstream/testing";
 import { describe, expect, it } from "vitest";
-import { codecs } from "../src/registry.js";
+import { codecs } from "@vmstream/codecs/all";
 import { REPO } from "./run.js";
 
 /*

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { MemorySink, StreamReader } from "@vmstream/framing";
 import { libxlStreamBytes } from "@vmstream/testing";
 import { describe, expect, it } from "vitest";
-import { codecs } from "../src/registry.js";
+import { codecs } from "@vmstream/codecs/all";
 import { REPO } from "./run.js";
 
 /*

@@ -1,4 +1,5 @@
 import { MalformedError } from "./errors.js";
+import type { StreamReader } from "./stream-reader.js";
 
 const ALPHA = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 const ENC = new Uint8Array(64);
@@ -9,9 +10,19 @@ for (let i = 0; i < 64; i++) {
 }
 const td = new TextDecoder();
 
-/** Standard base64 with padding; browser-safe (no Buffer). */
+/**
+ * Node's native encoder when there is one (page data is most of a decoded
+ * document: this is `decode`'s hot path); found at run time, so the module
+ * stays browser-safe and falls back to the loop below.
+ */
+type NativeBuffer = { base64Slice(start: number, end: number): string };
+const NodeBuffer = (globalThis as unknown as { Buffer?: { from(a: ArrayBufferLike, o: number, n: number): NativeBuffer } }).Buffer;
+const native = typeof NodeBuffer?.from === "function" && typeof (NodeBuffer.from(new ArrayBuffer(3), 0, 3) as Partial<NativeBuffer>).base64Slice === "function";
+
+/** Standard base64 with padding; browser-safe (Node's Buffer only when present). */
 export function toBase64(b: Uint8Array): string {
   const n = b.byteLength;
+  if (native && n >= 64) return NodeBuffer!.from(b.buffer, b.byteOffset, n).base64Slice(0, n);
   const out = new Uint8Array(Math.ceil(n / 3) * 4);
   let o = 0;
   let i = 0;
@@ -32,8 +43,13 @@ export function toBase64(b: Uint8Array): string {
   return td.decode(out);
 }
 
-/** Strict base64 decoding; `what` names the JSON field in errors. */
+/**
+ * Strict base64 decoding; `what` names the JSON field in errors. Bytes pass
+ * through as they are: the streaming JSON reader decodes long base64 members
+ * straight to bytes (JsonReader.object), and document readers take either.
+ */
 export function fromBase64(v: unknown, what = "base64"): Uint8Array {
+  if (v instanceof Uint8Array) return v;
   if (typeof v !== "string") throw new MalformedError(`${what}: expected a base64 string`, 0);
   const s = v;
   if (s.length % 4 !== 0) throw new MalformedError(`${what}: base64 length ${s.length} is not a multiple of 4`, 0);
@@ -54,4 +70,19 @@ export function fromBase64(v: unknown, what = "base64"): Uint8Array {
     if (o < out.length) out[o++] = v & 255;
   }
   return out;
+}
+
+/**
+ * Base64 text of the next `n` bytes of `r`, in pieces of whole triplets (so
+ * they join into one base64 string), each made straight from a view of the
+ * reader's buffer: `decode`'s page data, never copied first.
+ */
+export async function* base64Pieces(r: StreamReader, n: number, what = "data", piece = 3 << 20): AsyncGenerator<string> {
+  let left = n;
+  while (left > 0) {
+    const k = Math.min(left, piece);
+    await r.need(k, what);
+    yield toBase64(r.take(k));
+    left -= k;
+  }
 }

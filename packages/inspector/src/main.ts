@@ -2,10 +2,12 @@ import { families } from "@vmstream/wire-spec";
 import bundledMatrix from "virtual:bundled-matrix";
 import { byId, bytes, el, hex } from "./dom.js";
 import type { Fault, Reply, Task } from "./protocol.js";
+import { renderDiff } from "./view/diff.js";
 import { contentsLine, guestLine } from "./view/headline.js";
 import { HexView } from "./view/hex.js";
 import { type Located, holderOf, locateAll } from "./view/locate.js";
 import { parseCells, renderMatrix } from "./view/matrix.js";
+import { renderPageMap } from "./view/page-map.js";
 import { TreeView } from "./view/tree.js";
 import ParseWorker from "./worker.ts?worker&inline";
 import "./style.css";
@@ -35,12 +37,12 @@ const hexView = new HexView(byId("hex"));
 const tree = new TreeView(byId("tree"), (item) => select(item));
 
 /** Run one task in the worker; replies other than progress resolve it. */
-function runTask(task: Task, file: File, label: string, extra: { format?: string; limit?: number } = {}): Promise<Reply> {
+function runTask(task: Task, file: File, label: string, extra: { format?: string; limit?: number; other?: File } = {}): Promise<Reply> {
   if (!worker) {
     worker = new ParseWorker();
     worker.onmessage = (ev: MessageEvent<Reply>) => {
       const r = ev.data;
-      if (r.kind === "progress") return showProgress(labels.get(r.id) ?? "reading", r.offset, r.size);
+      if (r.kind === "progress") return showProgress(r.label ?? labels.get(r.id) ?? "reading", r.offset, r.size);
       if (r.kind === "detected") return pending.get(r.id)?.(r);
       const done = pending.get(r.id);
       pending.delete(r.id);
@@ -89,6 +91,7 @@ function onDetected(format: string, title: string): void {
   byId("format").textContent = format;
   byId("format-title").textContent = title;
   byId("view-analyze").hidden = !format.startsWith("qemu@");
+  byId("pagemap-box").hidden = !format.startsWith("qemu@");
 }
 
 function showHeadline(json: unknown): void {
@@ -126,18 +129,23 @@ function setVerify(kind: "valid" | "invalid" | "error" | "pending", ...text: (st
   v.replaceChildren(...text);
 }
 
-async function openFile(file: File): Promise<void> {
-  // A new file cancels whatever the worker was doing for the previous one.
+/** A new file (or pair) cancels whatever the worker was doing for the previous one. */
+function cancel(): void {
   worker?.terminate();
   worker = undefined;
   for (const done of pending.values()) done({ id: 0, kind: "error", message: "cancelled" });
   pending.clear();
+}
 
+async function openFile(file: File): Promise<void> {
+  cancel();
   state = { file, located: [], views: {} };
   const mine = state;
   byId("intro").hidden = true;
+  byId("diff-view").hidden = true;
   byId("summary").hidden = false;
   byId("panes").hidden = false;
+  resetPageMap();
   byId("file-name").textContent = file.name;
   byId("file-size").textContent = bytes(file.size);
   byId("format").textContent = "detecting…";
@@ -253,12 +261,25 @@ const formatSelect = byId<HTMLSelectElement>("format-select");
 for (const f of families) for (const v of f.versions) formatSelect.append(el("option", { value: `${f.name}@${v.version}` }, `${f.name}@${v.version}`));
 formatSelect.addEventListener("change", () => {
   if (state) void openFile(state.file);
+  else if (lastDiff && !byId("diff-view").hidden) void openDiff(...lastDiff);
 });
 
+/** Two files (picked together or dropped together) are compared; one is opened. */
+function openFiles(files: FileList | null | undefined): void {
+  if (!files?.length) return;
+  if (files.length >= 2) void openDiff(files[0]!, files[1]!);
+  else void openFile(files[0]!);
+}
+
 const input = byId<HTMLInputElement>("file");
-input.addEventListener("change", () => {
-  const f = input.files?.[0];
-  if (f) void openFile(f);
+input.addEventListener("change", () => openFiles(input.files));
+const inputB = byId<HTMLInputElement>("file-b");
+inputB.addEventListener("change", () => {
+  const b = inputB.files?.[0];
+  const a = state?.file ?? lastDiff?.[0];
+  if (b && a) void openDiff(a, b);
+  else if (b) void openFile(b); // nothing open to compare with: just open it
+  inputB.value = ""; // picking the same file again compares again
 });
 for (const v of ["summary", "analyze", "decode"] as const) byId(`view-${v}`).addEventListener("click", () => void showView(v));
 
@@ -270,10 +291,11 @@ document.addEventListener("dragleave", () => document.body.classList.remove("dra
 document.addEventListener("drop", (e) => {
   e.preventDefault();
   document.body.classList.remove("dragging");
-  const f = e.dataTransfer?.files[0];
+  const files = e.dataTransfer?.files;
+  const f = files?.[0];
   if (!f) return;
   if (!byId("matrix-view").hidden) void openMatrix(f);
-  else void openFile(f);
+  else openFiles(files);
 });
 
 function tab(which: "stream" | "matrix"): void {
@@ -305,3 +327,53 @@ matrixInput.addEventListener("change", () => {
 
 if (bundledMatrix !== null) showMatrix(bundledMatrix, "compat/out/matrix.json (bundled at build time)");
 else byId("matrix").replaceChildren(el("p", { class: "muted" }, "No matrix was bundled with this build (run `npm run compat` before building); open a matrix.json instead."));
+
+// ---- diff of two streams (vmstream diff) ----
+
+let lastDiff: [File, File] | undefined;
+
+async function openDiff(a: File, b: File): Promise<void> {
+  cancel();
+  state = undefined;
+  lastDiff = [a, b];
+  const mine = lastDiff;
+  for (const id of ["intro", "summary", "panes", "pagemap-box"]) byId(id).hidden = true;
+  byId("diff-view").hidden = false;
+  byId("diff-title").textContent = `${a.name} ↔ ${b.name}`;
+  const box = byId("diff");
+  box.replaceChildren(el("p", { class: "muted" }, "comparing…"));
+  delete box.dataset.done;
+  const r = await runTask("diff", a, "comparing", { ...(formatSelect.value ? { format: formatSelect.value } : {}), other: b });
+  if (lastDiff !== mine || state) return;
+  if (r.kind === "diffed") renderDiff(box, r.diff);
+  else if (r.kind === "fault") box.replaceChildren(el("p", { class: "invalid", "data-testid": "diff-verdict" }, `cannot compare: offset ${r.fault.offset} (${hex(r.fault.offset)}): ${r.fault.message}`));
+  else if (r.kind === "error" && r.message === "cancelled") return;
+  else box.replaceChildren(el("p", { class: "invalid", "data-testid": "diff-verdict" }, `cannot compare: ${r.kind === "error" ? r.message : "unexpected reply"}`));
+  box.dataset.done = "1"; // the e2e test waits on it
+}
+
+// ---- page map of guest memory ----
+
+function resetPageMap(): void {
+  byId("pagemap-box").hidden = true;
+  byId("pagemap-run").hidden = false;
+  const box = byId("pagemap");
+  box.replaceChildren();
+  delete box.dataset.done;
+}
+
+async function showPageMap(): Promise<void> {
+  const s = state;
+  if (!s) return;
+  byId("pagemap-run").hidden = true;
+  const box = byId("pagemap");
+  box.replaceChildren(el("p", { class: "muted" }, "reading every RAM record…"));
+  const r = await runTask("pagemap", s.file, "mapping pages", s.forced);
+  if (state !== s) return;
+  if (r.kind === "pagemap") renderPageMap(box, r.map, r.fault ? `offset ${r.fault.offset} (${hex(r.fault.offset)}): ${r.fault.message}` : undefined);
+  else if (r.kind === "fault") box.replaceChildren(el("p", { class: "invalid" }, `offset ${r.fault.offset}: ${r.fault.message}`));
+  else if (r.kind === "error" && r.message === "cancelled") return;
+  else box.replaceChildren(el("p", { class: "invalid" }, r.kind === "error" ? r.message : "unexpected reply"));
+  box.dataset.done = "1";
+}
+byId("pagemap-run").addEventListener("click", () => void showPageMap());

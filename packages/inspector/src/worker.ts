@@ -4,9 +4,12 @@
  * neither blocks the page nor sits whole in memory. The page only ever slices
  * small windows for the hex view.
  */
-import { type CodecOptions, type FamilyCodec, StreamReader, WireError, jsonText } from "@vmstream/framing";
-import { DETECT_BYTES, codecFor, detect, familyTitle, parseFormat } from "@vmstream/cli/registry";
+import { type CodecOptions, type FamilyCodec, RefusedError, StreamReader, WireError, jsonText } from "@vmstream/framing";
+import { DETECT_BYTES, codecFor, detect, familyTitle, parseFormat } from "@vmstream/codecs/all";
+import { walkPageRuns } from "@vmstream/vmstate";
+import { diffFiles } from "./diff.js";
 import { fileSource } from "./file-source.js";
+import { PageMapBuilder } from "./page-map.js";
 import type { Reply, Request } from "./protocol.js";
 
 const post = (r: Reply) => (self as unknown as { postMessage(m: Reply): void }).postMessage(r);
@@ -14,25 +17,25 @@ const post = (r: Reply) => (self as unknown as { postMessage(m: Reply): void }).
 /** Codec JSON may hold bigint and Uint8Array: give the page the lossless JSON form. */
 const plain = (v: unknown): unknown => JSON.parse(jsonText(v));
 
-function reader(req: Request): StreamReader {
+function reader(req: Request, file = req.file, label?: string): StreamReader {
   let last = 0;
-  const size = req.file.size;
-  return new StreamReader(fileSource(req.file), {
+  const size = file.size;
+  return new StreamReader(fileSource(file), {
     onProgress(offset) {
       const now = Date.now();
       if (now - last < 100) return; // a few updates a second are plenty
       last = now;
-      post({ id: req.id, kind: "progress", offset, size });
+      post({ id: req.id, kind: "progress", offset, size, ...(label ? { label } : {}) });
     },
   });
 }
 
-async function pick(req: Request): Promise<{ codec: FamilyCodec; version: string }> {
+async function pick(req: Request, file = req.file): Promise<{ codec: FamilyCodec; version: string }> {
   if (req.format) {
     const f = parseFormat(req.format);
     return { codec: codecFor(f.family), version: f.version };
   }
-  const head = new Uint8Array(await req.file.slice(0, DETECT_BYTES).arrayBuffer());
+  const head = new Uint8Array(await file.slice(0, DETECT_BYTES).arrayBuffer());
   const found = detect(head);
   if (!found) {
     throw new WireError(
@@ -48,6 +51,14 @@ async function run(req: Request): Promise<void> {
   let format: string | undefined;
   const r = reader(req);
   try {
+    if (req.task === "diff") {
+      const other = req.other;
+      if (!other) throw new Error("diff needs two files");
+      await r.close();
+      const diff = await diffFiles(req.file, other, { pick: (f) => pick(req, f), reader: (f, label) => reader(req, f, label) });
+      post({ id: req.id, kind: "diffed", diff: plain(diff) as typeof diff });
+      return;
+    }
     const { codec, version } = await pick(req);
     format = `${codec.family}@${version}`;
     post({ id: req.id, kind: "detected", format, title: familyTitle(codec.family) });
@@ -71,6 +82,19 @@ async function run(req: Request): Promise<void> {
       case "verify": {
         const rep = await codec.verify(r, version, opts);
         post({ id: req.id, kind: "verified", format: rep.format, items: rep.items, bytes: rep.bytes, notes: rep.notes });
+        break;
+      }
+      case "pagemap": {
+        if (codec.family !== "qemu") throw new RefusedError(`the page map reads QEMU streams; this is ${format}`, 0);
+        const map = new PageMapBuilder();
+        try {
+          await walkPageRuns(r, version, opts, map);
+        } catch (e) {
+          if (!(e instanceof WireError)) throw e;
+          post({ id: req.id, kind: "pagemap", map: map.finish(), fault: { offset: e.offset, message: e.message, code: e.code, path: e.path } });
+          break;
+        }
+        post({ id: req.id, kind: "pagemap", map: map.finish() });
         break;
       }
       case "decode": {

@@ -269,6 +269,172 @@ describe.skipIf(!exe)("web inspector in Chromium", () => {
     rmSync(path);
   });
 
+  /** The diff view once the worker has answered. */
+  async function diffDone(): Promise<void> {
+    await page.waitForSelector("[data-testid=diff][data-done]", { timeout: 30_000 });
+  }
+
+  it("compares two QEMU saves picked together, as vmstream diff does: renames, values that differ", async () => {
+    // The same pc-q35-7.2 guest saved by QEMU 7.2 and by QEMU 10.0 (fixtures/qemu-releases/README.md, cross/).
+    const a = join(FIXTURES, "qemu-releases/cross/7.2-to-pc-q35-7.2.mig");
+    const b = join(FIXTURES, "qemu-releases/cross/10.0-to-pc-q35-7.2.mig");
+    await page.setInputFiles("[data-testid=file]", [a, b]);
+    await diffDone();
+    expect(await page.textContent("[data-testid=diff-a]")).toBe("7.2-to-pc-q35-7.2.mig (qemu@3, pc-q35-7.2)");
+    expect(await page.textContent("[data-testid=diff-b]")).toBe("10.0-to-pc-q35-7.2.mig (qemu@3, pc-q35-7.2)");
+    expect(await page.textContent("[data-testid=diff-verdict]")).toMatch(/^different: \d+ sections compared, \d+ field differences, 0 sections only in one$/);
+    const rows = await page.$$eval("[data-testid=diff-fields] tbody tr", (trs) => trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent ?? "")));
+    // QEMU 10.0's hpet description calls the field num_timers_save; the bytes are the same.
+    expect(rows).toContainEqual(["hpet", "0", "num_timers", "renamed to num_timers_save", expect.any(String), expect.any(String)]);
+    // The timer section's clock offsets differ between the two runs: the values analyze-migration.py printed for each.
+    const analyzed = (f: string) => JSON.parse(readFileSync(f.replace(/\.mig$/, ".analyze.json"), "utf8")) as Record<string, Record<string, unknown>>;
+    const timer = (j: Record<string, Record<string, unknown>>) => Object.entries(j).find(([k]) => k.startsWith("timer ("))![1];
+    const [ta, tb] = [timer(analyzed(a)), timer(analyzed(b))];
+    expect(ta.cpu_ticks_offset).not.toEqual(tb.cpu_ticks_offset);
+    expect(rows).toContainEqual(["timer", "0", "cpu_ticks_offset", "value differs", String(ta.cpu_ticks_offset), String(tb.cpu_ticks_offset)]);
+    // The CLI's text form is there too, line for line in its order.
+    const text = (await page.textContent("[data-testid=diff-text]")) ?? "";
+    expect(text).toContain("hpet 0: num_timers: renamed to num_timers_save in B");
+    expect(text.split("\n").at(-1)).toBe(await page.textContent("[data-testid=diff-verdict]"));
+    await page.screenshot({ path: join(OUT, "diff.png"), fullPage: true });
+  });
+
+  it("a save compared with itself is equal (Compare with…, and two files dropped together)", async () => {
+    const a = join(FIXTURES, "qemu-releases/cross/7.2-to-pc-q35-7.2.mig");
+    await open(a);
+    await page.setInputFiles("[data-testid=file-b]", a);
+    await diffDone();
+    expect(await page.textContent("[data-testid=diff-verdict]")).toMatch(/^equal: [1-9]\d* sections compared$/);
+    expect(await page.locator("[data-testid=diff-fields]").count()).toBe(0);
+
+    const bytes = [...readFileSync(join(FIXTURES, "qemu/pc-7.2-stopped.mig"))];
+    const dt = await page.evaluateHandle((b) => {
+      const d = new DataTransfer();
+      d.items.add(new File([new Uint8Array(b)], "one.mig"));
+      d.items.add(new File([new Uint8Array(b)], "two.mig"));
+      return d;
+    }, bytes);
+    await page.dispatchEvent("body", "drop", { dataTransfer: dt });
+    await expect.poll(() => page.textContent("[data-testid=diff-a]")).toBe("one.mig (qemu@3, pc-i440fx-7.2)");
+    await diffDone();
+    expect(await page.textContent("[data-testid=diff-verdict]")).toMatch(/^equal: [1-9]\d* sections compared$/);
+  });
+
+  it("compares RAM page by page: a guest with 6 MiB of random RAM at 0x400000 against the same guest without", async () => {
+    // Both -M pc-i440fx-7.2 -m 32 -S; only ram6m loads RANDOM_6MiB at 0x400000 (fixtures/qemu/README.md).
+    await page.setInputFiles("[data-testid=file]", [join(FIXTURES, "qemu/pc-7.2-ram6m.mig"), join(FIXTURES, "qemu/pc-7.2-stopped.mig")]);
+    await diffDone();
+    const rows = await page.$$eval("[data-testid=diff-ram] tbody tr", (trs) => trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent ?? "")));
+    expect(rows).toEqual([["pc.ram", "1,536 pages differ", "0x400000–0xa00000"]]);
+    expect(await page.textContent("[data-testid=diff-text]")).toContain("RAM block pc.ram: 1536 pages differ: 0x400000-0xa00000");
+    expect(await page.textContent("[data-testid=diff-verdict]")).toMatch(/^different: /);
+  });
+
+  it("a diff of a QEMU save and a Xen stream says the diff is for QEMU streams", async () => {
+    await page.setInputFiles("[data-testid=file]", [join(FIXTURES, "qemu/pc-7.2-stopped.mig"), join(FIXTURES, "xen/libxl_hvm_xs.bin")]);
+    await diffDone();
+    expect(await page.textContent("[data-testid=diff-verdict]")).toBe("cannot compare: offset 0 (0x0): B (libxl_hvm_xs.bin): diff compares QEMU streams; this is libxl@2");
+  });
+
+  it("a stream with XBZRLE pages: device state compared, RAM pages not (digests cannot apply deltas), and the page says so", async () => {
+    const x = join(FIXTURES, "qemu-releases/10.0/pc-10.0-xbzrle.mig");
+    await page.setInputFiles("[data-testid=file]", [x, x]);
+    await diffDone();
+    expect(await page.textContent("[data-testid=diff-verdict]")).toMatch(/^equal: [1-9]\d* sections compared \(RAM pages not compared\)$/);
+    expect(await page.textContent("[data-testid=diff-facts]")).toMatch(/RAM pages not compared: A: .*XBZRLE/);
+  });
+
+  /** Open a stream, map its pages; the block's strip colour at a block offset, and its text. */
+  async function pageMap(file: string): Promise<void> {
+    await open(file);
+    await page.click("[data-testid=pagemap-run]");
+    await page.waitForSelector("[data-testid=pagemap][data-done]", { timeout: 30_000 });
+  }
+  const blockText = (name: string) => page.textContent(`.pm-block[data-block="${name}"]`);
+  /** The strip's colour where the page at `offset` is drawn (middle row of its column). */
+  const colourAt = (name: string, offset: number, pages: number, row = 11) =>
+    page.$eval(
+      `.pm-block[data-block="${name}"] canvas`,
+      (c, [off, n, y]) => {
+        const canvas = c as HTMLCanvasElement;
+        const x = Math.floor(off! / 4096 / Math.ceil(n! / canvas.width));
+        const [r, g, b] = canvas.getContext("2d")!.getImageData(x, y!, 1, 1).data;
+        return `#${[r, g, b].map((v) => v!.toString(16).padStart(2, "0")).join("")}`;
+      },
+      [offset, pages, row],
+    );
+
+  it("maps the pages of a stream with 6 MiB of random RAM at 0x400000: data pages there, zero pages around", async () => {
+    // -m 32 -device loader,file=RANDOM_6MiB,addr=0x400000 (fixtures/qemu/README.md).
+    await pageMap(join(FIXTURES, "qemu/pc-7.2-ram6m.mig"));
+    const text = (await blockText("pc.ram")) ?? "";
+    expect(text).toContain("pc.ram 33,554,432 bytes, 8,192 pages");
+    expect(text).toContain("data 0x400000–0xa00000 (1,536 pages)");
+    expect(text).toMatch(/; 0 never sent/); // the first pass sends every page, zero or not
+    expect(await colourAt("pc.ram", 0x500000, 8192)).toBe("#2456c7"); // data
+    expect(await colourAt("pc.ram", 0x100000, 8192)).toBe("#b8c0cc"); // zero
+    expect(await page.textContent("[data-testid=pagemap]")).toContain("pc.bios");
+    await page.screenshot({ path: join(OUT, "pagemap.png"), fullPage: true });
+
+    // Cut inside the random pages: the map shows what was read, says where the stream faults, and the rest is never sent.
+    const cut = join(OUT, "ram6m-cut.mig");
+    writeFileSync(cut, readFileSync(join(FIXTURES, "qemu/pc-7.2-ram6m.mig")).subarray(0, 3 << 20));
+    await pageMap(cut);
+    expect(await page.textContent("[data-testid=pagemap]")).toMatch(/the stream faults at offset \d+ \(0x[0-9a-f]+\): truncated /);
+    const partial = (await blockText("pc.ram")) ?? "";
+    expect(partial).toMatch(/data 0x400000–0x[0-9a-f]+ \(\d+ pages\)/);
+    expect(partial).toMatch(/never sent 0x[0-9a-f]+–0x2000000/);
+  });
+
+  it("maps XBZRLE, compressed and mapped-ram pages where the guest wrote them", async () => {
+    // dirtier-bios.S dirties 0x10000–0x8ffff (128 pages, small deltas: XBZRLE) while QEMU 10.0 migrates;
+    // the README counts 256 XBZRLE records.
+    await pageMap(join(FIXTURES, "qemu-releases/10.0/pc-10.0-xbzrle.mig"));
+    const text = (await blockText("pc.ram")) ?? "";
+    expect(text).toContain("256 XBZRLE");
+    expect(text).toContain("data, XBZRLE 0x10000–0x90000 (128 pages)"); // sent as pages, then as deltas
+    // 1 MiB of random RAM at 0x400000 saved with the compress capability.
+    await pageMap(join(FIXTURES, "qemu/pc-7.2-compress.mig"));
+    const c = (await blockText("pc.ram")) ?? "";
+    expect(c).toContain("compressed 0x400000–0x500000 (256 pages)");
+    expect(await colourAt("pc.ram", 0x480000, 8192)).toBe("#8e44ad");
+    // A mapped-ram file (QEMU 10.0, -m 16, the same 1 MiB loaded at 0x400000): the rest of pc.ram is never in the file.
+    await pageMap(join(FIXTURES, "qemu-releases/10.0/pc-10.0-mappedram-m16.mig"));
+    const mr = (await blockText("pc.ram")) ?? "";
+    expect(mr).toContain("256 mapped-ram; 3,840 never sent");
+    expect(mr).toContain("mapped-ram 0x400000–0x500000 (256 pages)");
+    expect(mr).toContain("never sent 0x500000–0x1000000 (2,816 pages)");
+    expect(await colourAt("pc.ram", 0x480000, 4096)).toBe("#1e8a4c");
+    expect(await colourAt("pc.ram", 0x800000, 4096)).toBe("#ffffff");
+  });
+
+  it("maps the pages of a 128 MiB QEMU stream in the worker with progress, and the page stays responsive", async () => {
+    // The bench's generator (scripts/bench/gen/qemu.mjs): a real QEMU 7.2 stream's devices, pc.ram of random pages.
+    const gen = (await import(pathToFileURL(join(REPO, "scripts/bench/gen/qemu.mjs")).href)) as { generateQemu(path: string, bytes: number): unknown };
+    const path = join(OUT, "big-qemu.mig");
+    await gen.generateQemu(path, 128 << 20);
+    await open(path);
+    expect(await page.textContent("[data-testid=verify]")).toMatch(/^✔ valid/);
+    await page.click("[data-testid=pagemap-run]");
+    let slowest = 0;
+    let sawProgress = false;
+    for (let i = 0; i < 1200; i++) {
+      const t = Date.now();
+      const [done, progress] = await page.evaluate(() => [
+        document.querySelector("[data-testid=pagemap][data-done]") !== null,
+        document.getElementById("progress")!.hidden ? "" : document.querySelector("#progress span")!.textContent,
+      ]);
+      slowest = Math.max(slowest, Date.now() - t);
+      if (/^mapping pages… [1-9]\d*%$/.test(String(progress))) sawProgress = true;
+      if (done) break;
+      await page.waitForTimeout(50);
+    }
+    expect(await blockText("pc.ram")).toContain("data 0x0–0x8000000 (32,768 pages)");
+    expect(sawProgress).toBe(true);
+    expect(slowest).toBeLessThan(1000);
+    rmSync(path);
+  });
+
   it("made no network request (file, blob and data URLs only)", () => {
     expect(requests.filter((u) => !/^(file|blob|data):/.test(u))).toEqual([]);
   });

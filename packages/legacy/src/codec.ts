@@ -1,5 +1,7 @@
 import {
   ByteWriter,
+  base64Pieces,
+  batched,
   MalformedError,
   jsonText,
   toBase64,
@@ -11,6 +13,7 @@ import {
   type StreamReader,
   type VerifyReport,
 } from "@vmstream/framing";
+import { readStreamedDocument } from "@vmstream/libxl";
 import { convertLegacy } from "./convert.js";
 import { itemFromJson, itemJson, hasData, writeItemHead } from "./items.js";
 import { MAX_TOOLSTACK_BLOB, describePhysmap, parsePhysmap } from "./physmap.js";
@@ -182,16 +185,6 @@ function render(s: LegacySummary): string {
   return lines.join("\n");
 }
 
-/** Base64 text of the next `n` bytes, in pieces (multiples of 3 bytes so they concatenate). */
-async function* base64Pieces(r: StreamReader, n: number, what: string): AsyncGenerator<string> {
-  let left = n;
-  while (left > 0) {
-    const k = left <= 3 << 20 ? left : 3 << 20;
-    yield toBase64((await r.read(k, what)).bytesView(k));
-    left -= k;
-  }
-}
-
 async function* decodeLegacy(r: StreamReader, version: string, opts: CodecOptions): AsyncGenerator<string> {
   const shape = await openLegacy(r, version, opts);
   yield `{\n  "format": ${JSON.stringify(fmt(shape.width))},\n  "guest": ${JSON.stringify(shape.guest)},\n  "items": [`;
@@ -226,12 +219,16 @@ async function* decodeLegacy(r: StreamReader, version: string, opts: CodecOption
   yield "\n  ]\n}\n";
 }
 
+function docWidth(d: Record<string, unknown>): Width {
+  if (d.format !== "legacy@32" && d.format !== "legacy@64") throw new MalformedError("format: expected legacy@32 or legacy@64", 0, { found: JSON.stringify(d.format) });
+  return d.format === "legacy@32" ? 32 : 64;
+}
+
 /** Write the bytes a decoded document describes. */
 export async function encodeLegacy(doc: unknown, out: Sink): Promise<void> {
   if (doc === null || typeof doc !== "object") throw new MalformedError("expected a legacy document object", 0);
   const d = doc as Record<string, unknown>;
-  if (d.format !== "legacy@32" && d.format !== "legacy@64") throw new MalformedError("format: expected legacy@32 or legacy@64", 0, { found: JSON.stringify(d.format) });
-  const width: Width = d.format === "legacy@32" ? 32 : 64;
+  const width = docWidth(d);
   if (!Array.isArray(d.items)) throw new MalformedError("items: expected an array", 0);
   const w = new ByteWriter(1 << 16);
   for (let i = 0; i < d.items.length; i++) {
@@ -244,6 +241,39 @@ export async function encodeLegacy(doc: unknown, out: Sink): Promise<void> {
     }
   }
   if (w.length) await out.write(w.finish());
+}
+
+const DATA: ReadonlySet<string> = new Set(["data"]);
+
+/**
+ * `encode` from the document's text as it streams: each item is written as
+ * soon as it is read, its payload decoded straight from the text, so a
+ * document of any size encodes in bounded memory.
+ */
+export async function encodeLegacyStream(input: StreamReader, out: Sink): Promise<void> {
+  const bs = batched(out);
+  const w = new ByteWriter(1 << 16);
+  let width: Width = 64;
+  await readStreamedDocument(input, {
+    path: ["items"],
+    bytesKeys: DATA,
+    begin(d) {
+      width = docWidth(d);
+    },
+    async item(x, i) {
+      const { item, data } = itemFromJson(x, `items[${i}]`);
+      writeItemHead(w.reset(), item, width);
+      await bs.write(w.finish());
+      if (data.byteLength) await bs.write(data);
+    },
+    async end(d, begun) {
+      if (!begun) {
+        docWidth(d);
+        throw new MalformedError("items: expected an array", 0);
+      }
+      await bs.flush();
+    },
+  });
 }
 
 /** Re-encode item by item: fixed parts rebuilt from the parsed fields, payloads piped through. */
@@ -294,6 +324,7 @@ export const legacyCodec: FamilyCodec = {
   },
   decode: (input, version, opts) => decodeLegacy(input, version, opts),
   encode: (doc, out) => encodeLegacy(doc, out),
+  encodeStream: (json, out) => encodeLegacyStream(json, out),
   recode: recodeLegacy,
   async convert(input, version, to, out, opts) {
     const rep = await convertLegacy(input, version, to, out, opts);

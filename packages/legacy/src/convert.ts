@@ -11,14 +11,10 @@ import {
   type Source,
   StreamReader,
 } from "@vmstream/framing";
-import { LEGACY_FILLER_PFN, LEGACY_HVM_TAIL_PARAMS, LEGACY_VCPU_CONTEXT_SIZES, LIBXC_ID, LIBXC_REC_LENGTH_MAX, XL_MAGIC } from "@vmstream/wire-spec";
+import { LIBXC_REC as REC, LIBXL_REC, XL_FLAG_STREAMV2, writeDomainHeader, writeImageHeader, writeLibxlHeader, writeXlFixedHeader } from "@vmstream/libxl";
+import { LEGACY_FILLER_PFN, LEGACY_HVM_TAIL_PARAMS, LEGACY_VCPU_CONTEXT_SIZES, LIBXC_REC_LENGTH_MAX } from "@vmstream/wire-spec";
 import { MAX_TOOLSTACK_BLOB, parsePhysmap, physmapPairs } from "./physmap.js";
-import { openLegacy, walkLegacy, ulongSize, type LegacyShape } from "./reader.js";
-import { XL_FLAG_STREAMV2 } from "./shape.js";
-import { LIBXC_REC as REC } from "@vmstream/libxl";
-
-/** libxl record types. */
-const XL = { END: 0, LIBXC_CONTEXT: 1, EMULATOR_XENSTORE_DATA: 2, EMULATOR_CONTEXT: 3 } as const;
+import { LegacyWalk, openLegacy, ulongSize, type LegacyItem, type LegacyShape } from "./reader.js";
 
 /** The image-header version convert-legacy-stream writes (with STATIC_DATA_END and no CPUID/MSR policy). */
 export const CONVERTED_LIBXC_VERSION = 3;
@@ -243,61 +239,94 @@ export async function convertLegacy(
   return convertInto(input, shape, target, new Out(sink, lean));
 }
 
+/**
+ * The conversion, one method per section of the legacy image in the order
+ * its bytes come; each reads its section from the walk and writes the v2
+ * records it becomes.
+ */
 async function convertInto(r: StreamReader, shape: LegacyShape, target: LegacyTarget, out: Out): Promise<ConvertReport> {
-  const w = out.w;
-  const libxl = target !== "libxc";
-  const notes: string[] = [];
-  const report: ConvertReport = { notes, pages: 0, batches: 0, records: 0 };
-  const params = new ByteWriter(256);
-  let nParams = 0;
-  let xenstore = new ByteWriter(256);
-  let hasKv = false;
-  let p2mSize = 0;
-  let sawQemu = false;
+  const walk = new LegacyWalk(r, shape);
+  const c = new Conversion(r, shape, target, out);
+  if (target === "xl") await c.xlHeader(shape.xl ? walk.xlHeader() : null);
+  await c.imageHeader(walk.imageHeader());
+  if (shape.guest === "pv") await c.extendedInfo(walk.extendedInfo(), walk.p2mSize);
+  await c.body(walk.body());
+  if (shape.guest === "hvm") await c.hvmTail(walk.hvmTail());
+  else await c.pvTail(walk.pvTail());
+  await walk.end();
+  return c.finish();
+}
+
+class Conversion {
+  private readonly w: ByteWriter;
+  private readonly libxl: boolean;
+  private readonly notes: string[] = [];
+  private readonly report: ConvertReport;
+  private readonly ul: 4 | 8;
+  /** HVM_PARAMS entries gathered from the body's parameter chunks. */
+  private readonly params = new ByteWriter(256);
+  private nParams = 0;
+  /** EMULATOR_XENSTORE_DATA key/value pairs from the toolstack blob's physmap. */
+  private xenstore = new ByteWriter(256);
+  private hasKv = false;
+  private sawQemu = false;
   // Counted rather than noted one by one: a hostile image may repeat them millions of times.
-  let fillerOnly = 0;
-  let discardedToolstack = 0;
-  let xsaveMasks = 0;
-  const markers = new Map<string, number>();
-  const ul = ulongSize(shape.width);
+  private fillerOnly = 0;
+  private discardedToolstack = 0;
+  private xsaveMasks = 0;
+  private readonly markers = new Map<string, number>();
 
-  const writeHeaders = () => {
-    if (libxl) {
-      // "LibxlFmt", version 2, options: little-endian + legacy (produced by a converter).
-      w.u32be(0x4c69_6278).u32be(0x6c46_6d74).u32be(2).u32be(2);
-      out.record(XL.LIBXC_CONTEXT, new Uint8Array(0));
-    }
-    w.u32be(0xffff_ffff).u32be(0xffff_ffff).u32be(LIBXC_ID).u32be(CONVERTED_LIBXC_VERSION).u16be(0).u16be(0).u32be(0);
-    w.u32le(shape.guest === "pv" ? 1 : 2).u16le(12).u16le(0).u32le(0).u32le(CONVERTER_VERSION);
-  };
-
-  if (target === "xl" && !shape.xl) {
-    // A bare legacy image gets a minimal xl header: STREAMv2, no configuration.
-    w.bytes(Uint8Array.from(XL_MAGIC, (c) => c.charCodeAt(0))).u32le(0x0102_0304).u32le(XL_FLAG_STREAMV2).u32le(0).u32le(0);
+  constructor(
+    private readonly r: StreamReader,
+    private readonly shape: LegacyShape,
+    target: LegacyTarget,
+    private readonly out: Out,
+  ) {
+    this.w = out.w;
+    this.libxl = target !== "libxc";
+    this.report = { notes: this.notes, pages: 0, batches: 0, records: 0 };
+    this.ul = ulongSize(shape.width);
   }
 
-  for await (const it of walkLegacy(r, shape)) {
-    switch (it.kind) {
-      case "xl":
-        w.bytes(Uint8Array.from(XL_MAGIC, (c) => c.charCodeAt(0)));
-        w.u32le(it.byteorder).u32le(it.mandatoryFlags | XL_FLAG_STREAMV2).u32le(it.optionalFlags).u32le(it.payload);
-        await out.pipe(r, it.payload, "xl optional data");
-        break;
-      case "p2m_size":
-        p2mSize = it.value;
-        writeHeaders();
-        if (shape.guest === "hvm") out.record(REC.STATIC_DATA_END, new Uint8Array(0));
-        break;
-      case "ext_info":
-        break;
-      case "ext_block":
-        if (it.id === "vcpu") {
-          const g = LEGACY_VCPU_CONTEXT_SIZES[it.payload]!;
-          out.record(REC.X86_PV_INFO, new Uint8Array([g.width, g.levels, 0, 0, 0, 0, 0, 0]));
-        }
-        break;
-      case "p2m_frames": {
-        out.record(REC.STATIC_DATA_END, new Uint8Array(0));
+  /** xl output: the input's xl header with STREAMv2 set and its optional data, or a minimal one (no configuration). */
+  async xlHeader(section: AsyncIterable<LegacyItem> | null): Promise<void> {
+    if (!section) {
+      writeXlFixedHeader(this.w, { mandatoryFlags: XL_FLAG_STREAMV2, optionalFlags: 0, optionalLength: 0 });
+      return;
+    }
+    for await (const it of section) {
+      if (it.kind !== "xl") continue;
+      writeXlFixedHeader(this.w, { byteorder: it.byteorder, mandatoryFlags: it.mandatoryFlags | XL_FLAG_STREAMV2, optionalFlags: it.optionalFlags, optionalLength: it.payload });
+      await this.out.pipe(this.r, it.payload, "xl optional data");
+    }
+  }
+
+  /** p2m_size: the libxl header and LIBXC_CONTEXT (libxl, xl), the libxc image and domain headers. */
+  async imageHeader(section: AsyncIterable<LegacyItem>): Promise<void> {
+    for await (const it of section) {
+      if (it.kind !== "p2m_size") continue;
+      const { w, out } = this;
+      if (this.libxl) {
+        writeLibxlHeader(w, { legacy: true });
+        out.record(LIBXL_REC.LIBXC_CONTEXT, EMPTY);
+      }
+      writeImageHeader(w, CONVERTED_LIBXC_VERSION);
+      writeDomainHeader(w, { domainType: this.shape.guest === "pv" ? 1 : 2, pageShift: 12, xenMajor: 0, xenMinor: CONVERTER_VERSION });
+      // An HVM image has no static data beyond the headers.
+      if (this.shape.guest === "hvm") out.record(REC.STATIC_DATA_END, EMPTY);
+      await out.maybeFlush();
+    }
+  }
+
+  /** PV: the vcpu block names the guest's width (X86_PV_INFO); the p2m frame list widens to u64 (X86_PV_P2M_FRAMES). */
+  async extendedInfo(section: AsyncIterable<LegacyItem>, p2mSize: number): Promise<void> {
+    const { w, out, r, ul } = this;
+    for await (const it of section) {
+      if (it.kind === "ext_block" && it.id === "vcpu") {
+        const g = LEGACY_VCPU_CONTEXT_SIZES[it.payload]!;
+        out.record(REC.X86_PV_INFO, new Uint8Array([g.width, g.levels, 0, 0, 0, 0, 0, 0]));
+      } else if (it.kind === "p2m_frames") {
+        out.record(REC.STATIC_DATA_END, EMPTY);
         const len = 8 + 8 * it.count;
         if (len > LIBXC_REC_LENGTH_MAX) throw new LimitError(`p2m frame list of ${it.count} frames exceeds a libxc record`, it.offset);
         w.u32le(REC.X86_PV_P2M_FRAMES).u32le(len).u32le(0).u32le(p2mSize - 1);
@@ -314,160 +343,205 @@ async function convertInto(r: StreamReader, shape: LegacyShape, target: LegacyTa
           await out.maybeFlush();
         }
         out.records++;
-        break;
       }
-      case "batch": {
-        const kept = it.count - it.fillers;
-        report.batches++;
-        if (kept === 0) {
-          fillerOnly++;
+      await out.maybeFlush();
+    }
+  }
+
+  /** Body chunks: page batches become PAGE_DATA (pages piped), the rest records, notes or refusals. */
+  async body(section: AsyncIterable<LegacyItem>): Promise<void> {
+    const { w, out } = this;
+    for await (const it of section) {
+      switch (it.kind) {
+        case "batch":
+          await this.pageBatch(it);
           break;
-        }
-        const len = 8 + 8 * kept + it.payload;
-        w.u32le(REC.PAGE_DATA).u32le(len).u32le(kept).u32le(0);
-        for (let i = 0; i < it.count; i++) {
-          const v = it.pfns[i]!;
-          if (v === LEGACY_FILLER_PFN) continue;
-          // Type nibble moves from bits 31–28 to 63–60; the pfn keeps bits 27–0.
-          w.u32le(v & 0x0fff_ffff).u32le((v & 0xf000_0000) >>> 0);
-        }
-        report.pages += it.dataPages;
-        out.records++;
-        if (it.payload > 0) {
-          await out.pipe(r, it.payload, "page data");
-        } else await out.maybeFlush();
-        break;
-      }
-      case "tsc_info":
-        w.u32le(REC.X86_TSC_INFO).u32le(24).u32le(it.mode).u32le(it.khz).u64le(it.nsec).u32le(it.incarnation).u32le(0);
-        out.records++;
-        break;
-      case "hvm_param":
-        if (++nParams > MAX_PARAMS) throw new LimitError(`more than ${MAX_PARAMS} HVM parameter chunks`, it.offset);
-        params.u64le(it.index).u64le(it.value);
-        break;
-      case "vcpu_info":
-        if (shape.guest === "hvm") notes.push("vcpu_info chunk not carried: an HVM guest's vcpus are in HVM_CONTEXT");
-        break;
-      case "marker":
-        if (it.id === -13) throw new RefusedError("compressed (Remus format B) images cannot be converted", it.offset);
-        markers.set(it.name, (markers.get(it.name) ?? 0) + 1);
-        break;
-      case "compressed_data":
-        throw new RefusedError("compressed (Remus format B) images cannot be converted", it.offset);
-      case "toolstack": {
-        if (!libxl) {
-          discardedToolstack += it.payload;
-          break;
-        }
-        if (it.payload === 0) break;
-        if (it.payload > MAX_TOOLSTACK_BLOB) throw new LimitError(`toolstack blob of ${it.payload} bytes`, it.offset + 4);
-        const at = r.offset;
-        const blob = (await r.read(it.payload, "toolstack blob")).bytesView(it.payload);
-        const entries = parsePhysmap(blob, shape.width, at);
-        if (entries.length && shape.guest === "pv") {
-          // convert-legacy-stream writes EMULATOR_XENSTORE_DATA anyway, which libxl refuses for a PV guest.
-          throw new RefusedError("physmap entries in a PV image: a PV guest has no device model to carry them to", at);
-        }
-        for (const e of entries) {
-          for (const [k, v] of physmapPairs(e)) {
-            xenstore.bytes(Uint8Array.from(k, (c) => c.charCodeAt(0))).u8(0).bytes(v).u8(0);
-            hasKv = true;
-            if (xenstore.length > MAX_TOOLSTACK_BLOB) throw new LimitError(`physmap keys beyond ${MAX_TOOLSTACK_BLOB} bytes`, at);
-          }
-        }
-        break;
-      }
-      case "end":
-        if (nParams > 0) {
-          w.u32le(REC.HVM_PARAMS).u32le(8 + params.length).u32le(nParams).u32le(0).bytes(params.finish());
+        case "tsc_info":
+          w.u32le(REC.X86_TSC_INFO).u32le(24).u32le(it.mode).u32le(it.khz).u64le(it.nsec).u32le(it.incarnation).u32le(0);
           out.records++;
-        }
-        break;
-      case "hvm_magic": {
+          break;
+        case "hvm_param":
+          if (++this.nParams > MAX_PARAMS) throw new LimitError(`more than ${MAX_PARAMS} HVM parameter chunks`, it.offset);
+          this.params.u64le(it.index).u64le(it.value);
+          break;
+        case "vcpu_info":
+          if (this.shape.guest === "hvm") this.notes.push("vcpu_info chunk not carried: an HVM guest's vcpus are in HVM_CONTEXT");
+          break;
+        case "marker":
+          if (it.id === -13) throw new RefusedError("compressed (Remus format B) images cannot be converted", it.offset);
+          this.markers.set(it.name, (this.markers.get(it.name) ?? 0) + 1);
+          break;
+        case "compressed_data":
+          throw new RefusedError("compressed (Remus format B) images cannot be converted", it.offset);
+        case "toolstack":
+          await this.toolstack(it.payload, it.offset);
+          break;
+        case "end":
+          if (this.nParams > 0) {
+            w.u32le(REC.HVM_PARAMS).u32le(8 + this.params.length).u32le(this.nParams).u32le(0).bytes(this.params.finish());
+            out.records++;
+          }
+          break;
+      }
+      await out.maybeFlush();
+    }
+  }
+
+  /** PAGE_DATA for a batch: filler entries dropped, type nibbles moved up, pages piped straight through. */
+  private async pageBatch(it: Extract<LegacyItem, { kind: "batch" }>): Promise<void> {
+    const { w, out, report } = this;
+    const kept = it.count - it.fillers;
+    report.batches++;
+    if (kept === 0) {
+      this.fillerOnly++;
+      return;
+    }
+    const len = 8 + 8 * kept + it.payload;
+    w.u32le(REC.PAGE_DATA).u32le(len).u32le(kept).u32le(0);
+    for (let i = 0; i < it.count; i++) {
+      const v = it.pfns[i]!;
+      if (v === LEGACY_FILLER_PFN) continue;
+      // Type nibble moves from bits 31–28 to 63–60; the pfn keeps bits 27–0.
+      w.u32le(v & 0x0fff_ffff).u32le((v & 0xf000_0000) >>> 0);
+    }
+    report.pages += it.dataPages;
+    out.records++;
+    if (it.payload > 0) await out.pipe(this.r, it.payload, "page data");
+  }
+
+  /** The toolstack blob: its physmap becomes EMULATOR_XENSTORE_DATA keys (libxl output); libxc has no place for it. */
+  private async toolstack(size: number, offset: number): Promise<void> {
+    if (!this.libxl) {
+      this.discardedToolstack += size;
+      return;
+    }
+    if (size === 0) return;
+    if (size > MAX_TOOLSTACK_BLOB) throw new LimitError(`toolstack blob of ${size} bytes`, offset + 4);
+    const at = this.r.offset;
+    const blob = (await this.r.read(size, "toolstack blob")).bytesView(size);
+    const entries = parsePhysmap(blob, this.shape.width, at);
+    if (entries.length && this.shape.guest === "pv") {
+      // convert-legacy-stream writes EMULATOR_XENSTORE_DATA anyway, which libxl refuses for a PV guest.
+      throw new RefusedError("physmap entries in a PV image: a PV guest has no device model to carry them to", at);
+    }
+    for (const e of entries) {
+      for (const [k, v] of physmapPairs(e)) {
+        this.xenstore.bytes(Uint8Array.from(k, (c) => c.charCodeAt(0))).u8(0).bytes(v).u8(0);
+        this.hasKv = true;
+        if (this.xenstore.length > MAX_TOOLSTACK_BLOB) throw new LimitError(`physmap keys beyond ${MAX_TOOLSTACK_BLOB} bytes`, at);
+      }
+    }
+  }
+
+  /** HVM tail: the magic pfns become HVM_PARAMS, the context HVM_CONTEXT and the libxc END; then the QEMU record. */
+  async hvmTail(section: AsyncIterable<LegacyItem>): Promise<void> {
+    const { w, out, r } = this;
+    for await (const it of section) {
+      if (it.kind === "hvm_magic") {
         const [io, bufio, store] = LEGACY_HVM_TAIL_PARAMS;
         w.u32le(REC.HVM_PARAMS).u32le(56).u32le(3).u32le(0);
         w.u64le(io).u64le(it.ioreq).u64le(bufio).u64le(it.bufioreq).u64le(store).u64le(it.store);
         out.records++;
-        break;
-      }
-      case "hvm_context":
+      } else if (it.kind === "hvm_context") {
         if (it.payload > LIBXC_REC_LENGTH_MAX) {
           throw new LimitError(`HVM context of ${it.payload} bytes exceeds libxc's ${LIBXC_REC_LENGTH_MAX}-byte record limit`, it.offset);
         }
-        await out.recordPiped(REC.HVM_CONTEXT, new Uint8Array(0), r, it.payload, "HVM context");
-        out.record(REC.END, new Uint8Array(0));
-        break;
-      case "unmapped":
-        if (it.count) notes.push(`${it.count} "unmapped" pfns in the PV tail discarded (bogus by design)`);
-        break;
-      case "vcpu_basic":
-        await out.recordPiped(REC.X86_PV_VCPU_BASIC, le32(it.vcpu, 0), r, it.payload, "vcpu context");
-        break;
-      case "vcpu_extended":
-        await out.recordPiped(REC.X86_PV_VCPU_EXTENDED, le32(it.vcpu, 0), r, it.payload, "extended vcpu context");
-        break;
-      case "vcpu_xsave":
-        await out.recordPiped(REC.X86_PV_VCPU_XSAVE, le32(it.vcpu, 0), r, it.payload, "xsave state");
-        xsaveMasks++;
-        break;
-      case "shared_info":
-        await out.recordPiped(REC.SHARED_INFO, new Uint8Array(0), r, it.payload, "shared info");
-        out.record(REC.END, new Uint8Array(0));
-        break;
-      case "qemu": {
-        sawQemu = true;
-        // QemuDeviceModelRecord runs to the end of the stream: its length is known only from the input's size.
-        let size = it.payload;
-        if (!it.sized) {
-          if (r.size === undefined) {
-            throw new RefusedError(`QEMU record "${it.signature}" runs to the end of an input of unknown size; convert from a file`, it.offset);
-          }
-          size = r.size - r.offset;
-          notes.push(`QEMU record "${it.signature}" (data to the end of the image, ${size} bytes) converted; convert-legacy-stream cannot`);
-        } else if (it.signature !== "DeviceModelRecord0002") {
-          notes.push(`QEMU record "${it.signature}" converted like DeviceModelRecord0002 (same layout); convert-legacy-stream cannot`);
-        }
-        if (hasKv) {
-          writeEmulatorKv(out, xenstore);
-          xenstore = new ByteWriter(16);
-          hasKv = false;
-        }
-        if (libxl) {
-          if (size > 0xffff_ffff - 8) throw new LimitError(`QEMU record of ${size} bytes does not fit a record`, it.offset + 21);
-          await out.recordPiped(XL.EMULATOR_CONTEXT, le32(0, 0), r, size, "QEMU record");
-        } else {
-          // libxc output carries the legacy QEMU record verbatim after END.
-          w.bytes(Uint8Array.from(it.signature, (c) => c.charCodeAt(0)));
-          if (it.sized) w.u32le(size);
-          await out.pipe(r, size, "QEMU record");
-        }
-        break;
+        await out.recordPiped(REC.HVM_CONTEXT, EMPTY, r, it.payload, "HVM context");
+        out.record(REC.END, EMPTY);
+      } else if (it.kind === "qemu") {
+        await this.qemu(it);
       }
+      await out.maybeFlush();
     }
-    await out.maybeFlush();
   }
-  if (hasKv) writeEmulatorKv(out, xenstore);
-  if (fillerOnly) notes.push(`${fillerOnly} page batch(es) held only filler entries (0xf0000000): no PAGE_DATA written for them`);
-  for (const [name, n] of markers) notes.push(`${n} ${name} chunk(s) not carried (no v2 equivalent)`);
-  if (discardedToolstack) notes.push(`toolstack data (${discardedToolstack} bytes) discarded: libxc streams have no place for it; convert to libxl@2 to keep its physmap`);
-  if (xsaveMasks) notes.push(`${xsaveMasks} vcpu xsave feature mask(s) not carried (X86_PV_VCPU_XSAVE has no field for them)`);
-  if (shape.guest === "hvm" && !sawQemu) {
-    notes.push(
-      libxl
-        ? "HVM image without a QEMU record: no EMULATOR_CONTEXT written (the device model starts without saved state)"
-        : "HVM image without a QEMU record: output equals convert-legacy-stream --skip-qemu",
-    );
+
+  /** The QEMU record: EMULATOR_CONTEXT (libxl), or kept verbatim after the libxc END. */
+  private async qemu(it: Extract<LegacyItem, { kind: "qemu" }>): Promise<void> {
+    const { w, out, r, notes } = this;
+    this.sawQemu = true;
+    // QemuDeviceModelRecord runs to the end of the stream: its length is known only from the input's size.
+    let size = it.payload;
+    if (!it.sized) {
+      if (r.size === undefined) {
+        throw new RefusedError(`QEMU record "${it.signature}" runs to the end of an input of unknown size; convert from a file`, it.offset);
+      }
+      size = r.size - r.offset;
+      notes.push(`QEMU record "${it.signature}" (data to the end of the image, ${size} bytes) converted; convert-legacy-stream cannot`);
+    } else if (it.signature !== "DeviceModelRecord0002") {
+      notes.push(`QEMU record "${it.signature}" converted like DeviceModelRecord0002 (same layout); convert-legacy-stream cannot`);
+    }
+    if (this.hasKv) {
+      writeEmulatorKv(out, this.xenstore);
+      this.xenstore = new ByteWriter(16);
+      this.hasKv = false;
+    }
+    if (this.libxl) {
+      if (size > 0xffff_ffff - 8) throw new LimitError(`QEMU record of ${size} bytes does not fit a record`, it.offset + 21);
+      await out.recordPiped(LIBXL_REC.EMULATOR_CONTEXT, le32(0, 0), r, size, "QEMU record");
+    } else {
+      // libxc output carries the legacy QEMU record verbatim after END.
+      w.bytes(Uint8Array.from(it.signature, (c) => c.charCodeAt(0)));
+      if (it.sized) w.u32le(size);
+      await out.pipe(r, size, "QEMU record");
+    }
   }
-  if (libxl) out.record(XL.END, new Uint8Array(0));
-  await out.drain();
-  report.records = out.records;
-  return report;
+
+  /** PV tail: the unmapped pfns are dropped; vcpu contexts and the shared info page become records, then the libxc END. */
+  async pvTail(section: AsyncIterable<LegacyItem>): Promise<void> {
+    const { out, r } = this;
+    for await (const it of section) {
+      switch (it.kind) {
+        case "unmapped":
+          if (it.count) this.notes.push(`${it.count} "unmapped" pfns in the PV tail discarded (bogus by design)`);
+          break;
+        case "vcpu_basic":
+          await out.recordPiped(REC.X86_PV_VCPU_BASIC, le32(it.vcpu, 0), r, it.payload, "vcpu context");
+          break;
+        case "vcpu_extended":
+          await out.recordPiped(REC.X86_PV_VCPU_EXTENDED, le32(it.vcpu, 0), r, it.payload, "extended vcpu context");
+          break;
+        case "vcpu_xsave":
+          await out.recordPiped(REC.X86_PV_VCPU_XSAVE, le32(it.vcpu, 0), r, it.payload, "xsave state");
+          this.xsaveMasks++;
+          break;
+        case "shared_info":
+          await out.recordPiped(REC.SHARED_INFO, EMPTY, r, it.payload, "shared info");
+          out.record(REC.END, EMPTY);
+          break;
+      }
+      await out.maybeFlush();
+    }
+  }
+
+  /** What the output could not carry, as notes; the libxl END; everything handed to the sink. */
+  async finish(): Promise<ConvertReport> {
+    const { notes, out } = this;
+    if (this.hasKv) writeEmulatorKv(out, this.xenstore);
+    if (this.fillerOnly) notes.push(`${this.fillerOnly} page batch(es) held only filler entries (0xf0000000): no PAGE_DATA written for them`);
+    for (const [name, n] of this.markers) notes.push(`${n} ${name} chunk(s) not carried (no v2 equivalent)`);
+    if (this.discardedToolstack) {
+      notes.push(`toolstack data (${this.discardedToolstack} bytes) discarded: libxc streams have no place for it; convert to libxl@2 to keep its physmap`);
+    }
+    if (this.xsaveMasks) notes.push(`${this.xsaveMasks} vcpu xsave feature mask(s) not carried (X86_PV_VCPU_XSAVE has no field for them)`);
+    if (this.shape.guest === "hvm" && !this.sawQemu) {
+      notes.push(
+        this.libxl
+          ? "HVM image without a QEMU record: no EMULATOR_CONTEXT written (the device model starts without saved state)"
+          : "HVM image without a QEMU record: output equals convert-legacy-stream --skip-qemu",
+      );
+    }
+    if (this.libxl) out.record(LIBXL_REC.END, EMPTY);
+    await out.drain();
+    this.report.records = out.records;
+    return this.report;
+  }
 }
+
+const EMPTY = new Uint8Array(0);
 
 /** EMULATOR_XENSTORE_DATA from the physmap keys (emulator "unknown", index 0): written after the libxc END. */
 function writeEmulatorKv(out: Out, kv: ByteWriter): void {
   const body = new ByteWriter(8 + kv.length);
   body.u32le(0).u32le(0).bytes(kv.finish());
-  out.record(XL.EMULATOR_XENSTORE_DATA, body.finish());
+  out.record(LIBXL_REC.EMULATOR_XENSTORE_DATA, body.finish());
 }

@@ -1,9 +1,9 @@
 import { ByteWriter, MalformedError, fromBase64, safeObject, toBigInt, toInt, toStr } from "@vmstream/framing";
-import { LEGACY_CHUNKS, LEGACY_HVM_PARAM_CHUNKS, XL_MAGIC } from "@vmstream/wire-spec";
+import { writeXlFixedHeader } from "@vmstream/libxl";
+import { LEGACY_CHUNKS, LEGACY_HVM_PARAM_CHUNKS } from "@vmstream/wire-spec";
 import type { LegacyItem } from "./reader.js";
 import type { Width } from "./shape.js";
 
-const XL_MAGIC_BYTES = Uint8Array.from(XL_MAGIC, (c) => c.charCodeAt(0));
 const ascii = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
 const ulong = (w: ByteWriter, width: Width, v: number | bigint) => (width === 32 ? w.u32le(Number(v)) : w.u64le(v));
 
@@ -15,7 +15,7 @@ const ulong = (w: ByteWriter, width: Width, v: number | bigint) => (width === 32
 export function writeItemHead(w: ByteWriter, it: LegacyItem, width: Width): void {
   switch (it.kind) {
     case "xl":
-      w.bytes(XL_MAGIC_BYTES).u32le(it.byteorder).u32le(it.mandatoryFlags).u32le(it.optionalFlags).u32le(it.payload);
+      writeXlFixedHeader(w, { byteorder: it.byteorder, mandatoryFlags: it.mandatoryFlags, optionalFlags: it.optionalFlags, optionalLength: it.payload });
       return;
     case "p2m_size":
       ulong(w, width, it.value);
@@ -239,7 +239,9 @@ export function itemFromJson(o: unknown, path: string): { item: LegacyItem; data
   return { item, data };
 }
 
+/** Base64 text, or the bytes the streaming reader already decoded from it. */
 function b64(v: unknown, what: string): Uint8Array {
+  if (v instanceof Uint8Array) return v;
   if (typeof v !== "string") throw new MalformedError(`${what}: expected base64 text`, 0);
   try {
     return fromBase64(v);

@@ -1,5 +1,6 @@
 import { MalformedError, RefusedError, TruncatedError, hex, type CodecOptions } from "@vmstream/framing";
-import { LEGACY_CHUNK_MIN, LEGACY_EXT_BLOCKS, LEGACY_MAX_BATCH, XL_MAGIC } from "@vmstream/wire-spec";
+import { XL_FLAG_JSON, XL_FLAG_STREAMV2, XL_HEADER_SIZE, hasXlMagic } from "@vmstream/libxl";
+import { LEGACY_CHUNK_MIN, LEGACY_EXT_BLOCKS, LEGACY_MAX_BATCH } from "@vmstream/wire-spec";
 
 export type Width = 32 | 64;
 export type Guest = "pv" | "hvm";
@@ -15,19 +16,10 @@ export interface Sniffed {
   widthSure: boolean;
 }
 
-const XL_MAGIC_BYTES = Uint8Array.from(XL_MAGIC, (c) => c.charCodeAt(0));
-/** The mandatory-flags bits xl knows: JSON config, STREAMv2. */
-export const XL_FLAG_JSON = 1;
-export const XL_FLAG_STREAMV2 = 2;
-export const XL_HEADER_SIZE = 48;
-
 const u32 = (b: Uint8Array, at: number): number =>
   (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
 const i32 = (b: Uint8Array, at: number): number => u32(b, at) | 0;
 const ascii = (b: Uint8Array, at: number, n: number): string => String.fromCharCode(...b.subarray(at, at + n));
-
-export const isXlMagic = (b: Uint8Array): boolean =>
-  b.length >= XL_MAGIC_BYTES.length && XL_MAGIC_BYTES.every((c, i) => b[i] === c);
 
 /** A first body chunk a 32-bit HVM image may start with: a known negative id or a batch count. */
 const firstChunkOk = (id: number): boolean => (id >= LEGACY_CHUNK_MIN && id < 0) || (id > 0 && id <= LEGACY_MAX_BATCH);
@@ -100,7 +92,7 @@ export interface XlPrefix {
 
 /** Parse an xl header at the start of `b` (little-endian saver), or null if `b` has no xl magic. */
 export function peekXl(b: Uint8Array): XlPrefix | null {
-  if (!isXlMagic(b) || b.length < XL_HEADER_SIZE) return null;
+  if (!hasXlMagic(b) || b.length < XL_HEADER_SIZE) return null;
   if (u32(b, 32) !== 0x0102_0304) return null;
   return { mandatoryFlags: u32(b, 36), optionalDataLength: u32(b, 44) };
 }
@@ -111,7 +103,7 @@ export function peekXl(b: Uint8Array): XlPrefix | null {
  * guess (the reader then decides from the payload itself).
  */
 export function detectLegacy(head: Uint8Array): "32" | "64" | null {
-  if (isXlMagic(head)) {
+  if (hasXlMagic(head)) {
     const xl = peekXl(head);
     if (!xl || xl.mandatoryFlags & XL_FLAG_STREAMV2 || xl.mandatoryFlags & ~(XL_FLAG_JSON | XL_FLAG_STREAMV2)) return null;
     const at = XL_HEADER_SIZE + xl.optionalDataLength;

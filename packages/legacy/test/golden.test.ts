@@ -192,11 +192,15 @@ describe("every legacy fixture round-trips", () => {
   for (const name of ["legacy_hvm_32.bin", "legacy_hvm_64.bin", "legacy_pv_32.bin", "legacy_pv_64.bin", "legacy_pv_32tool_64guest.bin", "legacy_tiny_hvm_32.bin", "legacy_tiny_hvm_64.bin", "legacy_xl_hvm_64.bin"]) {
     test(name, async () => {
       const bytes = fixture(name);
-      const doc = JSON.parse(await textOf(legacyCodec.decode(StreamReader.of(bytes), "64", {})));
+      const text = await textOf(legacyCodec.decode(StreamReader.of(bytes), "64", {}));
+      const doc = JSON.parse(text);
       expect(Object.keys(doc)[0]).toBe("format");
       const enc = new MemorySink();
       await legacyCodec.encode(doc, enc, {});
       expect(enc.bytes()).toEqual(bytes);
+      const streamed = new MemorySink();
+      await legacyCodec.encodeStream!(pipeReader(new TextEncoder().encode(text), 29), streamed, {});
+      expect(streamed.bytes()).toEqual(bytes);
       const rec = new MemorySink();
       await legacyCodec.recode(pipeReader(bytes, 13), "64", rec, {});
       expect(rec.bytes()).toEqual(bytes);

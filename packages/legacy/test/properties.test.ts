@@ -39,6 +39,20 @@ describe("legacy images round-trip", () => {
     const sink = new MemorySink();
     await legacyCodec.encode(doc, sink, {});
     expect(Buffer.compare(sink.bytes(), bytes)).toBe(0);
+    const streamed = new MemorySink();
+    await legacyCodec.encodeStream!(pipeReader(new TextEncoder().encode(text), 11), streamed, {});
+    expect(Buffer.compare(streamed.bytes(), bytes)).toBe(0);
+  });
+
+  test.prop([image, fc.nat()], runs(30))("a decoded document cut anywhere fails with an offset inside what it had", async ({ bytes }, cut) => {
+    const text = new TextEncoder().encode(await textOf(legacyCodec.decode(StreamReader.of(bytes), "64", {})));
+    const k = cut % text.byteLength;
+    const e = await legacyCodec.encodeStream!(pipeReader(text.subarray(0, k), 7), new MemorySink(), {}).then(
+      () => null,
+      (x: unknown) => x,
+    );
+    expect(e).toBeInstanceOf(WireError);
+    expect((e as WireError).offset).toBeLessThanOrEqual(k);
   });
 
   test.prop([image], params)("recode is byte-identical, also through a pipe-like reader", async ({ bytes }) => {

@@ -1,7 +1,7 @@
 export * from "./context/index.js";
 
 export type { LibxcHeader, LibxcRecord, LibxcRecordType, PageEntry, CpuidLeaf } from "./libxc/model.js";
-export { LIBXC_NAMES, LIBXC_CODES, REC as LIBXC_REC, recordName as libxcRecordName, domainTypeName } from "./libxc/model.js";
+export { LIBXC_NAMES, LIBXC_CODES, LIBXC_REC, libxcRecordName, domainTypeName } from "./libxc/model.js";
 export {
   PAGE_SIZE,
   pageTypeNibble,
@@ -32,7 +32,7 @@ export {
 export { libxcRecordFromJson } from "./libxc/json.js";
 
 export type { LibxlRecord } from "./libxl/model.js";
-export { LIBXL_REC, EMULATORS, libxlRecordName } from "./libxl/model.js";
+export { LIBXL_REC, LIBXL_OPT_LEGACY, EMULATORS, libxlRecordName } from "./libxl/model.js";
 export { writeLibxlHeader, writeLibxlRecord } from "./libxl/writer.js";
 export { readLibxlHeader, walkLibxl, type LibxlHeader, type LibxlItem } from "./libxl/reader.js";
 export { parseXenstore, xenstoreBytes } from "./libxl/xenstore.js";
@@ -47,5 +47,20 @@ export {
   type LibxlStream,
 } from "./libxl/codec.js";
 
-export { XL_FLAG_JSON, XL_FLAG_STREAMV2, type XlHeader, readXlHeader, writeXlHeader, xlSaveHeader, xlHeaderBytes } from "./xl/header.js";
+export {
+  XL_FLAG_JSON,
+  XL_FLAG_STREAMV2,
+  XL_HEADER_SIZE,
+  type XlHeader,
+  type XlFixedHeader,
+  hasXlMagic,
+  readXlHeader,
+  readXlFixedHeader,
+  writeXlHeader,
+  writeXlFixedHeader,
+  xlSaveHeader,
+  xlHeaderBytes,
+} from "./xl/header.js";
 export { xlCodec, detectXl, verifyXl, readXl, writeXl, type XlFile } from "./xl/codec.js";
+
+export { readStreamedDocument, type StreamedDocument } from "./doc-stream.js";

@@ -2,7 +2,7 @@ import { fc, test } from "@fast-check/vitest";
 import { describe, expect } from "vitest";
 import { MemorySink, StreamReader, WireError, chunksSource } from "@vmstream/framing";
 import { applyMutation, mutation, propertyParams, qemuStream } from "@vmstream/testing";
-import { QemuParseState, parseQemuStream, qemuCodec, type QemuParseOptions } from "../src/index.js";
+import { ParseState, parseStream, qemuCodec, type ParseOptions } from "../src/index.js";
 import { fixture } from "./qemu-helpers.js";
 
 const params = propertyParams(60);
@@ -18,16 +18,16 @@ interface Outcome {
  * Parse `bytes` with `o`, through a non-seekable source cut into `chunk`-byte
  * pieces when `chunk` is given (runs then end at refills).
  */
-async function outcome(bytes: Uint8Array, o: Partial<QemuParseOptions>, chunk?: number): Promise<Outcome> {
+async function outcome(bytes: Uint8Array, o: Partial<ParseOptions>, chunk?: number): Promise<Outcome> {
   const input =
     chunk === undefined
       ? StreamReader.of(bytes)
       : new StreamReader(chunksSource(Array.from({ length: Math.ceil(bytes.length / chunk) }, (_, i) => bytes.subarray(i * chunk, (i + 1) * chunk))), { chunkSize: chunk });
-  const st = new QemuParseState(4096);
+  const st = new ParseState(4096);
   let runsOk = true;
   let fault: Outcome["fault"] = null;
   try {
-    for await (const ev of parseQemuStream(input, { version: 3, pages: true, ...o }, st)) {
+    for await (const ev of parseStream(input, { version: 3, pages: true, ...o }, st)) {
       if (ev.t === "ramRun" && Buffer.compare(ev.bytes, bytes.subarray(ev.offset, ev.offset + ev.bytes.byteLength)) !== 0) runsOk = false;
     }
   } catch (e) {

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect, test } from "vitest";
 import { StreamReader } from "@vmstream/framing";
-import { atomicFileSink, fileSource } from "@vmstream/framing/node";
+import { atomicFileSink, fileSource } from "@vmstream/node";
 import { qemuCodec } from "../src/index.js";
 
 test("README example", async () => {

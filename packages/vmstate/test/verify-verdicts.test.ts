@@ -51,6 +51,8 @@ interface Mutant {
 }
 
 const pcibus = sectionAt("PCIBUS");
+const I440FX = "0000:00:00.0/I440FX";
+const i440fx = sectionAt(I440FX);
 const piix4 = text.indexOf('"piix4_pm"');
 const mutants: Mutant[] = [
   {
@@ -68,6 +70,14 @@ const mutants: Mutant[] = [
     message: /unknown savevm section or instance 'PCIBUS' 8/,
     offset: pcibus + 6 + 6,
     qemu: /Unknown savevm section or instance 'PCIBUS' 8/,
+  },
+  {
+    name: "the I440FX section version 3 -> 1 (below QEMU's minimum; the vmdesc says 3)",
+    bytes: edit((b) => void (b[i440fx + 6 + I440FX.length + 7] = 1)),
+    verdict: "error",
+    message: /section 0000:00:00.0\/I440FX has version 1, its vmdesc description version 3/,
+    offset: i440fx + 6 + I440FX.length + 4,
+    qemu: /error while loading state for instance 0x0 of device '0000:00:00.0\/I440FX'/,
   },
   {
     name: "the vmdesc JSON cut short (the file truncated 100 bytes early)",
@@ -130,6 +140,7 @@ describe("verify's verdict on mutants of pc-7.2-stopped.mig", () => {
     const s = (await qemuCodec.inspect(StreamReader.of(real), "3", {})).json as QemuSummary;
     expect(s.vmdesc?.offset).toBe(trailerAt);
     expect(s.sections.find((x) => x.idstr === "PCIBUS")?.offset).toBe(pcibus);
+    expect(s.sections.find((x) => x.idstr === I440FX)).toMatchObject({ offset: i440fx, version: 3 });
     expect(piix4).toBeGreaterThan(jsonAt);
   });
 

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { expect, test } from "vitest";
 import { StreamReader } from "@vmstream/framing";
 import { QEMU_COMMANDS, QEMU_FIXTURE_RELEASES, QEMU_RAM_FLAG, QEMU_WIRE_FEATURES } from "@vmstream/wire-spec";
-import { parseQemuStream, QemuParseState, type QemuEvent } from "../src/index.js";
+import { parseStream, ParseState, type Ev } from "../src/index.js";
 import { FIXTURES } from "./qemu-helpers.js";
 
 /** Real streams by the release that wrote them (READMEs in each folder). */
@@ -28,8 +28,8 @@ function streams(): Map<string, string[]> {
 const FLAG_NAMES = Object.entries(QEMU_RAM_FLAG) as [string, number][];
 
 async function features(bytes: Uint8Array, seen: Set<string>, headerless = false): Promise<void> {
-  const st = new QemuParseState(4096);
-  const evs: AsyncIterable<QemuEvent> = parseQemuStream(StreamReader.of(bytes), { version: 3, pages: false, headerless }, st);
+  const st = new ParseState(4096);
+  const evs: AsyncIterable<Ev> = parseStream(StreamReader.of(bytes), { version: 3, pages: false, headerless }, st);
   for await (const ev of evs) {
     switch (ev.t) {
       case "eof":

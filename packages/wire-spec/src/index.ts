@@ -13,6 +13,7 @@ export * from "./families/libxl.js";
 export * from "./families/xl.js";
 export * from "./families/legacy.js";
 export * from "./families/qemu.js";
+export * from "./containers.js";
 
 /** Every family, in the order the CLI documents them. */
 export const families: readonly FamilySpec[] = [qemu, libxc, libxl, xl, legacy, context];

@@ -1,3 +1,4 @@
+import { containerLayouts } from "./containers.js";
 import { family as familyOf, versionOf } from "./index.js";
 import type { FieldSpec, LayoutSpec, RecordSpec } from "./types.js";
 import { QEMU_FIXTURE_RELEASES, QEMU_MAPPED_RAM_HEADER, QEMU_WIRE_FEATURES } from "./families/qemu.js";
@@ -77,11 +78,16 @@ export function renderQemuReleases(): string {
   ].join("\n");
 }
 
-/** Render one marker's block: `layout family@v N` (Nth header), `descriptor family@v`, `records family@v`, `versions family`. */
+/** Render one marker's block: `container NAME` (containers.ts), `layout family@v N` (Nth header), `descriptor family@v`, `records family@v`, `versions family`. */
 export function renderBlock(kind: string, arg: string): string {
   if (kind === "versions") return renderVersions(arg);
   if (kind === "releases" && arg === "qemu") return renderQemuReleases();
   if (kind === "layout" && arg === "qemu mapped-ram") return renderLayout(QEMU_MAPPED_RAM_HEADER);
+  if (kind === "container") {
+    const l = Object.hasOwn(containerLayouts, arg) ? containerLayouts[arg] : undefined;
+    if (!l) throw new Error(`${arg}: no container layout`);
+    return renderLayout(l);
+  }
   const [fam, ver, idx] = arg.split(/[@ ]/);
   const v = versionOf(fam!, ver!);
   switch (kind) {

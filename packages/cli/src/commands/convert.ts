@@ -1,9 +1,9 @@
+import { parseFormat } from "@vmstream/codecs";
 import { WireError } from "@vmstream/framing";
 import { type Command, formatOptions } from "../command.js";
 import { UsageError } from "../errors.js";
 import { openInput, openOutput, withOutput } from "../io.js";
 import { withInput } from "../input.js";
-import { parseFormat } from "../formats.js";
 import { type Ctx, guarded } from "../report.js";
 
 /** `vmstream convert IN OUT --to F`: adjacent versions, and legacy Xen to libxc/libxl. */

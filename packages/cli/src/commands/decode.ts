@@ -3,8 +3,8 @@ import { openOutput } from "../io.js";
 import { withInput } from "../input.js";
 import { type Ctx, guarded } from "../report.js";
 
-/** Pieces are joined up to this many characters so stdout sees few, large writes. */
-const FLUSH_AT = 1 << 20;
+/** Pieces are gathered into a buffer of this many bytes so stdout sees few, large writes. */
+const BLOCK = 1 << 20;
 
 /** `vmstream decode`: the lossless JSON document on stdout, streamed. */
 export const decode: Command = {
@@ -16,15 +16,22 @@ export const decode: Command = {
       withInput(ctx, file!, flags, async (o) => {
         const out = await openOutput("-", []);
         const enc = new TextEncoder();
-        let pending = "";
+        // Pieces are encoded straight into the block (no joined string, no copy of
+        // it); a piece larger than the block (page data) is written on its own.
+        const block = new Uint8Array(BLOCK);
+        let used = 0;
         for await (const piece of o.codec.decode(o.reader, o.version, o.opts)) {
-          pending += piece;
-          if (pending.length > FLUSH_AT) {
-            await out.write(enc.encode(pending));
-            pending = "";
+          if (piece.length * 3 > BLOCK - used) {
+            if (used) await out.write(block.subarray(0, used));
+            used = 0;
+            if (piece.length * 3 > BLOCK) {
+              await out.write(enc.encode(piece));
+              continue;
+            }
           }
+          used += enc.encodeInto(piece, block.subarray(used)).written;
         }
-        await out.write(enc.encode(pending));
+        if (used) await out.write(block.subarray(0, used));
       }),
     );
   },

@@ -1,9 +1,7 @@
-import { type FamilyCodec, type FormatId, WireError, readAll } from "@vmstream/framing";
+import { loadCodec, parseFormat } from "@vmstream/codecs";
+import { type FamilyCodec, type FormatId, WireError, parseJsonBytes, readAll } from "@vmstream/framing";
 import type { Command } from "../command.js";
 import { openInput, openOutput, withOutput } from "../io.js";
-import { parseJson } from "../json-offset.js";
-import { parseFormat } from "../formats.js";
-import { loadCodec } from "../load.js";
 import { type Ctx, guarded } from "../report.js";
 
 /** `vmstream encode JSON OUT`: the stream a decoded document describes, written atomically. */
@@ -14,8 +12,9 @@ export const encode: Command = {
     const ctx: Ctx = { file: json! };
     await guarded(ctx, async () => {
       const r = await openInput(json!);
-      // Documents open with their format; a family that can encode from the text
-      // as it streams (QEMU guests decode to more JSON than a string holds) does so.
+      // Documents open with their format; every family encodes from the text as
+      // it streams (a guest's pages decode to more JSON than a string holds). A
+      // document that does not open so is parsed whole, for its error line.
       await r.fill(4096);
       const lead = /^\s*\{\s*"format"\s*:\s*"([^"\\]{1,64})"/.exec(new TextDecoder().decode(r.peek(4096)));
       const streaming = lead ? await streamingCodec(lead[1]!) : undefined;
@@ -31,9 +30,7 @@ export const encode: Command = {
       }
       let doc: unknown;
       try {
-        const parsed = parseJson(new TextDecoder().decode(await readAll(r)));
-        if (!parsed.ok) throw new WireError("MALFORMED", parsed.message, parsed.offset);
-        doc = parsed.value;
+        doc = parseJsonBytes(await readAll(r));
       } finally {
         await r.close();
       }

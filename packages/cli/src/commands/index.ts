@@ -2,11 +2,28 @@ import type { Command } from "../command.js";
 
 /** schema-diff and matrix load their modules only when called (they pull in more code). */
 const schemaDiff: Command = {
-  options: { json: { type: "boolean" } },
+  options: { json: { type: "boolean" }, "qemu-compatible": { type: "boolean" } },
   positionals: [2, 2],
   async run(pos, flags) {
     const { schemaDiffCommand } = await import("./schema-diff.js");
-    await schemaDiffCommand(pos[0]!, pos[1]!, flags.json === true);
+    await schemaDiffCommand(pos[0]!, pos[1]!, { json: flags.json === true, qemuCompatible: flags["qemu-compatible"] === true });
+  },
+};
+
+const preflight: Command = {
+  options: {
+    against: { type: "string" },
+    dump: { type: "string" },
+    qemu: { type: "string" },
+    uuid: { type: "string" },
+    capability: { type: "string" },
+    postcopy: { type: "boolean" },
+    json: { type: "boolean" },
+  },
+  positionals: [1, 1000],
+  async run(pos, flags) {
+    const { preflightCommand } = await import("./preflight.js");
+    await preflightCommand(pos, flags);
   },
 };
 
@@ -27,21 +44,17 @@ const loaders: Record<string, () => Promise<Command>> = {
   encode: async () => (await import("./encode.js")).encode,
   recode: async () => (await import("./recode.js")).recode,
   convert: async () => (await import("./convert.js")).convert,
+  extract: async () => (await import("./containers.js")).extract,
+  "wrap-save": async () => (await import("./containers.js")).wrapSave,
   memory: async () => (await import("./memory.js")).memory,
   diff: async () => (await import("./diff.js")).diff,
   "schema-diff": async () => schemaDiff,
+  preflight: async () => preflight,
   matrix: async () => matrix,
 };
 
-/**
- * The matrix command's flags belong to the compat work: when `./matrix.js`
- * exports `matrixOptions`, they replace the defaults above.
- */
+/** The command called `name`, its module loaded; undefined for an unknown name. */
 export async function resolveCommand(name: string): Promise<Command | undefined> {
   const load = Object.hasOwn(loaders, name) ? loaders[name] : undefined;
-  if (!load) return undefined;
-  const cmd = await load();
-  if (name !== "matrix") return cmd;
-  const mod = (await import("./matrix.js")) as { matrixOptions?: Command["options"] };
-  return mod.matrixOptions ? { ...cmd, options: mod.matrixOptions } : cmd;
+  return load?.();
 }

@@ -1,3 +1,4 @@
+import { familyTitle } from "@vmstream/codecs";
 import { type Inspection, WireError, jsonText } from "@vmstream/framing";
 import { type Command, formatOptions } from "../command.js";
 import { UsageError } from "../errors.js";
@@ -5,7 +6,7 @@ import { faultContext } from "../hexdump.js";
 import { inputSize, writeStdout } from "../io.js";
 import { withInput } from "../input.js";
 import { printable, printableLine } from "../printable.js";
-import { familyTitle } from "../formats.js";
+import { containerKind } from "../container.js";
 import { type Ctx, embeddedFault, guarded, partialOf } from "../report.js";
 import { styleFor } from "../style.js";
 
@@ -26,16 +27,25 @@ export function headline(file: string, format: string | undefined, size: number 
  * error line on stderr.
  */
 export const inspect: Command = {
-  options: { ...formatOptions, json: { type: "boolean" }, view: { type: "string" } },
+  options: { ...formatOptions, json: { type: "boolean" }, view: { type: "string" }, xml: { type: "boolean" } },
   positionals: [1, 1],
   async run([file], flags) {
     if (flags.view !== undefined && flags.view !== "analyze") throw new UsageError(`unknown view '${flags.view}' (known: analyze)`);
+    // A qcow2 image without --snapshot: its snapshot table and a verdict per VM state (commands/containers.ts).
+    if (flags.snapshot === undefined && flags.view === undefined && (await containerKind(file!)) === "qcow2") {
+      return (await import("./containers.js")).inspectSnapshots(file!, flags);
+    }
     const json = flags.json === true || flags.view !== undefined;
     const ctx: Ctx = { file: file!, command: "inspect" };
     const st = styleFor(process.stdout);
-    const size = inputSize(file!); // known even when detection fails
+    let size = inputSize(file!); // known even when detection fails
+    let container: { text: string; json: unknown } | undefined;
 
     const show = async (ins: Inspection | undefined, fault: { offset: number; message: string } | undefined) => {
+      if (json && container && flags.view === undefined) {
+        await writeStdout(`${jsonText({ ...(container.json as object), stream: ins?.json ?? null }, 2)}\n`);
+        return;
+      }
       if (json) {
         // QEMU's analyze view carries the script's exact text: print it, so a
         // diff against analyze-migration.py output is empty, not just a jq match.
@@ -45,11 +55,11 @@ export const inspect: Command = {
         return;
       }
       const text = ins ? printable(ins.text.replace(/\n+$/, "")) : "";
-      let out = `${st.bold(headline(file!, ctx.format, size))}\n${text ? `\n${text}\n` : ""}`;
+      let out = `${container ? `${container.text}\n` : ""}${st.bold(headline(ctx.file, ctx.format, size))}\n${text ? `\n${text}\n` : ""}`;
       // Codecs that already print the fault in their summary are not repeated.
       const why = printableLine(fault?.message ?? "");
       if (fault && !text.includes(why)) out += `\n${st.red(`first fault  offset ${fault.offset} (${hex(fault.offset)}): ${why}`)}\n`;
-      if (fault) {
+      if (fault && !container) {
         const around = await faultContext(file!, fault.offset, size, st.red);
         if (around) out += `${text.includes(why) ? "\n" : ""}${around}\n`;
       }
@@ -61,6 +71,7 @@ export const inspect: Command = {
       let fault: WireError | undefined;
       try {
         await withInput(ctx, file!, flags, async (o) => {
+          if (o.container) ({ container, size } = { container: o.container, size: o.size });
           ins = await o.codec.inspect(o.reader, o.version, o.opts);
         });
       } catch (e) {

@@ -1,35 +1,17 @@
 /**
- * `vmstream matrix`: run the compat matrix (inside a vmstream checkout) or
- * render an existing matrix.json (`--input`). The CLI never imports the
- * private compat workspace: it spawns `compat/bin/compat.mjs` found above the
- * working directory, and renders with the matrix model of @vmstream/testing.
+ * `vmstream matrix`: render a matrix.json it is given (`--input`), which works
+ * from an installed CLI, or run the compat matrix inside a vmstream checkout.
+ * The CLI never imports the private compat workspace: it spawns
+ * `compat/bin/compat.mjs` found above the working directory, and renders with
+ * the matrix model of @vmstream/testing (its `./matrix` entry, which needs no
+ * fast-check).
  */
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
+import { matrixPasses, parseMatrix, renderHtml, renderJson, renderMarkdown } from "@vmstream/testing/matrix";
 import { UsageError } from "../errors.js";
 import { writeStdout } from "../io.js";
-
-/** The part of @vmstream/testing's matrix module this command uses. */
-interface MatrixModule {
-  parseMatrix(value: unknown): unknown;
-  renderJson(m: unknown): string;
-  renderMarkdown(m: unknown, opts?: { title?: string }): string;
-  renderHtml(m: unknown, opts?: { title?: string }): string;
-  matrixPasses(m: unknown): boolean;
-}
-
-// A computed specifier: @vmstream/testing is a dev-side package (it brings
-// fast-check), present in a checkout; the published CLI does not depend on it.
-const TESTING = "@vmstream/testing";
-
-async function loadMatrixModule(): Promise<MatrixModule> {
-  try {
-    return (await import(TESTING)) as MatrixModule;
-  } catch (e) {
-    throw new UsageError(`matrix needs ${TESTING} (and fast-check) installed, as in a vmstream checkout: ${(e as Error).message}`);
-  }
-}
 
 /** The checkout root above `start`: the directory holding compat/bin/compat.mjs. */
 export function findCheckout(start: string): string | null {
@@ -59,7 +41,8 @@ async function readInput(path: string): Promise<string> {
     try {
       return readFileSync(path, "utf8");
     } catch (e) {
-      throw new UsageError(`cannot read ${path}: ${(e as Error).message}`);
+      // Reported by the caller as `PATH: message`, exit 1 (docs/cli.md: matrix exits 0 or 1).
+      throw new Error(`cannot read it: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
   }
   const parts: Buffer[] = [];
@@ -74,26 +57,30 @@ export async function matrixCommand(flags: Record<string, unknown>): Promise<voi
   const input = str(flags.input, "input");
 
   if (input !== undefined) {
-    const mod = await loadMatrixModule();
-    let m: unknown;
+    let m: ReturnType<typeof parseMatrix>;
     try {
-      m = mod.parseMatrix(JSON.parse(await readInput(input)));
+      m = parseMatrix(JSON.parse(await readInput(input)));
     } catch (e) {
       process.stderr.write(`${input}: ${(e as Error).message}\n`);
       process.exitCode = 1;
       return;
     }
     const opts = { title: "vmstream compatibility matrix" };
-    if (json) await write(json, mod.renderJson(m));
-    if (markdown) await write(markdown, mod.renderMarkdown(m, opts));
-    if (html) await write(html, mod.renderHtml(m, opts));
-    if (!json && !markdown && !html) await writeStdout(mod.renderMarkdown(m, opts));
-    process.exitCode = mod.matrixPasses(m) ? 0 : 1;
+    if (json) await write(json, renderJson(m));
+    if (markdown) await write(markdown, renderMarkdown(m, opts));
+    if (html) await write(html, renderHtml(m, opts));
+    if (!json && !markdown && !html) await writeStdout(renderMarkdown(m, opts));
+    process.exitCode = matrixPasses(m) ? 0 : 1;
     return;
   }
 
   const root = findCheckout(process.cwd());
-  if (!root) throw new UsageError("not inside a vmstream checkout (no compat/bin/compat.mjs above the working directory); pass --input matrix.json to render one");
+  if (!root) {
+    // Not a usage error: the command is right, there is just no matrix here to run (docs/cli.md: exit 0 or 1).
+    process.stderr.write("vmstream matrix: no matrix to run here (running one needs a vmstream checkout: compat/bin/compat.mjs above the working directory); pass --input matrix.json to render one\n");
+    process.exitCode = 1;
+    return;
+  }
   const args = [join(root, "compat", "bin", "compat.mjs")];
   // Paths are resolved against the caller's directory, since the runner starts at the root.
   if (json) args.push("--json", json === "-" ? "/dev/stdout" : resolve(json));

@@ -4,7 +4,7 @@ import { open, type FileHandle } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { inflateSync } from "node:zlib";
 import { RefusedError, WireError } from "@vmstream/framing";
-import { exportMemory, hexRange, x86RamRanges, type GpaRange, type MemoryReport, type MemoryTarget, type QemuRamBlock } from "@vmstream/vmstate";
+import { exportMemory, hexRange, x86RamRanges, type GpaRange, type MemoryReport, type MemoryTarget, type RamBlock } from "@vmstream/vmstate";
 import { type Command, formatOptions } from "../command.js";
 import { UsageError } from "../errors.js";
 import { writeStdout } from "../io.js";
@@ -121,7 +121,7 @@ class GpaTarget implements MemoryTarget {
     private readonly machine: string | undefined,
   ) {}
 
-  async block(b: QemuRamBlock, machine: string | null, ps: number): Promise<void> {
+  async block(b: RamBlock, machine: string | null, ps: number): Promise<void> {
     if (b.name !== "pc.ram") {
       this.left.push(b.name);
       return;
@@ -183,7 +183,7 @@ class BlocksTarget implements MemoryTarget {
     return block.replace(/^\/+/, "").replace(/[^A-Za-z0-9._@-]/g, "_") || "_";
   }
 
-  async block(b: QemuRamBlock): Promise<void> {
+  async block(b: RamBlock): Promise<void> {
     if (this.files.has(b.name)) return;
     const name = BlocksTarget.fileName(b.name);
     for (const f of this.files.values()) if (basename(f.path) === name) throw new RefusedError(`two RAM blocks map to the file name ${name}`, 0);

@@ -2,6 +2,7 @@ import { type Command, formatOptions } from "../command.js";
 import { writeStdout } from "../io.js";
 import { printableLine } from "../printable.js";
 import { withInput } from "../input.js";
+import { containerKind } from "../container.js";
 import { type Ctx, errorLine, guarded } from "../report.js";
 
 /**
@@ -14,6 +15,10 @@ export const verify: Command = {
   options: { ...formatOptions, strict: { type: "boolean" } },
   positionals: [1, 1],
   async run([file], flags) {
+    // A qcow2 image without --snapshot: every snapshot's VM state (commands/containers.ts).
+    if (flags.snapshot === undefined && (await containerKind(file!)) === "qcow2") {
+      return (await import("./containers.js")).verifySnapshots(file!, flags);
+    }
     const ctx: Ctx = { file: file!, command: "verify" };
     const strict = flags.strict === true;
     await guarded(ctx, () =>
@@ -27,9 +32,9 @@ export const verify: Command = {
           process.exitCode = 1;
           return;
         }
-        await writeStdout(`${file}: ${rep.format}: valid (${rep.items} records, ${rep.bytes} bytes)${warnings.length ? `, ${warnings.length} warning${warnings.length === 1 ? "" : "s"}` : ""}\n`);
+        await writeStdout(`${ctx.file}: ${rep.format}: valid (${rep.items} records, ${rep.bytes} bytes)${warnings.length ? `, ${warnings.length} warning${warnings.length === 1 ? "" : "s"}` : ""}\n`);
         for (const w of warnings) process.stderr.write(`${errorLine(c, w.offset, `warning: ${w.message}`)}\n`);
-        for (const n of rep.notes) process.stderr.write(`${printableLine(`${file}: ${rep.format}: note: ${n}`)}\n`);
+        for (const n of rep.notes) process.stderr.write(`${printableLine(`${ctx.file}: ${rep.format}: note: ${n}`)}\n`);
       }),
     );
   },

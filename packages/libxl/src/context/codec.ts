@@ -25,7 +25,8 @@ import {
   readContextHeader,
   scratchDescriptor,
 } from "./reader.js";
-import { checkRecordType, contextHeaderBytes, writeContext, writeContextDescriptor } from "./writer.js";
+import { type ContextWriterHeader, checkRecordType, contextHeaderBytes, writeContext, writeContextDescriptor } from "./writer.js";
+import { readStreamedDocument } from "../doc-stream.js";
 import { ByteWriter, padding8, zeroPadding } from "@vmstream/framing";
 
 const asVersion = (v: string): "1" | "2" => {
@@ -85,29 +86,65 @@ export async function readContext(r: StreamReader, version?: "1" | "2"): Promise
 export function contextFromJson(doc: unknown): ContextStream {
   if (doc === null || typeof doc !== "object" || Array.isArray(doc)) throw new MalformedError("document: expected an object", 0);
   const d = doc as Record<string, unknown>;
+  const h = contextDocHeader(d);
+  if (!Array.isArray(d.records)) throw new MalformedError("records: expected an array", 0);
+  return { ...h, records: d.records.map((x, i) => contextRecordFromJson(x, i, h.version)) };
+}
+
+/** The stream header a document's top-level members describe. */
+function contextDocHeader(d: Record<string, unknown>): ContextWriterHeader {
   const m = /^context@([12])$/.exec(toStr(d.format, "format"));
   if (!m) throw new MalformedError("format: expected context@1 or context@2", 0, { found: JSON.stringify(d?.format) });
   const version = Number(m[1]) as 1 | 2;
-  if (!Array.isArray(d.records)) throw new MalformedError("records: expected an array", 0);
   const bigEndian = d.big_endian === true;
   if (version === 1 && bigEndian) throw new MalformedError("big_endian: context@1 records are little-endian", 0);
+  return { version, xenMajor: toInt(d.xen_major, "xen_major", 0, 0xffff), xenMinor: toInt(d.xen_minor, "xen_minor", 0, 0xffff), bigEndian };
+}
+
+function contextRecordFromJson(x: unknown, i: number, version: 1 | 2): ContextRecord {
+  if (x === null || typeof x !== "object" || Array.isArray(x)) throw new MalformedError(`records[${i}]: expected an object`, 0);
   const max = version === 1 ? 0xffff : 0xffff_ffff;
-  const records = d.records.map((x, i): ContextRecord => {
-    if (x === null || typeof x !== "object" || Array.isArray(x)) throw new MalformedError(`records[${i}]: expected an object`, 0);
-    const rec = x as Record<string, unknown>;
-    const body = fromBase64(rec.body ?? "", `records[${i}].body`);
-    if (rec.length !== undefined && toInt(rec.length, `records[${i}].length`) !== body.byteLength) {
-      throw new MalformedError(`records[${i}].length does not match its body (${body.byteLength} bytes)`, 0);
-    }
-    return { type: toInt(rec.type, `records[${i}].type`, 2, max), instance: toInt(rec.instance, `records[${i}].instance`, 0, max), body };
+  const rec = x as Record<string, unknown>;
+  const body = fromBase64(rec.body ?? "", `records[${i}].body`);
+  if (rec.length !== undefined && toInt(rec.length, `records[${i}].length`) !== body.byteLength) {
+    throw new MalformedError(`records[${i}].length does not match its body (${body.byteLength} bytes)`, 0);
+  }
+  return { type: toInt(rec.type, `records[${i}].type`, 2, max), instance: toInt(rec.instance, `records[${i}].instance`, 0, max), body };
+}
+
+const BODY: ReadonlySet<string> = new Set(["body"]);
+
+/** `encode` from the document's text as it streams: each record is written as soon as it is read. */
+async function encodeContextStream(input: StreamReader, sink: Sink): Promise<void> {
+  const out = batched(sink);
+  const w = new ByteWriter(16);
+  let h: ContextWriterHeader | null = null;
+  await readStreamedDocument(input, {
+    path: ["records"],
+    bytesKeys: BODY,
+    begin(d) {
+      h = contextDocHeader(d);
+      return out.write(contextHeaderBytes(h));
+    },
+    async item(x, i) {
+      const rec = contextRecordFromJson(x, i, h!.version);
+      checkRecordType(rec.type, i);
+      writeContextDescriptor(w.reset(), h!, rec.type, rec.instance, rec.body.byteLength, i);
+      await out.write(w.finish());
+      await out.write(rec.body);
+      const pad = padding8(rec.body.byteLength);
+      if (pad) await out.write(zeroPadding(pad));
+    },
+    async end(d, begun) {
+      if (!begun) {
+        contextDocHeader(d);
+        throw new MalformedError("records: expected an array", 0);
+      }
+      writeContextDescriptor(w.reset(), h!, 0, 0, 0);
+      await out.write(w.finish());
+      await out.flush();
+    },
   });
-  return {
-    version,
-    xenMajor: toInt(d.xen_major, "xen_major", 0, 0xffff),
-    xenMinor: toInt(d.xen_minor, "xen_minor", 0, 0xffff),
-    bigEndian,
-    records,
-  };
 }
 
 /** Large bodies are emitted as base64 in pieces so no single string holds them. */
@@ -240,6 +277,8 @@ export const contextCodec: FamilyCodec = {
     await writeContext(s, b);
     await b.flush();
   },
+
+  encodeStream: (json: StreamReader, out: Sink) => encodeContextStream(json, out),
 
   async recode(r: StreamReader, version: string, out: Sink): Promise<void> {
     await transcode(r, version, { version: Number(asVersion(version)) as 1 | 2 }, out);

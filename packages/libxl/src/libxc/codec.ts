@@ -17,8 +17,9 @@ import {
   toStr,
 } from "@vmstream/framing";
 import { Summary } from "../summary.js";
-import { asArr, asObj, libxcHeaderFromJson, libxcHeaderJson, libxcRecordFromJson } from "./json.js";
-import { type LibxcHeader, type LibxcRecord, REC, domainTypeName } from "./model.js";
+import { readStreamedDocument } from "../doc-stream.js";
+import { LIBXC_BYTES_KEYS, asArr, asObj, libxcHeaderFromJson, libxcHeaderJson, libxcRecordFromJson } from "./json.js";
+import { type LibxcHeader, type LibxcRecord, LIBXC_REC as REC, domainTypeName } from "./model.js";
 import { type LibxcReadMode, type LibxcRecordInfo, LibxcReader } from "./reader.js";
 import { type QemuTail, qemuTailBytes, readAfterEnd } from "./tail.js";
 import { writeLibxcHeader, writeLibxcRecord, writePageDataHead } from "./writer.js";
@@ -111,16 +112,49 @@ export function libxcDocJson(img: LibxcImage): unknown {
 
 export function libxcFromJson(doc: unknown): LibxcImage {
   const d = asObj(doc, "document");
+  const header = libxcDocHeader(d);
+  const records = asArr(d.records, "records").map((x, i) => libxcRecordFromJson(x, `records[${i}]`));
+  return { header, records, qemuTail: libxcDocTail(d) };
+}
+
+/** The image header a document's top-level members describe. */
+function libxcDocHeader(d: Record<string, unknown>): LibxcHeader {
   const m = /^libxc@([23])$/.exec(toStr(d.format, "format"));
   if (!m) throw new MalformedError("format: expected libxc@2 or libxc@3", 0, { found: JSON.stringify(d.format) });
-  const header = libxcHeaderFromJson(d, Number(m[1]) as 2 | 3);
-  const records = asArr(d.records, "records").map((x, i) => libxcRecordFromJson(x, `records[${i}]`));
-  let qemuTail: QemuTail | null = null;
-  if (d.qemu_tail !== undefined) {
-    const t = asObj(d.qemu_tail, "qemu_tail");
-    qemuTail = { signature: toStr(t.signature, "qemu_tail.signature"), data: fromBase64(t.data, "qemu_tail.data") };
-  }
-  return { header, records, qemuTail };
+  return libxcHeaderFromJson(d, Number(m[1]) as 2 | 3);
+}
+
+function libxcDocTail(d: Record<string, unknown>): QemuTail | null {
+  if (d.qemu_tail === undefined) return null;
+  const t = asObj(d.qemu_tail, "qemu_tail");
+  return { signature: toStr(t.signature, "qemu_tail.signature"), data: fromBase64(t.data, "qemu_tail.data") };
+}
+
+/**
+ * `encode` from the document's text as it streams: the header is written
+ * when `records` opens, each record as soon as it is read (its page data
+ * decoded straight from the text), so a document of any size (a 512 MiB
+ * guest is ~700 MB of JSON, beyond a JavaScript string) encodes in bounded
+ * memory.
+ */
+export async function encodeLibxcStream(input: StreamReader, out: Sink): Promise<void> {
+  const w = new ByteWriter(1 << 16);
+  const bs = batched(out);
+  await readStreamedDocument(input, {
+    path: ["records"],
+    bytesKeys: LIBXC_BYTES_KEYS,
+    begin: (d) => bs.write(writeLibxcHeader(w.reset(), libxcDocHeader(d)).finish()),
+    item: (rec, i) => bs.write(writeLibxcRecord(w.reset(), libxcRecordFromJson(rec, `records[${i}]`)).finish()),
+    async end(d, begun) {
+      if (!begun) {
+        libxcDocHeader(d);
+        throw new MalformedError("records: expected an array", 0);
+      }
+      const tail = libxcDocTail(d);
+      if (tail) await bs.write(qemuTailBytes(tail));
+      await bs.flush();
+    },
+  });
 }
 
 async function* decodeLibxc(r: StreamReader, version: string): AsyncIterable<string> {
@@ -131,9 +165,15 @@ async function* decodeLibxc(r: StreamReader, version: string): AsyncIterable<str
   yield `${head.slice(0, -1)},\n"records": [`;
   let first = true;
   while (!x.ended) {
-    const info = await x.next("model");
+    const info = await x.next("stream");
     if (!info) throw new TruncatedError("libxc stream: it ends without an END record", r.offset, 8, 0);
-    yield `${first ? "" : ","}\n${jsonText(info.record)}`;
+    const rec = info.record!;
+    if (rec.type === "PAGE_DATA") {
+      // Page data goes from the input's buffer to base64 text in pieces: no copy, no one long string.
+      yield `${first ? "" : ","}\n${jsonText({ type: rec.type, pages: rec.pages }).slice(0, -1)},"data":"`;
+      yield* x.pagesBase64();
+      yield `"}`;
+    } else yield `${first ? "" : ","}\n${jsonText(rec)}`;
     first = false;
   }
   const tail = await readAfterEnd(r, h, true);
@@ -268,6 +308,7 @@ export const libxcCodec: FamilyCodec = {
   async encode(doc: unknown, out: Sink): Promise<void> {
     await writeLibxc(libxcFromJson(doc), out);
   },
+  encodeStream: (json, out) => encodeLibxcStream(json, out),
   recode: (r, version, out) => transcodeLibxc(r, version, out),
   async convert(r: StreamReader, version: string, to: FormatId, out: Sink): Promise<void> {
     if (to.family !== "libxc" || (to.version !== "2" && to.version !== "3")) {

@@ -19,8 +19,9 @@ export const asArr = (v: unknown, what: string): unknown[] => {
   if (!Array.isArray(v)) throw new MalformedError(`${what}: expected an array`, 0);
   return v;
 };
+/** Base64 text, or the bytes the streaming reader already decoded from it. */
 const bytes = (v: unknown, what: string): Uint8Array => {
-  if (typeof v !== "string") throw new MalformedError(`${what}: expected a base64 string`, 0);
+  if (typeof v !== "string" && !(v instanceof Uint8Array)) throw new MalformedError(`${what}: expected a base64 string`, 0);
   return fromBase64(v, what);
 };
 const u32 = (v: unknown, what: string) => toInt(v, what, 0, 0xffff_ffff);
@@ -46,6 +47,9 @@ export const libxcHeaderJson = (h: LibxcHeader) => ({
   xen_major: h.xenMajor,
   xen_minor: h.xenMinor,
 });
+
+/** Members of a record holding bytes (base64 in the document). */
+export const LIBXC_BYTES_KEYS: ReadonlySet<string> = new Set(["data", "context", "body"]);
 
 export function libxcRecordFromJson(v: unknown, where: string): LibxcRecord {
   const o = asObj(v, where);

@@ -62,7 +62,7 @@ export const LIBXC_V3_ONLY: ReadonlySet<number> = new Set(
   libxc.versions[libxc.versions.length - 1]!.records.filter((r) => r.since === "3").map((r) => r.code),
 );
 
-export const REC = {
+export const LIBXC_REC = {
   END: 0x00,
   PAGE_DATA: 0x01,
   X86_PV_INFO: 0x02,
@@ -84,7 +84,7 @@ export const REC = {
   X86_MSR_POLICY: 0x12,
 } as const;
 
-export const recordName = (code: number): string =>
+export const libxcRecordName = (code: number): string =>
   LIBXC_NAMES.get(code) ?? `${code & 0x8000_0000 ? "optional" : "unknown"} 0x${code.toString(16).padStart(8, "0")}`;
 
 export const domainTypeName = (t: number): string => (t === 1 ? "x86 PV" : t === 2 ? "x86 HVM" : `type ${t}`);

@@ -1,4 +1,5 @@
 import {
+  base64Pieces,
   LimitError,
   MalformedError,
   type Sink,
@@ -17,7 +18,7 @@ import {
   LIBXC_VCPU_CONTEXT_SIZE,
 } from "@vmstream/wire-spec";
 import { be16, be32, firstNonZero, hex32, le32, le64 } from "./bytes.js";
-import { type LibxcHeader, type LibxcRecord, type PageEntry, REC, LIBXC_V3_ONLY, domainTypeName, recordName } from "./model.js";
+import { type LibxcHeader, type LibxcRecord, type PageEntry, LIBXC_REC as REC, LIBXC_V3_ONLY, domainTypeName, libxcRecordName as recordName } from "./model.js";
 
 /**
  * How much of each record to materialise:
@@ -472,6 +473,12 @@ export class LibxcReader {
     if (n === 0) return EMPTY;
     await this.r.need(n, "PAGE_DATA page contents");
     return this.r.take(n).slice();
+  }
+  /** …as base64 text in pieces, made from views of the input (decode). */
+  pagesBase64(): AsyncGenerator<string> {
+    const n = this.pending;
+    this.pending = 0;
+    return base64Pieces(this.r, n, "PAGE_DATA page contents");
   }
   /** …passed through to a sink in buffer-sized pieces. */
   async pipePages(sink: Pick<Sink, "write">): Promise<void> {

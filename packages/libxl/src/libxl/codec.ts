@@ -12,8 +12,9 @@ import {
   jsonText,
   toInt,
 } from "@vmstream/framing";
-import { asArr, asObj, libxcHeaderFromJson, libxcHeaderJson, libxcRecordFromJson } from "../libxc/json.js";
-import { type LibxcHeader, type LibxcRecord, REC, domainTypeName } from "../libxc/model.js";
+import { readStreamedDocument } from "../doc-stream.js";
+import { LIBXC_BYTES_KEYS, asArr, asObj, libxcHeaderFromJson, libxcHeaderJson, libxcRecordFromJson } from "../libxc/json.js";
+import { type LibxcHeader, type LibxcRecord, LIBXC_REC as REC, domainTypeName } from "../libxc/model.js";
 import type { LibxcReadMode, LibxcReader } from "../libxc/reader.js";
 import { writeLibxcHeader, writeLibxcRecord, writePageDataHead } from "../libxc/writer.js";
 import { Summary } from "../summary.js";
@@ -82,28 +83,69 @@ export function libxlRecordFromJson(v: unknown, where: string): LibxlRecord {
 }
 
 export function libxlEntriesFromJson(records: unknown): LibxlEntry[] {
-  return asArr(records, "records").map((x, i): LibxlEntry => {
-    const where = `records[${i}]`;
-    const o = asObj(x, where);
-    if (o.libxc === undefined) return { libxl: libxlRecordFromJson(o, where) };
-    const inner = asObj(o.libxc, `${where}.libxc`);
-    if (inner.type === "HEADER") {
-      const v = toInt(inner.version, `${where}.libxc.version`, 2, 3) as 2 | 3;
-      return { libxcHeader: libxcHeaderFromJson(inner, v) };
-    }
-    return { libxc: libxcRecordFromJson(inner, `${where}.libxc`) };
+  return asArr(records, "records").map((x, i) => libxlEntryFromJson(x, `records[${i}]`));
+}
+
+/** One item of a document's `records`: a libxl record, or `{libxc: …}` (the image header or a record). */
+export function libxlEntryFromJson(x: unknown, where: string): LibxlEntry {
+  const o = asObj(x, where);
+  if (o.libxc === undefined) return { libxl: libxlRecordFromJson(o, where) };
+  const inner = asObj(o.libxc, `${where}.libxc`);
+  if (inner.type === "HEADER") {
+    const v = toInt(inner.version, `${where}.libxc.version`, 2, 3) as 2 | 3;
+    return { libxcHeader: libxcHeaderFromJson(inner, v) };
+  }
+  return { libxc: libxcRecordFromJson(inner, `${where}.libxc`) };
+}
+
+/** Members of a `records` item holding bytes, and the nested object (`libxc`) holding more. */
+export const LIBXL_BYTES_KEYS: ReadonlySet<string> = new Set([...LIBXC_BYTES_KEYS, "data", "body"]);
+export const LIBXL_NEST_KEYS: ReadonlySet<string> = new Set(["libxc"]);
+
+/** Write one entry to a writer-backed sink. */
+export function writeLibxlEntry(e: LibxlEntry, bs: BatchedSink, w: ByteWriter): void | Promise<void> {
+  w.reset();
+  if ("libxl" in e) writeLibxlRecord(w, e.libxl);
+  else if ("libxcHeader" in e) writeLibxcHeader(w, e.libxcHeader);
+  else writeLibxcRecord(w, e.libxc);
+  return bs.write(w.finish());
+}
+
+/**
+ * `encode` of a libxl document (or, with `prefix`, an xl one: its header
+ * bytes come first and the libxl members sit under `libxl`) from its text as
+ * it streams: each record is written as soon as it is read.
+ */
+export async function encodeLibxlStream(input: StreamReader, out: Sink, xl?: (d: Record<string, unknown>) => Uint8Array): Promise<void> {
+  const w = new ByteWriter(1 << 16);
+  const bs = batched(out);
+  const libxlOf = (d: Record<string, unknown>): Record<string, unknown> => (xl ? asObj(d.libxl, "libxl") : d);
+  const where = xl ? "libxl." : "";
+  await readStreamedDocument(input, {
+    path: xl ? ["libxl", "records"] : ["records"],
+    bytesKeys: LIBXL_BYTES_KEYS,
+    nestKeys: LIBXL_NEST_KEYS,
+    async begin(d) {
+      if (xl) await bs.write(xl(d));
+      else if (d.format !== "libxl@2") throw new MalformedError("format: expected libxl@2", 0, { found: JSON.stringify(d.format) });
+      const options = toInt(libxlOf(d).options ?? 0, `${where}options`, 0, 3);
+      await bs.write(writeLibxlHeader(w.reset(), { legacy: (options & 2) !== 0 }).finish());
+    },
+    item: (x, i) => writeLibxlEntry(libxlEntryFromJson(x, `${where}records[${i}]`), bs, w),
+    async end(d, begun) {
+      if (!begun) {
+        if (xl) xl(d);
+        libxlOf(d);
+        throw new MalformedError(`${where}records: expected an array`, 0);
+      }
+      await bs.flush();
+    },
   });
 }
 
 /** Write entries (header excluded) to a writer-backed sink. */
 export async function writeLibxlEntries(entries: readonly LibxlEntry[], bs: BatchedSink, w: ByteWriter): Promise<void> {
-  for (const e of entries) {
-    w.reset();
-    if ("libxl" in e) writeLibxlRecord(w, e.libxl);
-    else if ("libxcHeader" in e) writeLibxcHeader(w, e.libxcHeader);
-    else writeLibxcRecord(w, e.libxc);
-    await bs.write(w.finish());
-  }
+  for (const e of entries) await writeLibxlEntry(e, bs, w);
 }
 
 export async function writeLibxl(s: LibxlStream, out: Sink): Promise<void> {
@@ -280,6 +322,7 @@ export const libxlCodec: FamilyCodec = {
     if (d.format !== "libxl@2") throw new MalformedError("format: expected libxl@2", 0, { found: JSON.stringify(d.format) });
     await writeLibxl({ options: toInt(d.options ?? 0, "options", 0, 3), entries: libxlEntriesFromJson(d.records) }, out);
   },
+  encodeStream: (json, out) => encodeLibxlStream(json, out),
   async recode(r: StreamReader, _version: string, out: Sink): Promise<void> {
     const notes: string[] = [];
     const h = await readLibxlHeader(r, notes);

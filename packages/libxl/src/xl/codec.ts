@@ -13,7 +13,7 @@ import {
   toInt,
 } from "@vmstream/framing";
 import { asObj } from "../libxc/json.js";
-import { type LibxlStream, inspectLibxlFrom, libxlEntriesFromJson, libxlRecordsJson, readLibxl, recodeLibxlBody, verifyLibxlBody, writeLibxlEntries } from "../libxl/codec.js";
+import { type LibxlStream, encodeLibxlStream, inspectLibxlFrom, libxlEntriesFromJson, libxlRecordsJson, readLibxl, recodeLibxlBody, verifyLibxlBody, writeLibxlEntries } from "../libxl/codec.js";
 import { readLibxlHeader } from "../libxl/reader.js";
 import { writeLibxlHeader } from "../libxl/writer.js";
 import { XL_FLAG_STREAMV2, type XlHeader, configText, readXlHeader, writeXlHeader, xlFlags } from "./header.js";
@@ -47,6 +47,12 @@ export function xlHeaderFromJson(d: Record<string, unknown>): XlHeader {
     config,
     extra: d.optional_extra === undefined ? new Uint8Array(0) : fromBase64(String(d.optional_extra), "optional_extra"),
   };
+}
+
+/** The xl header bytes a document's top-level members describe. */
+function xlDocHeaderBytes(d: Record<string, unknown>): Uint8Array {
+  if (d.format !== "xl@1") throw new MalformedError("format: expected xl@1", 0, { found: JSON.stringify(d.format) });
+  return writeXlHeader(new ByteWriter(256), xlHeaderFromJson(d)).finish();
 }
 
 export interface XlFile {
@@ -112,6 +118,7 @@ export const xlCodec: FamilyCodec = {
     const l = asObj(d.libxl, "libxl");
     await writeXl({ header: xlHeaderFromJson(d), libxl: { options: toInt(l.options ?? 0, "libxl.options", 0, 3), entries: libxlEntriesFromJson(l.records) } }, out);
   },
+  encodeStream: (json, out) => encodeLibxlStream(json, out, xlDocHeaderBytes),
   async recode(r: StreamReader, _v: string, out: Sink): Promise<void> {
     const notes: string[] = [];
     const h = await readXlHeader(r, notes);

@@ -31,25 +31,45 @@ export function xlFlags(head: Uint8Array): number | null {
   return v.getUint32(36, le);
 }
 
-export async function readXlHeader(r: StreamReader, notes: string[]): Promise<XlHeader> {
+/** The fixed 48 bytes of an xl save file: magic, byte order, flags, then the optional data's length. */
+export const XL_HEADER_SIZE = 48;
+
+export interface XlFixedHeader {
+  byteorder: number;
+  mandatoryFlags: number;
+  optionalFlags: number;
+  /** Bytes of optional data (config length + config + extra) after the fixed header. */
+  optionalLength: number;
+}
+
+/**
+ * Read the fixed header, refusing what xl refuses whatever the payload: a
+ * bad magic, a foreign byte order, unknown mandatory flags. Whether the
+ * payload is a v2 stream (STREAMv2 set) or a legacy image is the caller's.
+ */
+export async function readXlFixedHeader(r: StreamReader): Promise<XlFixedHeader> {
   const at = r.offset;
-  if (r.buffered < 48 && !(await r.fill(48))) throw new TruncatedError("xl header", at, 48, r.buffered);
-  const b = r.take(48);
+  if (r.buffered < XL_HEADER_SIZE && !(await r.fill(XL_HEADER_SIZE))) throw new TruncatedError("xl header", at, XL_HEADER_SIZE, r.buffered);
+  const b = r.take(XL_HEADER_SIZE);
   if (!hasXlMagic(b)) throw new WireError("BAD_MAGIC", "not an xl save file", at, { path: "xl.magic", expected: JSON.stringify(XL_MAGIC) });
-  const order = le32(b, 32);
-  if (order !== XL_BYTEORDER) {
+  const byteorder = le32(b, 32);
+  if (byteorder !== XL_BYTEORDER) {
     throw new MalformedError("the saver's byte order differs from this (little-endian x86) one; xl refuses the file", at + 32, {
       path: "xl.byteorder",
       expected: hex(XL_BYTEORDER),
-      found: hex(order),
+      found: hex(byteorder),
     });
   }
   const mandatoryFlags = le32(b, 36);
-  const optionalFlags = le32(b, 40);
-  const optLen = le32(b, 44);
   if (mandatoryFlags & ~KNOWN) {
     throw new WireError("RESERVED_BITS", "unknown mandatory flags: xl refuses the file", at + 36, { path: "xl.mandatory_flags", found: hex(mandatoryFlags & ~KNOWN) });
   }
+  return { byteorder, mandatoryFlags, optionalFlags: le32(b, 40), optionalLength: le32(b, 44) };
+}
+
+export async function readXlHeader(r: StreamReader, notes: string[]): Promise<XlHeader> {
+  const at = r.offset;
+  const { mandatoryFlags, optionalFlags, optionalLength: optLen } = await readXlFixedHeader(r);
   if (!(mandatoryFlags & XL_FLAG_STREAMV2)) {
     throw new RefusedError("this xl file carries a legacy (pre-4.6) stream (STREAMv2 flag clear): read it as the legacy family", at + 36, {
       path: "xl.mandatory_flags",
@@ -97,10 +117,15 @@ export function configText(c: Uint8Array): string | null {
   }
 }
 
+/** Append the fixed header; its optional data (optionalLength bytes) is the caller's to write next. */
+export function writeXlFixedHeader(w: ByteWriter, h: Omit<XlFixedHeader, "byteorder"> & { byteorder?: number }): ByteWriter {
+  return w.bytes(MAGIC).u32le(h.byteorder ?? XL_BYTEORDER).u32le(h.mandatoryFlags >>> 0).u32le(h.optionalFlags >>> 0).u32le(h.optionalLength);
+}
+
 export function writeXlHeader(w: ByteWriter, h: XlHeader): ByteWriter {
   const optLen = h.config === null ? 0 : 4 + h.config.byteLength + h.extra.byteLength;
   if (h.config === null && h.extra.byteLength) throw new MalformedError("xl optional data after the config needs a config (possibly empty)", 0);
-  w.bytes(MAGIC).u32le(XL_BYTEORDER).u32le(h.mandatoryFlags >>> 0).u32le(h.optionalFlags >>> 0).u32le(optLen);
+  writeXlFixedHeader(w, { mandatoryFlags: h.mandatoryFlags, optionalFlags: h.optionalFlags, optionalLength: optLen });
   if (h.config !== null) w.u32le(h.config.byteLength).bytes(h.config).bytes(h.extra);
   return w;
 }

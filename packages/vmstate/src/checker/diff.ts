@@ -297,6 +297,11 @@ function movedIntoSubstruct(f: DumpField, name: string): boolean {
   return namesMatch(sub.name, sub.Fields[0]!.field, name);
 }
 
+/** Shape check of a whole `-dump-vmstate` document: a MalformedError naming the path, never a TypeError later. */
+export function checkDump(v: unknown, which: string): Obj {
+  return asDump(v, which);
+}
+
 function asDump(v: unknown, which: string): Obj {
   if (!isObj(v)) throw new MalformedError(`${which}: a -dump-vmstate document is a JSON object`, 0);
   for (const [sec, body] of Object.entries(v)) {
@@ -335,6 +340,7 @@ function checkDescription(d: unknown, path: string, depth: number): void {
       if (typeof f.version_id !== "number") throw bad(`${fp}.version_id`, "a number");
       if (typeof f.size !== "number") throw bad(`${fp}.size`, "a number");
       if ("field_exists" in f && typeof f.field_exists !== "boolean") throw bad(`${fp}.field_exists`, "a boolean");
+      if ("num" in f && (typeof f.num !== "number" || !Number.isSafeInteger(f.num) || f.num < 0)) throw bad(`${fp}.num`, "a count");
       if ("Description" in f) checkDescription(f.Description, `${fp}.Description`, depth + 1);
     });
   }

@@ -21,7 +21,7 @@
  * subsections sit under their names. Sections nothing describes keep `raw`.
  */
 import {
-  LimitError,
+  JsonReader,
   MalformedError,
   RefusedError,
   WireError,
@@ -310,7 +310,7 @@ export async function encodeDoc(doc: unknown, out: Sink, _opts: CodecOptions): P
  * document carries at its end; they are small.
  */
 export async function encodeDocText(input: StreamReader, out: Sink, _opts: CodecOptions): Promise<void> {
-  const j = new JsonStream(input);
+  const j = new JsonReader(input, { maxValue: MAX_TAIL });
   try {
     let w: QemuWriter | null = null;
     let ps = DEFAULT_PAGE_SIZE;
@@ -400,104 +400,4 @@ export async function encodeDocText(input: StreamReader, out: Sink, _opts: Codec
     await out.abort?.();
     throw e;
   }
-}
-
-const td = new TextDecoder();
-
-/**
- * A minimal pull parser over JSON text in a StreamReader: structural bytes one
- * at a time, and whole values (records, strings) located in the buffer and
- * handed to JSON.parse. Errors carry byte offsets into the document.
- */
-class JsonStream {
-  constructor(private readonly r: StreamReader) {}
-  get offset(): number {
-    return this.r.offset;
-  }
-  /** The next non-blank byte, not consumed; -1 at the end. */
-  async peek(): Promise<number> {
-    for (;;) {
-      if (this.r.buffered < 1 && !(await this.r.fill(1))) return -1;
-      const v = this.r.peek(this.r.buffered);
-      let i = 0;
-      while (i < v.length && (v[i] === 0x20 || v[i] === 0x0a || v[i] === 0x0d || v[i] === 0x09)) i++;
-      if (i < v.length) {
-        this.r.take(i);
-        return v[i]!;
-      }
-      this.r.take(i);
-    }
-  }
-  take(): void {
-    this.r.take(1);
-  }
-  async atEnd(): Promise<boolean> {
-    return (await this.peek()) === -1;
-  }
-  async expect(b: number, what: string): Promise<void> {
-    const at = this.r.offset;
-    const c = await this.peek();
-    if (c !== b) throw new MalformedError(`JSON: ${what} expected`, at, { found: c < 0 ? "end of input" : JSON.stringify(String.fromCharCode(c)) });
-    this.r.take(1);
-  }
-  /** Parse the next whole value. */
-  async value(): Promise<unknown> {
-    const at = this.r.offset;
-    if ((await this.peek()) < 0) throw new MalformedError("JSON: value expected", at, { found: "end of input" });
-    let want = 1 << 16;
-    for (;;) {
-      await this.r.fill(want);
-      const v = this.r.peek(this.r.buffered);
-      const n = extent(v);
-      if (n > 0) {
-        const text = td.decode(v.subarray(0, n));
-        const start = this.r.offset;
-        this.r.take(n);
-        try {
-          return JSON.parse(text);
-        } catch (e) {
-          throw new MalformedError(`JSON: ${(e as Error).message}`, start);
-        }
-      }
-      if (v.length < want) throw new MalformedError("JSON: unterminated value", this.r.offset);
-      if (want >= MAX_TAIL) throw new LimitError(`JSON value longer than ${MAX_TAIL} bytes`, this.r.offset);
-      want *= 4;
-    }
-  }
-}
-
-/** Length of the JSON value at the start of `v`, or 0 if it does not end within `v`. */
-function extent(v: Uint8Array): number {
-  const c = v[0];
-  if (c === 0x22) return stringEnd(v, 0);
-  if (c === 0x7b || c === 0x5b) {
-    let depth = 0;
-    for (let i = 0; i < v.length; i++) {
-      const b = v[i]!;
-      if (b === 0x22) {
-        const e = stringEnd(v, i);
-        if (e === 0) return 0;
-        i = e - 1;
-      } else if (b === 0x7b || b === 0x5b) depth++;
-      else if (b === 0x7d || b === 0x5d) {
-        if (--depth === 0) return i + 1;
-      }
-    }
-    return 0;
-  }
-  for (let i = 0; i < v.length; i++) {
-    const b = v[i]!;
-    if (b === 0x2c || b === 0x7d || b === 0x5d || b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09) return i;
-  }
-  return 0;
-}
-
-/** Index just past the string that starts at `s`, or 0 if it does not end within `v`. */
-function stringEnd(v: Uint8Array, s: number): number {
-  for (let i = s + 1; i < v.length; i++) {
-    const b = v[i]!;
-    if (b === 0x5c) i++;
-    else if (b === 0x22) return i + 1;
-  }
-  return 0;
 }

@@ -18,7 +18,7 @@
  */
 import { ByteReader, ByteWriter, LimitError, RefusedError, type CodecOptions, type StreamReader } from "@vmstream/framing";
 import { RAM_FLAG } from "./constants.js";
-import { latin1, latin1Bytes } from "./latin1.js";
+import { bytesToLatin1, latin1ToBytes } from "../latin1.js";
 import { MAPPED_RAM_ALIGN, MAPPED_RAM_HEADER_SIZE, MAPPED_RAM_VERSION, bitmapBytes } from "./mapped-ram.js";
 import type { ConfigSub, Ev, ParseOptions } from "./parse.js";
 import { parseStream, ParseState } from "./parse.js";
@@ -53,7 +53,7 @@ export function withCapability(subs: readonly ConfigSub[], on: boolean): ConfigS
     const r = new ByteReader(s.data);
     const n = r.u32be();
     const names: string[] = [];
-    for (let i = 0; i < n; i++) names.push(latin1(r.bytesView(r.u8())));
+    for (let i = 0; i < n; i++) names.push(bytesToLatin1(r.bytesView(r.u8())));
     if (on && names.includes(CAP)) {
       out.push(s);
       continue;
@@ -71,7 +71,7 @@ function capsData(names: string[]): Uint8Array {
   const w = new ByteWriter(64);
   w.u32be(names.length);
   for (const n of names) {
-    const b = latin1Bytes(n)!;
+    const b = latin1ToBytes(n)!;
     w.u8(b.byteLength).bytes(b);
   }
   return w.finish().slice();
@@ -183,7 +183,7 @@ export class LayoutConverter {
         const bmLen = bitmapBytes(b.length / ps);
         held += bmLen;
         if (held > MAX_BITMAPS) throw new LimitError(`RAM blocks of more than ${MAX_BITMAPS * 8} pages in all`, rec.offset);
-        const name = latin1Bytes(b.name)!;
+        const name = latin1ToBytes(b.name)!;
         const at = pos + 1 + name.byteLength + 8 + (b.gpa !== undefined ? 8 : 0);
         const bitmapOffset = at + MAPPED_RAM_HEADER_SIZE;
         const pagesOffset = Math.ceil((bitmapOffset + bmLen) / MAPPED_RAM_ALIGN) * MAPPED_RAM_ALIGN;

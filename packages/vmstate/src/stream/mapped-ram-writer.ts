@@ -5,7 +5,7 @@
  * a hole up to where the stream resumes. See mapped-ram.ts for the layout.
  */
 import { MalformedError } from "@vmstream/framing";
-import { latin1Bytes } from "./latin1.js";
+import { latin1ToBytes } from "../latin1.js";
 import { MAPPED_RAM_ALIGN, MAPPED_RAM_VERSION, bitmapBytes } from "./mapped-ram.js";
 import type { RamRecord } from "./ram.js";
 import type { QemuWriter } from "./writer.js";
@@ -30,7 +30,7 @@ export async function writeMappedBlock(w: QemuWriter, rec: RamRecord): Promise<v
   const block = rec.blocks?.[0];
   const h = block?.mapped;
   if (!block || !h || rec.blocks!.length !== 1) throw new MalformedError("mapped-ram block record needs one block with its header", 0);
-  const name = latin1Bytes(block.name);
+  const name = latin1ToBytes(block.name);
   if (!name || name.byteLength === 0 || name.byteLength > 255) throw new MalformedError("RAM block name must be 1-255 latin1 chars", 0, { found: JSON.stringify(block.name) });
   if (h.pageSize !== ps || block.length % ps !== 0) throw new MalformedError("mapped-ram block length or page size does not match the stream's page size", 0);
   const bm = piece.bitmap;

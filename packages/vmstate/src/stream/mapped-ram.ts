@@ -17,12 +17,14 @@
  */
 import { LimitError, MalformedError, type StreamReader, hex } from "@vmstream/framing";
 import type { RamBlock, RamRecord, RamState } from "./ram.js";
-import { latin1 } from "./latin1.js";
+import { bytesToLatin1 } from "../latin1.js";
 
 export const MAPPED_RAM_VERSION = 1;
 export const MAPPED_RAM_HEADER_SIZE = 28;
 /** QEMU aligns each block's pages to 1 MiB of file offset. */
 export const MAPPED_RAM_ALIGN = 0x100000;
+/** One block's bitmap, at most: 8 TiB of guest at 4 KiB pages. */
+const MAX_BITMAP = 256 << 20;
 /** Present pages per pseudo-record when pages are read (1 MiB at 4 KiB pages). */
 const RUN_PAGES = 256;
 
@@ -137,7 +139,7 @@ async function readBlock(input: StreamReader, st: RamState, cur: MappedCursor, p
   const n = input.take(1)[0]!;
   if (n === 0) throw new MalformedError("empty RAM block name", bat);
   await input.need(n, "RAM block name");
-  const block: RamBlock = { name: latin1(input.take(n)), length: 0 };
+  const block: RamBlock = { name: bytesToLatin1(input.take(n)), length: 0 };
   block.length = await be64(input, "RAM block length");
   if (st.ignoreShared) block.gpa = await be64(input, "RAM block address");
   if (block.length > cur.left)
@@ -147,13 +149,18 @@ async function readBlock(input: StreamReader, st: RamState, cur: MappedCursor, p
   const hat = input.offset;
   const r = await input.read(MAPPED_RAM_HEADER_SIZE, "mapped-ram header");
   const version = r.u32be();
-  const hps = Number(r.u64be());
-  const bitmapOffset = Number(r.u64be());
-  const pagesOffset = Number(r.u64be());
+  const big = (v: bigint, at: number, what: string): number => {
+    if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new MalformedError(`mapped-ram ${what} above 2^53`, at, { found: hex(v) });
+    return Number(v);
+  };
+  const hps = big(r.u64be(), hat + 4, "page size");
+  const bitmapOffset = big(r.u64be(), hat + 12, "bitmap offset");
+  const pagesOffset = big(r.u64be(), hat + 20, "pages offset");
   if (version !== MAPPED_RAM_VERSION) throw new MalformedError("unknown mapped-ram header version", hat, { expected: String(MAPPED_RAM_VERSION), found: String(version) });
   if (hps !== ps) throw new MalformedError("mapped-ram page size differs from the stream's", hat + 4, { expected: String(ps), found: String(hps) });
   const pages = block.length / ps;
   const bmLen = bitmapBytes(pages);
+  if (bmLen > MAX_BITMAP) throw new LimitError(`mapped-ram bitmap of ${bmLen} bytes (a block above ${MAX_BITMAP * 8} pages)`, bat);
   if (pagesOffset % MAPPED_RAM_ALIGN !== 0)
     throw new MalformedError("mapped-ram pages offset is not 1 MiB-aligned", hat + 20, { found: hex(pagesOffset) });
   if (pagesOffset < bitmapOffset + bmLen)

@@ -472,7 +472,7 @@ async function trailer(input: StreamReader, st: ParseState): Promise<Ev | null> 
  * The stream's own vmdesc lists every FULL section QEMU wrote (savevm.c writes
  * the entry and the section together), so a section it does not list was not
  * written by QEMU: the destination would refuse it ("Unknown savevm section or
- * instance"), as it refuses a section version newer than its device's.
+ * instance"). Likewise a section version other than its entry's.
  */
 function ownDevice(vd: Vmdesc, idstr: string, instance: number, version: number, at: number): DeviceDesc {
   const n = idstr.length;
@@ -486,9 +486,12 @@ function ownDevice(vd: Vmdesc, idstr: string, instance: number, version: number,
       known ? at + 6 + n : at + 6,
     );
   }
-  if (dev.desc.vmstate && version > dev.desc.version)
-    throw new MalformedError(`section ${idstr} has version ${version}, newer than its vmdesc description`, at + 10 + n, {
-      expected: `<= ${dev.desc.version}`,
+  // QEMU writes the section version and the vmdesc version from the same
+  // vmsd->version_id. Newer: the loader refuses it; older: it refuses it below
+  // minimum_version_id (which the stream does not say) or reads another field set.
+  if (dev.desc.vmstate && version !== dev.desc.version)
+    throw new MalformedError(`section ${idstr} has version ${version}, its vmdesc description version ${dev.desc.version}`, at + 10 + n, {
+      expected: String(dev.desc.version),
       found: String(version),
     });
   return dev;

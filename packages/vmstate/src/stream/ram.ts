@@ -6,7 +6,7 @@
  */
 import { ByteWriter, LimitError, MalformedError, type StreamReader, hex } from "@vmstream/framing";
 import { ENCODING_FLAG_XBZRLE, RAM_FLAG, RAM_PAGE_FLAGS, RAM_RECORD_KINDS, compressBound } from "./constants.js";
-import { latin1, latin1Bytes } from "./latin1.js";
+import { bytesToLatin1, latin1ToBytes } from "../latin1.js";
 import { MappedCursor, readMapped, type MappedHeader, type MappedPiece } from "./mapped-ram.js";
 import { checkXbzrle } from "./xbzrle.js";
 
@@ -103,7 +103,7 @@ async function name(input: StreamReader, what: string): Promise<string> {
   const n = input.take(1)[0]!;
   if (n === 0) throw new MalformedError(`empty ${what}`, at);
   if (input.buffered < n) await input.need(n, what);
-  return latin1(input.take(n));
+  return bytesToLatin1(input.take(n));
 }
 
 async function be64(input: StreamReader, what: string): Promise<number> {
@@ -353,7 +353,7 @@ function need(rec: RamRecord, n: number): void {
 }
 
 function writeName(w: ByteWriter, s: string): void {
-  const b = latin1Bytes(s);
+  const b = latin1ToBytes(s);
   if (!b || b.byteLength === 0 || b.byteLength > 255) throw new MalformedError("RAM block name must be 1-255 latin1 chars", 0, { found: JSON.stringify(s) });
   w.u8(b.byteLength).bytes(b);
 }

@@ -17,6 +17,9 @@ import { schemaDiff, type FindingCode } from "../../src/checker/index.js";
 function findScript(): string | undefined {
   const env = process.env.QEMU_STATIC_CHECKER;
   if (env && existsSync(env)) return env;
+  // scripts/peers installs QEMU 7.2's scripts here.
+  const peer = "/opt/vmstream-peers/qemu-7.2-scripts/vmstate-static-checker.py";
+  if (existsSync(peer)) return peer;
   const mirror = "/work/.mirror/oracle+qemu/repo";
   if (!existsSync(mirror)) return undefined;
   const r = spawnSync("git", [`--git-dir=${mirror}`, "show", "refs/tags/v7.2.0:scripts/vmstate-static-checker.py"], { encoding: "utf8" });

@@ -4,7 +4,7 @@
  * those rules; the real-stream comparisons are in samples/qemu72.test.ts.
  */
 import { describe, expect, test } from "vitest";
-import { defineVmsd, qemuJsonQuote, QemuJsonWriter, saveWithVmdesc } from "../../src/schema/index.js";
+import { defineVmsd, quote, QemuJsonWriter, saveWithVmdesc } from "../../src/schema/index.js";
 
 describe("QEMU's compact JSON writer", () => {
   test("separators and nesting", () => {
@@ -22,9 +22,9 @@ describe("QEMU's compact JSON writer", () => {
     expect(j.text).toBe('{"page_size": 4096, "devices": [{"name": "x"}, {}]}');
   });
   test("string escapes: short forms, uppercase \\u, surrogate pairs", () => {
-    expect(qemuJsonQuote('a"b\\c\b\f\n\r\t')).toBe('"a\\"b\\\\c\\b\\f\\n\\r\\t"');
-    expect(qemuJsonQuote("\u0001\u007f\u00e9")).toBe('"\\u0001\\u007F\\u00E9"');
-    expect(qemuJsonQuote("\u{1F600}")).toBe('"\\uD83D\\uDE00"');
+    expect(quote('a"b\\c\b\f\n\r\t')).toBe('"a\\"b\\\\c\\b\\f\\n\\r\\t"');
+    expect(quote("\u0001\u007f\u00e9")).toBe('"\\u0001\\u007F\\u00E9"');
+    expect(quote("\u{1F600}")).toBe('"\\uD83D\\uDE00"');
   });
 });
 
