@@ -50,6 +50,8 @@ export default {
         { name: "xen", test: /[\\/]libxl[\\/]dist[\\/]/ },
         { name: "context", test: /[\\/]libxl[\\/]dist[\\/]context[\\/]/, priority: 2 },
         { name: "legacy", test: /[\\/]legacy[\\/]dist[\\/]/ },
+        // qcow2 and libvirt save images, loaded when an input is one.
+        { name: "containers", test: /[\\/]containers[\\/]dist[\\/]/ },
       ],
     },
   },

@@ -1,9 +1,12 @@
 /** A bigger pipe buffer for a long stream on standard input. */
-import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
+import { existsSync } from "node:fs";
 
-/** child_process is loaded on first use: only a long pipe needs it, and loading it costs ~25–45 ms of every start. */
-const requireBuiltin = createRequire(import.meta.url);
+/*
+ * child_process serves only long pipes, yet loading it costs part of every
+ * start: it is loaded on first use (docs/performance.md, start-up).
+ */
+const childProcess = (): typeof import("node:child_process") => createRequire(import.meta.url)("node:child_process");
 
 /** fcntl(2) F_SETPIPE_SZ, and the size asked for (the unprivileged ceiling, /proc/sys/fs/pipe-max-size, is 1 MiB by default). */
 const F_SETPIPE_SZ = 1031;
@@ -23,8 +26,7 @@ export function growPipe(fd: number): void {
   const perl = ["/usr/bin/perl", "/bin/perl"].find((p) => existsSync(p));
   if (!perl) return;
   try {
-    const { spawn } = requireBuiltin("node:child_process") as typeof import("node:child_process");
-    const child = spawn(perl, ["-e", `fcntl(STDIN, ${F_SETPIPE_SZ}, ${PIPE_SIZE})`], { stdio: [fd, "ignore", "ignore"] });
+    const child = childProcess().spawn(perl, ["-e", `fcntl(STDIN, ${F_SETPIPE_SZ}, ${PIPE_SIZE})`], { stdio: [fd, "ignore", "ignore"] });
     child.on("error", () => {});
     child.unref();
   } catch {

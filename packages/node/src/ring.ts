@@ -4,9 +4,6 @@
  */
 import { createRequire } from "node:module";
 import type { Worker } from "node:worker_threads";
-
-/** worker_threads is loaded on first use: only a long pipe needs the reader thread, and loading it costs ~20 ms of every start. */
-const requireBuiltin = createRequire(import.meta.url);
 import {
   CTL_ERROR,
   CTL_LENGTHS,
@@ -20,6 +17,9 @@ import {
   STATE_QUIT,
   STATE_READY,
 } from "./pipe-ring.js";
+
+/** worker_threads serves only long pipes: loaded on first use, not at every start. */
+const workerThreads = (): typeof import("node:worker_threads") => createRequire(import.meta.url)("node:worker_threads");
 
 /** The reader thread's script, beside this module in dist/ (absent when running from sources). */
 export const WORKER_URL = new URL("./stdin-worker.js", import.meta.url);
@@ -46,8 +46,7 @@ export class Ring {
     this.ctl = new Int32Array(control);
     this.lengths = new Int32Array(control, CTL_LENGTHS * 4, RING_SLOTS);
     const init: RingInit = { fd, data: this.data, control, slots: RING_SLOTS, slotSize: RING_SLOT_SIZE };
-    const { Worker: WorkerThread } = requireBuiltin("node:worker_threads") as typeof import("node:worker_threads");
-    this.worker = new WorkerThread(WORKER_URL, { workerData: init, stdout: false, stderr: false });
+    this.worker = new (workerThreads().Worker)(WORKER_URL, { workerData: init, stdout: false, stderr: false });
     this.worker.on("message", (m: string) => {
       this.error = m;
     });
