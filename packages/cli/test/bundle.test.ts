@@ -89,7 +89,11 @@ describe("the pre-bundled CLI", () => {
   it("works from an installed tarball", { timeout: 180_000 }, (ctx) => {
     const dir = mkdtempSync(join(tmpdir(), "vmstream-tarball-"));
     try {
-      const local = ["cli", ...Object.keys(pkg.dependencies).filter((d) => d.startsWith("@vmstream/")).map((d) => d.slice("@vmstream/".length))];
+      // Every published workspace package (the CLI's own and their dependencies), as the registry would hold them.
+      const local = readdirSync(join(REPO, "packages")).filter((d) => {
+        const f = join(REPO, "packages", d, "package.json");
+        return existsSync(f) && JSON.parse(readFileSync(f, "utf8")).private !== true;
+      });
       for (const p of local) {
         const r = spawnSync("npm", ["pack", "--silent", "--pack-destination", dir], { cwd: join(REPO, "packages", p), encoding: "utf8" });
         expect(r.status, r.stderr).toBe(0);
