@@ -174,9 +174,10 @@ export async function checkPackage({ dir, pkg }, opts = {}) {
       }
     }
 
-    // 4b. Nothing stale: every built module has its source (tsc -b never deletes the output of a removed file).
+    // 4b. Nothing stale: every module tsc built has its source (tsc -b never deletes the output of a removed file).
+    // dist/bundle/ is the CLI's rolldown output, rebuilt from an emptied folder every time.
     for (const f of files) {
-      const m = /^dist\/(.+)\.js$/.exec(f);
+      const m = /^dist\/(?!bundle\/)(.+)\.js$/.exec(f);
       if (m && !existsSync(join(dir, "src", `${m[1]}.ts`))) say(`${f} is stale: src/${m[1]}.ts does not exist (rebuild from a clean dist/)`);
     }
 
