@@ -224,6 +224,8 @@ export async function* parseStream(input: StreamReader, o: ParseOptions, st: Par
       instance = rest.u32be();
       sversion = rest.u32be();
       if (idstr === "ram") {
+        // QEMU registers RAM once, as instance 0: any other is a section the destination does not know.
+        if (instance !== 0) throw new MalformedError(`unknown savevm section or instance 'ram' ${instance}: QEMU registers RAM as instance 0`, at + 6 + n, { expected: "0", found: String(instance) });
         if (sversion !== 4) throw new MalformedError("RAM section version is not 4", at + 6 + n + 4, { expected: "4", found: String(sversion) });
         body = "ram";
         st.iterables.set(id, { idstr, body });
