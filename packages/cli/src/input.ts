@@ -30,6 +30,16 @@ export function codecOptions(flags: Flags): CodecOptions {
   return opts;
 }
 
+/** The codec and version `--format` names, or the ones the stream's first bytes show; null when they show none. */
+export async function codecOf(reader: StreamReader, flags: Flags): Promise<{ codec: FamilyCodec; version: string } | null> {
+  if (typeof flags.format === "string") {
+    const f = parseFormat(flags.format);
+    return { codec: await loadCodec(f.family), version: f.version };
+  }
+  await reader.fill(DETECT_BYTES);
+  return detectFormat(reader.peek(Math.min(reader.buffered, DETECT_BYTES)));
+}
+
 /**
  * Open an input, take its format from --format or detect it from the first
  * bytes, and hand everything to `fn`. Inputs above 64 MiB get a progress bar
@@ -46,31 +56,21 @@ export async function withInput<T>(ctx: Ctx, path: string, flags: Flags, fn: (o:
   const reader = inner ? inner.reader : await openInput(path, { onProgress: (o) => bar.update(o) });
   const container = inner ? { label: inner.label, ...inner.summary } : undefined;
   try {
-    let codec: FamilyCodec;
-    let version: string;
-    if (typeof flags.format === "string") {
-      const f = parseFormat(flags.format);
-      codec = await loadCodec(f.family);
-      version = f.version;
-    } else {
-      await reader.fill(DETECT_BYTES);
-      const found = await detectFormat(reader.peek(Math.min(reader.buffered, DETECT_BYTES)));
-      if (!found) {
-        const head = reader.peek(Math.min(reader.buffered, DETECT_BYTES));
-        if (path === "-" && (await containerOnStdin(head))) {
-          throw new WireError("REFUSED", "a qcow2 image or libvirt save image is read from a file (at offsets), not from standard input", 0);
-        }
-        throw new WireError(
-          "UNDETECTED",
-          reader.buffered < 8
-            ? `too short to hold any stream header (${reader.buffered} bytes); pass --format FAMILY@VERSION to name it`
-            : "cannot detect the stream format from its header; pass --format FAMILY@VERSION",
-          0,
-        );
+    const found = await codecOf(reader, flags);
+    if (!found) {
+      const head = reader.peek(Math.min(reader.buffered, DETECT_BYTES));
+      if (path === "-" && (await containerOnStdin(head))) {
+        throw new WireError("REFUSED", "a qcow2 image or libvirt save image is read from a file (at offsets), not from standard input", 0);
       }
-      codec = found.codec;
-      version = found.version;
+      throw new WireError(
+        "UNDETECTED",
+        reader.buffered < 8
+          ? `too short to hold any stream header (${reader.buffered} bytes); pass --format FAMILY@VERSION to name it`
+          : "cannot detect the stream format from its header; pass --format FAMILY@VERSION",
+        0,
+      );
     }
+    const { codec, version } = found;
     ctx.format = `${codec.family}@${version}`;
     return await fn({ reader, codec, version, opts: codecOptions(flags), size, ...(container ? { container } : {}) });
   } finally {

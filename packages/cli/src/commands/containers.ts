@@ -1,5 +1,5 @@
 import { chmodSync, readFileSync } from "node:fs";
-import { DETECT_BYTES, detectFormat, loadCodec, parseFormat } from "@vmstream/codecs";
+import { DETECT_BYTES, detectFormat } from "@vmstream/codecs";
 import { RefusedError, type Source, StreamReader, WireError, jsonText } from "@vmstream/framing";
 import type { Command, Flags } from "../command.js";
 import {
@@ -14,7 +14,7 @@ import {
   withVmState,
 } from "../container.js";
 import { UsageError } from "../errors.js";
-import { codecOptions } from "../input.js";
+import { codecOf, codecOptions } from "../input.js";
 import { openInput, openOutput, withOutput, writeStdout } from "../io.js";
 import { printableLine } from "../printable.js";
 import { type Ctx, errorLine, guarded } from "../report.js";
@@ -41,19 +41,9 @@ interface Verdict {
 async function verdictOf(src: Source, flags: Flags, format: { v: string }): Promise<Verdict> {
   const reader = new StreamReader(src);
   try {
-    let codec;
-    let version: string;
-    if (typeof flags.format === "string") {
-      const f = parseFormat(flags.format);
-      codec = await loadCodec(f.family);
-      version = f.version;
-    } else {
-      await reader.fill(DETECT_BYTES);
-      const found = await detectFormat(reader.peek(Math.min(reader.buffered, DETECT_BYTES)));
-      if (!found) return { format: format.v, ok: false, offset: 0, message: "cannot detect the stream format of the VM state" };
-      codec = found.codec;
-      version = found.version;
-    }
+    const found = await codecOf(reader, flags);
+    if (!found) return { format: format.v, ok: false, offset: 0, message: "cannot detect the stream format of the VM state" };
+    const { codec, version } = found;
     format.v = `${codec.family}@${version}`;
     const strict = flags.strict === true;
     const rep = await codec.verify(reader, version, strict ? { ...codecOptions(flags), strict: true } : codecOptions(flags));
