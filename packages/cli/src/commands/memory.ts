@@ -1,6 +1,5 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync, renameSync, rmSync, statSync } from "node:fs";
-import { open, type FileHandle } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { inflateSync } from "node:zlib";
 import { RefusedError, WireError } from "@vmstream/framing";
@@ -10,104 +9,9 @@ import { UsageError } from "../errors.js";
 import { writeStdout } from "../io.js";
 import { withInput } from "../input.js";
 import { type Ctx, guarded } from "../report.js";
-
-/** Adjacent page writes are gathered into one positional write of up to this many bytes. */
-const GATHER = 1 << 20;
-
-/** A file written at offsets under a temporary name, renamed into place when complete. */
-class PositionalFile {
-  private pending = new Uint8Array(GATHER);
-  private at = -1;
-  private len = 0;
-  size = 0;
-  private constructor(
-    private readonly fh: FileHandle,
-    readonly tmp: string,
-    readonly path: string,
-  ) {}
-
-  static async create(path: string): Promise<PositionalFile> {
-    const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`);
-    return new PositionalFile(await open(tmp, "wx+", 0o644), tmp, path);
-  }
-
-  async write(pos: number, data: Uint8Array): Promise<void> {
-    this.size = Math.max(this.size, pos + data.byteLength);
-    if (this.len > 0 && pos === this.at + this.len && this.len + data.byteLength <= GATHER) {
-      this.pending.set(data, this.len);
-      this.len += data.byteLength;
-      return;
-    }
-    await this.flush();
-    if (data.byteLength > GATHER) return this.put(pos, data);
-    this.at = pos;
-    this.pending.set(data, 0);
-    this.len = data.byteLength;
-  }
-
-  async read(pos: number, n: number): Promise<Uint8Array> {
-    await this.flush();
-    const out = new Uint8Array(n);
-    const { bytesRead } = await this.fh.read(out, 0, n, pos);
-    out.fill(0, bytesRead);
-    return out;
-  }
-
-  private async put(pos: number, data: Uint8Array): Promise<void> {
-    for (let off = 0; off < data.byteLength; ) {
-      const { bytesWritten } = await this.fh.write(data, off, data.byteLength - off, pos + off);
-      off += bytesWritten;
-    }
-  }
-
-  private async flush(): Promise<void> {
-    if (this.len === 0) return;
-    await this.put(this.at, this.pending.subarray(0, this.len));
-    this.len = 0;
-  }
-
-  /** Give the file its full size (a hole at the end has no byte to give it) and close it. */
-  async finish(size = this.size): Promise<void> {
-    await this.flush();
-    await this.fh.truncate(size);
-    await this.fh.close();
-  }
-
-  async discard(): Promise<void> {
-    await this.fh.close().catch(() => {});
-    rmSync(this.tmp, { force: true });
-  }
-}
-
-const PT_LOAD = 1;
-const PT_NOTE = 4;
-
-/** ELF64 x86-64 core header and program headers: one PT_NOTE (empty), one PT_LOAD per range. */
-function elfHeaders(loads: { gpa: number; offset: number; length: number }[], noteAt: number): Uint8Array {
-  const n = loads.length + 1;
-  const b = new Uint8Array(64 + 56 * n);
-  const dv = new DataView(b.buffer);
-  b.set([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1], 0);
-  dv.setUint16(16, 4, true); // ET_CORE
-  dv.setUint16(18, 62, true); // EM_X86_64
-  dv.setUint32(20, 1, true);
-  dv.setBigUint64(32, 64n, true); // e_phoff
-  dv.setUint16(52, 64, true); // e_ehsize
-  dv.setUint16(54, 56, true); // e_phentsize
-  dv.setUint16(56, n, true);
-  let p = 64;
-  const ph = (type: number, offset: number, paddr: number, size: number): void => {
-    dv.setUint32(p, type, true);
-    dv.setBigUint64(p + 8, BigInt(offset), true);
-    dv.setBigUint64(p + 24, BigInt(paddr), true);
-    dv.setBigUint64(p + 32, BigInt(size), true);
-    dv.setBigUint64(p + 40, BigInt(size), true);
-    p += 56;
-  };
-  ph(PT_NOTE, noteAt, 0, 0);
-  for (const l of loads) ph(PT_LOAD, l.offset, l.gpa, l.length);
-  return b;
-}
+import { elfHeaders } from "../elf-core.js";
+import { PositionalFile } from "../positional-file.js";
+import { XEN_FAMILIES, exportXen, renderXen, xenReportJson } from "./memory-xen.js";
 
 type Mode = "elf" | "raw" | "blocks";
 
@@ -236,7 +140,21 @@ export const memory: Command = {
     }
     await guarded(ctx, () =>
       withInput(ctx, inPath!, flags, async ({ reader, codec, version, opts }) => {
-        if (codec.family !== "qemu") throw new RefusedError(`memory reads QEMU streams; this is ${codec.family}@${version}`, 0);
+        if (XEN_FAMILIES.has(codec.family)) {
+          if (mode === "blocks") throw new RefusedError(`--blocks writes QEMU RAM blocks; a Xen save (${codec.family}@${version}) has guest pages by pfn only: write the ELF core or --raw`, 0);
+          if (machine) throw new RefusedError(`--machine lays out QEMU RAM; a Xen save's guest-physical address is pfn × 4096`, 0);
+          const file = await PositionalFile.create(out);
+          try {
+            const { report, loads } = await exportXen(reader, codec.family, version, opts, file, mode as "elf" | "raw");
+            renameSync(file.tmp, out);
+            await writeStdout(flags.json ? `${JSON.stringify(xenReportJson(out, mode, report, loads), null, 2)}\n` : renderXen(out, mode, report, loads));
+          } catch (e) {
+            await file.discard();
+            throw e;
+          }
+          return;
+        }
+        if (codec.family !== "qemu") throw new RefusedError(`memory reads QEMU and Xen saves; this is ${codec.family}@${version}`, 0);
         const tmpDir = mode === "blocks" ? join(dirname(out), `.${basename(out)}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`) : null;
         if (tmpDir) mkdirSync(tmpDir);
         const file = tmpDir ? null : await PositionalFile.create(out);
