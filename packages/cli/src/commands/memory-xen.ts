@@ -142,7 +142,7 @@ export function renderXen(out: string, mode: string, r: XenMemoryReport, loads: 
   const nd = Object.entries(r.pages.noData).map(([t, n]) => `${n} ${t}`);
   L.push(`pages: ${r.pages.data} with data (${r.pages.resent} of them a pfn sent again: its last content kept)${nd.length ? `, ${nd.join(", ")} without data (not carried)` : ""}`);
   const runs = take(r.carried.runs(), 8);
-  L.push(`  carried: ${r.carried.size} pages in ${j.carried.runs} ranges: ${runs.items.map(pfnRange).join(", ")}${runs.count > 8 ? ", …" : ""}`);
+  L.push(`  carried: ${r.carried.size} pages in ${j.carried.runs} range${j.carried.runs === 1 ? "" : "s"}: ${runs.items.map(pfnRange).join(", ")}${runs.count > 8 ? ", …" : ""}`);
   const gaps = take(r.carried.gaps(limit), 8);
   const below = r.p2mSize !== null ? `of the ${r.p2mSize} pages the stream declares` : `below the highest pfn carried`;
   L.push(`  not carried (holes): ${j.notCarried.pages} pages ${below}${gaps.count ? `: ${gaps.items.map(pfnRange).join(", ")}${gaps.count > 8 ? ", …" : ""}` : ""}`);

@@ -122,7 +122,7 @@ function render(out: string, mode: Mode, r: MemoryReport, target: GpaTarget | nu
 
 /** `vmstream memory IN OUT [--raw | --blocks] [--machine M] [--json]`: the guest's memory out of a QEMU stream. */
 export const memory: Command = {
-  options: { ...formatOptions, raw: { type: "boolean" }, blocks: { type: "boolean" }, machine: { type: "string" }, json: { type: "boolean" } },
+  options: { ...formatOptions, raw: { type: "boolean" }, blocks: { type: "boolean" }, machine: { type: "string" }, json: { type: "boolean" }, width: { type: "string" }, guest: { type: "string" } },
   positionals: [2, 2],
   async run([inPath, outPath], flags) {
     if (flags.raw && flags.blocks) throw new UsageError("--raw and --blocks exclude each other");
