@@ -139,7 +139,10 @@ export const memory: Command = {
       if (e instanceof UsageError) throw e;
     }
     await guarded(ctx, () =>
-      withInput(ctx, inPath!, flags, async ({ reader, codec, version, opts }) => {
+      withInput(ctx, inPath!, flags, async ({ reader, codec, version, opts, container }) => {
+        // Inside a qcow2 image or a libvirt save image: the report names where the stream came from.
+        const from = container ? { container: container.label } : {};
+        const fromLine = container ? `read from ${container.label}\n` : "";
         if (XEN_FAMILIES.has(codec.family)) {
           if (mode === "blocks") throw new RefusedError(`--blocks writes QEMU RAM blocks; a Xen save (${codec.family}@${version}) has guest pages by pfn only: write the ELF core or --raw`, 0);
           if (machine) throw new RefusedError(`--machine lays out QEMU RAM; a Xen save's guest-physical address is pfn × 4096`, 0);
@@ -147,7 +150,7 @@ export const memory: Command = {
           try {
             const { report, loads } = await exportXen(reader, codec.family, version, opts, file, mode as "elf" | "raw");
             renameSync(file.tmp, out);
-            await writeStdout(flags.json ? `${JSON.stringify(xenReportJson(out, mode, report, loads), null, 2)}\n` : renderXen(out, mode, report, loads));
+            await writeStdout(flags.json ? `${JSON.stringify({ ...xenReportJson(out, mode, report, loads), ...from }, null, 2)}\n` : fromLine + renderXen(out, mode, report, loads));
           } catch (e) {
             await file.discard();
             throw e;
@@ -173,7 +176,7 @@ export const memory: Command = {
             }
             renameSync(tmpDir!, out);
           }
-          await writeStdout(flags.json ? `${JSON.stringify({ output: out, mode, ...report }, null, 2)}\n` : render(out, mode, report, file ? (target as GpaTarget) : null));
+          await writeStdout(flags.json ? `${JSON.stringify({ output: out, mode, ...from, ...report }, null, 2)}\n` : fromLine + render(out, mode, report, file ? (target as GpaTarget) : null));
         } catch (e) {
           if (file) await file.discard();
           else {
