@@ -12,7 +12,7 @@
  */
 import { LimitError, MalformedError, RefusedError, hex, type CodecOptions, type StreamReader } from "@vmstream/framing";
 import { DEFAULT_PAGE_SIZE, RAM_FLAG } from "./constants.js";
-import { parseStream, ParseState } from "./parse.js";
+import { type Ev, parseStream, ParseState } from "./parse.js";
 import { loadBorrowed, pageSizeOpt, parseVersion } from "./pipeline.js";
 import type { RamBlock } from "./ram.js";
 import { applyXbzrle } from "./xbzrle.js";
@@ -74,6 +74,8 @@ export function x86RamRanges(machine: string, ramSize: number): GpaRange[] | nul
 export interface MemoryOptions extends CodecOptions {
   /** zlib inflate for compressed pages (QEMU's `compress` capability); refused without it. */
   inflate?: (data: Uint8Array, size: number) => Uint8Array;
+  /** Sees every parse event before its pages go to the target (diff reads sections and RAM in one pass). */
+  onEvent?: (ev: Ev) => void;
 }
 
 class Carried {
@@ -112,6 +114,7 @@ export async function exportMemory(input: StreamReader, version: string, opts: M
   };
 
   for await (const ev of parseStream(input, { version: v, pages: true, pageSize: ps0, borrowed }, st)) {
+    opts.onEvent?.(ev);
     if (ev.t === "config") report.machine = ev.name;
     if (ev.t !== "ram") continue;
     const rec = ev.rec;
