@@ -8,7 +8,7 @@
  * content, as libxc's restore leaves it.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { closeSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { FIXTURES, tmp } from "./fixtures.js";
@@ -158,6 +158,13 @@ with open(out, "wb") as f:
             f.write(xsr.rec(xsr.XL["END"]))
 `;
 
+/** The sparse stream of `kind`, written by the encoder (once per run). */
+function sparse(kind: string): string {
+  const input = join(dir, `sparse-${kind}.bin`);
+  if (!existsSync(input)) python(SPARSE, kind, input);
+  return input;
+}
+
 const pageOf = (pfn: number, gen: number): Buffer => {
   const b = Buffer.alloc(PAGE);
   for (let i = 0; i < PAGE; i++) b[i] = (pfn * 7 + gen * 101 + i) % 251;
@@ -169,8 +176,7 @@ const WANT = new Map<number, Buffer>([0, 1, 2, 3, 0x100, 0x101, 0x100000].map((p
 describe("memory of a sparse Xen stream: holes, a resent pfn, entries without data", () => {
   for (const kind of ["libxc3", "libxc2", "xl", "legacy64", "legacy32"]) {
     it(`${kind}`, async () => {
-      const input = join(dir, `sparse-${kind}.bin`);
-      python(SPARSE, kind, input);
+      const input = sparse(kind);
       const flags = kind === "legacy32" ? ["--format", "legacy@32"] : [];
       // Verified by vmstream's verify first: the stream is a valid one.
       const v = await vmstream(["verify", input, ...flags]);
@@ -181,6 +187,13 @@ describe("memory of a sparse Xen stream: holes, a resent pfn, entries without da
       expect(j.carried).toEqual({ pages: 7, runs: 3, ranges: [[0, 0x4000], [0x100000, 0x102000], [0x1_0000_0000, 0x1_0000_1000]] });
       expect(j.notCarried.ranges.slice(0, 2)).toEqual([[0x4000, 0x100000], [0x102000, 0x1_0000_0000]]);
       const got = elfPages(readFileSync(elf));
+      // binutils' reader sees the same PT_LOADs (program headers after the data, as e_phoff says).
+      const readelf = spawnSync("readelf", ["-lW", elf], { encoding: "utf8" });
+      if (readelf.error) console.warn(`readelf not installed: the core is checked by this test's own reader only`);
+      else {
+        const rows = readelf.stdout.split("\n").filter((l) => /^\s+LOAD\s/.test(l)).map((l) => l.trim().split(/\s+/).slice(1, 6).map((x) => Number(x)));
+        expect(rows.map(([off, , pa, fs]) => ({ offset: off, paddr: pa, size: fs }))).toEqual(elfLoads(readFileSync(elf)));
+      }
       expect([...got.keys()].sort((a, b) => a - b)).toEqual([...WANT.keys()]);
       for (const [pfn, want] of WANT) expect(got.get(pfn)!.equals(want), `pfn ${pfn}`).toBe(true);
       // The far pfn does not make the core 4 GiB: data sits in 16 MiB slots.
@@ -207,7 +220,7 @@ describe("memory of a sparse Xen stream: holes, a resent pfn, entries without da
   }
 
   it("--blocks and --machine are refused for a Xen save, with one line", async () => {
-    const input = join(dir, "sparse-libxc3.bin");
+    const input = sparse("libxc3");
     for (const flag of [["--blocks"], ["--machine", "pc"]]) {
       const out = join(dir, "refused.out");
       const r = await vmstream(["memory", input, out, ...flag]);
@@ -219,7 +232,7 @@ describe("memory of a sparse Xen stream: holes, a resent pfn, entries without da
   });
 
   it("a cut stream: one error line with its offset, and no output left behind", async () => {
-    const whole = readFileSync(join(dir, "sparse-xl.bin"));
+    const whole = readFileSync(sparse("xl"));
     const cut = join(dir, "cut-xl.bin");
     writeFileSync(cut, whole.subarray(0, 200 + 3 * PAGE));
     const out = join(dir, "cut.elf");

@@ -7,7 +7,7 @@
  * file: compressed or XBZRLE pages leave RAM uncompared, with a note.
  */
 import { type FamilyCodec, RefusedError, type StreamReader, WireError } from "@vmstream/framing";
-import { type DiffReport as Report, type DiffSide, type DiffSideInfo, type QemuSummary, type RamSizeDiff, diffSides, formatDiff, readRam } from "@vmstream/vmstate";
+import { NeedsPageStore, type DiffReport as Report, type DiffSide, type DiffSideInfo, type QemuSummary, type RamSizeDiff, diffSides, formatDiff, readRam } from "@vmstream/vmstate";
 
 export type { DiffSideInfo };
 export type RamBlockDiff = RamSizeDiff;
@@ -38,7 +38,10 @@ async function sideOf(which: "A" | "B", file: File, deps: DiffDeps): Promise<Dif
       ram = await pass(deps.reader(file, `reading ${which}'s RAM`), (r) => readRam(r, version, {}));
     } catch (e) {
       if (!(e instanceof WireError) || e.code !== "REFUSED") throw e;
-      ram = `${which}: ${e.message}`;
+      ram =
+        e instanceof NeedsPageStore
+          ? `${which}: its XBZRLE pages need the pages they apply to, which the browser does not keep (vmstream diff compares them)`
+          : `${which}: ${e.message}`;
     }
     // Without RAM digests the section headers, machine and blocks come from the summary (a third read).
     const head =
