@@ -23,13 +23,18 @@ export class PositionalFile {
     return new PositionalFile(await open(tmp, "wx+", 0o644), tmp, path);
   }
 
-  async write(pos: number, data: Uint8Array): Promise<void> {
+  /** Gathered into the pending buffer when it extends it (no promise); otherwise a flush to wait for. */
+  write(pos: number, data: Uint8Array): Promise<void> | void {
     this.size = Math.max(this.size, pos + data.byteLength);
     if (this.len > 0 && pos === this.at + this.len && this.len + data.byteLength <= GATHER) {
       this.pending.set(data, this.len);
       this.len += data.byteLength;
       return;
     }
+    return this.restart(pos, data);
+  }
+
+  private async restart(pos: number, data: Uint8Array): Promise<void> {
     await this.flush();
     if (data.byteLength > GATHER) return this.put(pos, data);
     this.at = pos;

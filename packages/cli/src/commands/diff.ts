@@ -26,7 +26,7 @@ class ScratchPages implements PageStore {
     this.bases.set(name, this.next);
     this.next += Math.ceil(length / 65536) * 65536;
   }
-  write(block: string, offset: number, data: Uint8Array): Promise<void> {
+  write(block: string, offset: number, data: Uint8Array): Promise<void> | void {
     return this.file.write(this.bases.get(block)! + offset, data);
   }
   read(block: string, offset: number, n: number): Promise<Uint8Array> {

@@ -47,7 +47,7 @@ class XenTarget implements PfnTarget {
     return PAGE + s * SLOT_BYTES + (pfn - k * SLOT_PAGES) * PAGE;
   }
 
-  page(pfn: number, data: Uint8Array, at: number): Promise<void> {
+  page(pfn: number, data: Uint8Array, at: number): Promise<void> | void {
     return this.file.write(this.where(pfn, at), data);
   }
 

@@ -62,10 +62,16 @@ class GpaTarget implements MemoryTarget {
     throw new WireError("MALFORMED", `pc.ram offset ${offset} is outside the machine's RAM ranges`, 0);
   }
 
-  async write(block: string, offset: number, data: Uint8Array): Promise<void> {
+  write(block: string, offset: number, data: Uint8Array): Promise<void> | void {
     if (block !== "pc.ram" || !this.ranges) return;
-    // A run of pages may straddle the split below 4 GiB: place each range's part.
-    for (const r of this.ranges) {
+    // The common case: the page lies in one range (no promise unless the file must flush).
+    for (const r of this.ranges) if (offset >= r.offset && offset + data.byteLength <= r.offset + r.length) return this.file.write(r.pos + (offset - r.offset), data);
+    return this.straddle(offset, data);
+  }
+
+  /** A run of pages across the split below 4 GiB: each range's part. */
+  private async straddle(offset: number, data: Uint8Array): Promise<void> {
+    for (const r of this.ranges!) {
       const s = Math.max(offset, r.offset);
       const e = Math.min(offset + data.byteLength, r.offset + r.length);
       if (s < e) await this.file.write(r.pos + (s - r.offset), data.subarray(s - offset, e - offset));
@@ -96,8 +102,8 @@ class BlocksTarget implements MemoryTarget {
     this.files.set(b.name, f);
   }
 
-  async write(block: string, offset: number, data: Uint8Array): Promise<void> {
-    await this.files.get(block)!.write(offset, data);
+  write(block: string, offset: number, data: Uint8Array): Promise<void> | void {
+    return this.files.get(block)!.write(offset, data);
   }
 
   read(block: string, offset: number, n: number): Promise<Uint8Array> {

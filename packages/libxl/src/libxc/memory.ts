@@ -24,7 +24,7 @@ export const XEN_PAGE_SIZE = 4096;
 
 /** Where a Xen save's pages go: one page at a time, `data` valid only during the call; `at` is its stream offset. */
 export interface PfnTarget {
-  page(pfn: number, data: Uint8Array, at: number): Promise<void>;
+  page(pfn: number, data: Uint8Array, at: number): Promise<void> | void;
 }
 
 const CHUNK_SHIFT = 12;
@@ -134,7 +134,8 @@ export function newXenReport(format: string, guest: "hvm" | "pv"): XenMemoryRepo
 export async function carryPage(report: XenMemoryReport, target: PfnTarget, pfn: number, data: Uint8Array, at: number): Promise<void> {
   report.pages.data++;
   if (!report.carried.add(pfn, at)) report.pages.resent++;
-  await target.page(pfn, data, at);
+  const w = target.page(pfn, data, at);
+  if (w) await w;
 }
 
 export function noDataPage(report: XenMemoryReport, type: string): void {

@@ -51,7 +51,7 @@ function digest(page: Uint8Array, out: Uint32Array, at: number): void {
 export interface PageStore {
   /** A block is known, before any of its pages. */
   block(name: string, length: number): void;
-  write(block: string, offset: number, data: Uint8Array): Promise<void>;
+  write(block: string, offset: number, data: Uint8Array): Promise<void> | void;
   read(block: string, offset: number, length: number): Promise<Uint8Array>;
 }
 
@@ -84,14 +84,14 @@ export class PageDigests implements MemoryTarget {
     }
   }
 
-  async write(block: string, offset: number, data: Uint8Array): Promise<void> {
+  write(block: string, offset: number, data: Uint8Array): Promise<void> | void {
     const d = this.blocks.get(block)!;
     for (let p = 0; p < data.byteLength; p += d.pageSize) {
       const i = (offset + p) / d.pageSize;
       digest(data.subarray(p, p + d.pageSize), d.digests, i * 2);
       d.carried[i >>> 3]! |= 1 << (i & 7);
     }
-    if (this.store) await this.store.write(block, offset, data);
+    if (this.store) return this.store.write(block, offset, data);
   }
 
   zero(block: string, offset: number): void {
