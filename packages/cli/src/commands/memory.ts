@@ -126,7 +126,7 @@ function render(out: string, mode: Mode, r: MemoryReport, target: GpaTarget | nu
   return `${L.join("\n")}\n`;
 }
 
-/** `vmstream memory IN OUT [--raw | --blocks] [--machine M] [--json]`: the guest's memory out of a QEMU stream. */
+/** `vmstream memory IN OUT [--raw | --blocks] [--machine M] [--json]`: the guest's memory out of a QEMU stream or a Xen save (memory-xen.ts). */
 export const memory: Command = {
   options: { ...formatOptions, raw: { type: "boolean" }, blocks: { type: "boolean" }, machine: { type: "string" }, json: { type: "boolean" }, width: { type: "string" }, guest: { type: "string" } },
   positionals: [2, 2],
