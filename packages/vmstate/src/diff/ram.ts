@@ -22,6 +22,7 @@ interface BlockDigests {
 }
 
 const scratch = new Uint32Array(16384);
+const scratchBytes = new Uint8Array(scratch.buffer);
 
 /** Two 32-bit lanes over a page's words; any byte change alters both with overwhelming likelihood. */
 function digest(page: Uint8Array, out: Uint32Array, at: number): void {
@@ -29,8 +30,14 @@ function digest(page: Uint8Array, out: Uint32Array, at: number): void {
   const n = page.byteLength >>> 2;
   if ((page.byteOffset & 3) === 0) words = new Uint32Array(page.buffer, page.byteOffset, n);
   else {
-    words = n <= scratch.length ? scratch.subarray(0, n) : new Uint32Array(n);
-    new Uint8Array(words.buffer, words.byteOffset, n * 4).set(page.subarray(0, n * 4));
+    // A page after a 9-byte ZERO record sits at an odd offset: copy it once into aligned words.
+    if (n <= scratch.length) {
+      scratchBytes.set(page.subarray(0, n * 4));
+      words = scratch;
+    } else {
+      words = new Uint32Array(n);
+      new Uint8Array(words.buffer).set(page.subarray(0, n * 4));
+    }
   }
   let a = 0x811c9dc5;
   let b = 0x9747b28c;
