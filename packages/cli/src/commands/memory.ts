@@ -135,6 +135,8 @@ export const memory: Command = {
     if (outPath === "-") throw new UsageError("memory writes at file offsets: OUT must be a file (or a directory with --blocks), not -");
     const mode: Mode = flags.blocks ? "blocks" : flags.raw ? "raw" : "elf";
     const machine = typeof flags.machine === "string" ? flags.machine : undefined;
+    if (flags.width !== undefined && flags.width !== "32" && flags.width !== "64") throw new UsageError(`--width: 32 or 64, not "${flags.width}"`);
+    if (flags.guest !== undefined && flags.guest !== "pv" && flags.guest !== "hvm") throw new UsageError(`--guest: pv or hvm, not "${flags.guest}"`);
     if (machine && !x86RamRanges(machine, 0)) throw new UsageError(`--machine: unknown machine "${machine}" (pc, q35, pc-i440fx-X.Y or pc-q35-X.Y)`);
     const ctx: Ctx = { file: inPath!, command: "memory" };
     let out = outPath!;
