@@ -10,3 +10,4 @@ export * from "./codec.js";
 export { toBase64, fromBase64, base64Pieces } from "./base64.js";
 export * from "./json.js";
 export { JsonReader, scanValue, parseJsonBytes, type JsonReaderOptions, type JsonToken, type JsonTokenKind } from "./json-reader.js";
+export { JsonWriter, JSON_BLOCK, jsonTextOf } from "./json-writer.js";
