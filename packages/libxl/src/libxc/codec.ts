@@ -23,7 +23,7 @@ import { LIBXC_BYTES_KEYS, asArr, asObj, libxcHeaderFromJson, libxcHeaderJson, l
 import { type LibxcHeader, type LibxcRecord, LIBXC_REC as REC, domainTypeName } from "./model.js";
 import { type LibxcReadMode, type LibxcRecordInfo, LibxcReader } from "./reader.js";
 import { type QemuTail, qemuTailBytes, readAfterEnd } from "./tail.js";
-import { writeLibxcHeader, writeLibxcRecord, writePageDataHead } from "./writer.js";
+import { putLibxcRecord, writeLibxcHeader, writeLibxcRecord, writePageDataHead } from "./writer.js";
 
 /** The version a head of bytes announces, if it is a libxc image. */
 export function detectLibxc(head: Uint8Array): string | null {
@@ -145,7 +145,7 @@ export async function encodeLibxcStream(input: StreamReader, out: Sink): Promise
     path: ["records"],
     bytesKeys: LIBXC_BYTES_KEYS,
     begin: (d) => bs.write(writeLibxcHeader(w.reset(), libxcDocHeader(d)).finish()),
-    item: (rec, i) => bs.write(writeLibxcRecord(w.reset(), libxcRecordFromJson(rec, `records[${i}]`)).finish()),
+    item: (rec, i) => putLibxcRecord(bs, w, libxcRecordFromJson(rec, `records[${i}]`)),
     async end(d, begun) {
       if (!begun) {
         libxcDocHeader(d);

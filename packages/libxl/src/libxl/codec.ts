@@ -17,7 +17,7 @@ import { readStreamedDocument } from "../doc-stream.js";
 import { LIBXC_BYTES_KEYS, asArr, asObj, libxcHeaderFromJson, libxcHeaderJson, libxcRecordFromJson } from "../libxc/json.js";
 import { type LibxcHeader, type LibxcRecord, LIBXC_REC as REC, domainTypeName } from "../libxc/model.js";
 import type { LibxcReadMode, LibxcReader } from "../libxc/reader.js";
-import { writeLibxcHeader, writeLibxcRecord, writePageDataHead } from "../libxc/writer.js";
+import { putLibxcRecord, writeLibxcHeader, writeLibxcRecord, writePageDataHead } from "../libxc/writer.js";
 import { libxcRecordJson } from "../libxc/codec.js";
 import { Summary } from "../summary.js";
 import type { LibxlRecord } from "./model.js";
@@ -106,10 +106,10 @@ export const LIBXL_NEST_KEYS: ReadonlySet<string> = new Set(["libxc"]);
 
 /** Write one entry to a writer-backed sink. */
 export function writeLibxlEntry(e: LibxlEntry, bs: BatchedSink, w: ByteWriter): void | Promise<void> {
+  if ("libxc" in e) return putLibxcRecord(bs, w, e.libxc);
   w.reset();
   if ("libxl" in e) writeLibxlRecord(w, e.libxl);
-  else if ("libxcHeader" in e) writeLibxcHeader(w, e.libxcHeader);
-  else writeLibxcRecord(w, e.libxc);
+  else writeLibxcHeader(w, e.libxcHeader);
   return bs.write(w.finish());
 }
 

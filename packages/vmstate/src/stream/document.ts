@@ -165,8 +165,12 @@ function num(v: unknown, path: string, max = 0xffffffff): number {
     throw new MalformedError(`integer in [0, ${max}] expected`, 0, { path, found: JSON.stringify(v) });
   return n;
 }
+/** Members of a RAM record the streaming reader decodes from base64 itself. */
+const RAM_BYTES: ReadonlySet<string> = new Set(["data", "bitmap"]);
+
+/** Base64 text, or the bytes the streaming reader already decoded from it. */
 function b64(v: unknown, path: string): Uint8Array {
-  if (typeof v !== "string") throw new MalformedError("base64 string expected", 0, { path });
+  if (typeof v !== "string" && !(v instanceof Uint8Array)) throw new MalformedError("base64 string expected", 0, { path });
   return fromBase64(v, path);
 }
 function str(v: unknown, path: string): string {
@@ -380,7 +384,9 @@ export async function encodeDocText(input: StreamReader, out: Sink, _opts: Codec
                 break;
               }
               if (r > 0) await j.expect(0x2c, ",");
-              await ramOne(w, await j.value(), `${p}.ram[${r}]`);
+              // Page contents are decoded from the text straight to bytes, never a string, into a
+              // buffer the next record reuses (the writer is done with them when ramOne resolves).
+              await ramOne(w, (await j.peek()) === 0x7b ? await j.object(RAM_BYTES, undefined, 0, true) : await j.value(), `${p}.ram[${r}]`);
             }
           } else {
             it[ik] = await j.value();

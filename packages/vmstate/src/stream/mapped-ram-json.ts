@@ -35,7 +35,7 @@ function str(v: unknown, path: string): string {
   return v;
 }
 function b64(v: unknown, path: string): Uint8Array {
-  if (typeof v !== "string") throw new MalformedError("base64 string expected", 0, { path });
+  if (typeof v !== "string" && !(v instanceof Uint8Array)) throw new MalformedError("base64 string expected", 0, { path });
   return fromBase64(v, path);
 }
 
