@@ -148,7 +148,24 @@ export class JsonWriter {
       const end = i + Math.min(((n - i) / 3) | 0, room >> 2) * 3;
       const dv = this.dv;
       let p = this.pos;
-      // The hot loop of `decode`: one 32-bit store of four characters per triplet.
+      // The hot loop of `decode`: twelve bytes in three 32-bit loads, sixteen characters
+      // in four 32-bit stores (half again as fast as byte by byte)…
+      const din = new DataView(b.buffer, b.byteOffset, n);
+      for (; i + 12 <= end; i += 12) {
+        const x = din.getUint32(i);
+        const y = din.getUint32(i + 4);
+        const z = din.getUint32(i + 8);
+        const t0 = x >>> 8;
+        const t1 = ((x & 0xff) << 16) | (y >>> 16);
+        const t2 = ((y & 0xffff) << 8) | (z >>> 24);
+        const t3 = z & 0xffffff;
+        dv.setUint32(p, PAIR[t0 >>> 12]! | (PAIR[t0 & 4095]! << 16), true);
+        dv.setUint32(p + 4, PAIR[t1 >>> 12]! | (PAIR[t1 & 4095]! << 16), true);
+        dv.setUint32(p + 8, PAIR[t2 >>> 12]! | (PAIR[t2 & 4095]! << 16), true);
+        dv.setUint32(p + 12, PAIR[t3 >>> 12]! | (PAIR[t3 & 4095]! << 16), true);
+        p += 16;
+      }
+      // …then a triplet at a time.
       for (; i < end; i += 3) {
         const v = (b[i]! << 16) | (b[i + 1]! << 8) | b[i + 2]!;
         dv.setUint32(p, PAIR[v >>> 12]! | (PAIR[v & 4095]! << 16), true);
