@@ -22,9 +22,10 @@ export async function encodeDoc(codec: FamilyCodec, doc: unknown, opts: CodecOpt
 }
 
 export async function decodeDoc(codec: FamilyCodec, bytes: Uint8Array, version: string, opts: CodecOptions = {}): Promise<Record<string, unknown>> {
-  let text = "";
-  for await (const piece of codec.decode(StreamReader.of(bytes), version, opts)) text += piece;
-  return JSON.parse(text) as Record<string, unknown>;
+  // Pieces joined once: `+=` over thousands of small pieces builds a rope JSON.parse must flatten.
+  const pieces: string[] = [];
+  for await (const piece of codec.decode(StreamReader.of(bytes), version, opts)) pieces.push(piece);
+  return JSON.parse(pieces.join("")) as Record<string, unknown>;
 }
 
 export async function convertBytes(
