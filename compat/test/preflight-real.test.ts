@@ -61,6 +61,13 @@ describe.skipIf(missing.length > 0 && !interopRequired())("preflight agrees with
       expect(committed?.preflight.loads).toBe(r.preflight.loads);
     }, 120_000);
   }
+  test("--qemu on a destination that does not start (a 10.0 machine type on QEMU 7.2): refused, exit 1, QEMU's start-up error as the cause", () => {
+    const cli = join(COMPAT_DIR, "..", "packages", "cli", "bin", "vmstream.js");
+    const stream = join(FIXTURES, "10.0", "pc-10.0-stopped.mig");
+    const r = spawnSync(process.execPath, [cli, "preflight", stream, "--qemu", bins["7.2"]!, "--", "-M", "pc-i440fx-10.0", "-m", "64", "-nodefaults"], { encoding: "utf8" });
+    expect(r.status, r.stderr).toBe(1);
+    expect(r.stdout.split("\n")[0]).toMatch(/^refused: the destination does not start: unsupported machine type/);
+  }, 120_000);
   test("--qemu makes the probe and the dump itself: the cross/ 10.0 stream on QEMU 7.2 with -m 128 and no balloon", () => {
     const args = machineArgs("pc-q35-7.2").map((x, i, a) => (a[i - 1] === "-m" ? "128" : x));
     const noBalloon = args.filter((x, i) => x !== "virtio-balloon" && !(x === "-device" && args[i + 1] === "virtio-balloon"));
