@@ -100,12 +100,13 @@ function refusalCases(): RealLoadCase[] {
 function capabilityCases(): RealLoadCase[] {
   const m = "pc-i440fx-10.0";
   const pc = (mib: number, extra: string[] = []) => ["-M", m, "-m", String(mib), "-nodefaults", ...extra];
-  const one = (id: string, sourceFile: string, sourceNote: string, change: string | undefined, destArgs: string[], destCapabilities: string[], loadUri?: "file"): RealLoadCase => ({
+  // Every case says what its stream and destination are (change), so the loads that succeed are told apart too.
+  const one = (id: string, sourceFile: string, sourceNote: string, change: string, destArgs: string[], destCapabilities: string[], loadUri?: "file"): RealLoadCase => ({
     id: `10.0->10.0 ${m} ${id}`,
     from: "10.0",
     to: "10.0",
     machine: m,
-    ...(change ? { change } : {}),
+    change,
     sourceFile,
     sourceNote,
     destArgs,
@@ -116,12 +117,12 @@ function capabilityCases(): RealLoadCase[] {
   const postcopy = "10.0/pc-10.0-postcopy.mig";
   const xbzrle = "10.0/pc-10.0-xbzrle.mig";
   return [
-    one("mapped-ram file, dest without mapped-ram", mapped, "mapped-ram, -m 16", "destination without the mapped-ram capability", pc(16), [], "file"),
-    one("mapped-ram file, dest with mapped-ram", mapped, "mapped-ram, -m 16", undefined, pc(16), ["mapped-ram"], "file"),
-    one("postcopy stream, dest without postcopy-ram", postcopy, "postcopy-ram", "destination without postcopy-ram", pc(64), []),
-    one("postcopy stream, dest with postcopy-ram", postcopy, "postcopy-ram", undefined, pc(64), ["postcopy-ram"]),
-    one("xbzrle stream (64 KiB firmware), dest with the default firmware", xbzrle, "xbzrle, -bios dirtier-bios.bin", "destination with the default 256 KiB firmware", pc(64), []),
-    one("xbzrle stream (64 KiB firmware), dest with the same firmware", xbzrle, "xbzrle, -bios dirtier-bios.bin", undefined, pc(64, ["-bios", join(FIXTURES, "10.0", "dirtier-bios.bin")]), []),
+    one("mapped-ram file, dest without mapped-ram", mapped, "mapped-ram, -m 16", "a mapped-ram stream; destination without mapped-ram", pc(16), [], "file"),
+    one("mapped-ram file, dest with mapped-ram", mapped, "mapped-ram, -m 16", "a mapped-ram stream; destination with mapped-ram", pc(16), ["mapped-ram"], "file"),
+    one("postcopy stream, dest without postcopy-ram", postcopy, "postcopy-ram", "a postcopy stream; destination without postcopy-ram", pc(64), []),
+    one("postcopy stream, dest with postcopy-ram", postcopy, "postcopy-ram", "a postcopy stream; destination with postcopy-ram", pc(64), ["postcopy-ram"]),
+    one("xbzrle stream (64 KiB firmware), dest with the default firmware", xbzrle, "xbzrle, -bios dirtier-bios.bin", "a stream of a 64 KiB firmware; destination with the default 256 KiB one", pc(64), []),
+    one("xbzrle stream (64 KiB firmware), dest with the same firmware", xbzrle, "xbzrle, -bios dirtier-bios.bin", "a stream of a 64 KiB firmware; destination with the same firmware", pc(64, ["-bios", join(FIXTURES, "10.0", "dirtier-bios.bin")]), []),
   ];
 }
 
