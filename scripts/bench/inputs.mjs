@@ -69,16 +69,19 @@ function randomFile(path, bytes) {
  * whose RAM from 1 MiB on holds random bytes, migrated to a file through the
  * human monitor (`migrate` waits for completion before `quit` is read).
  * `mappedRam` saves with the mapped-ram capability to a `file:` URI instead.
+ * `dataMiB` puts only that much random data in RAM (the rest stays zero, and a
+ * mapped-ram file leaves it as holes): a large guest holding little data.
  */
-export function realQemuStream(release, ramMiB, { mappedRam = false } = {}) {
+export function realQemuStream(release, ramMiB, { mappedRam = false, dataMiB } = {}) {
   const qemu = qemuBinary(release);
   if (!qemu) throw new Error(`QEMU ${release} is not installed (scripts/peers installs it under /opt/vmstream-peers)`);
-  const name = `qemu-${release}${mappedRam ? "-mapped-ram" : ""}-${ramMiB}m.mig`;
-  return cached(name, [qemu, release, ramMiB, mappedRam, fileURLToPath(import.meta.url)], (tmp) => {
+  const name = `qemu-${release}${mappedRam ? "-mapped-ram" : ""}-${ramMiB}m${dataMiB === undefined ? "" : `-${dataMiB}m-data`}.mig`;
+  const recipe = [qemu, release, ramMiB, mappedRam, fileURLToPath(import.meta.url), ...(dataMiB === undefined ? [] : [dataMiB])];
+  return cached(name, recipe, (tmp) => {
     const rnd = `${tmp}.ram`;
     try {
-      // All RAM above 1 MiB but the top (the BIOS area and firmware tables live there).
-      randomFile(rnd, (ramMiB - Math.min(32, ramMiB / 4)) * MiB);
+      // All RAM above 1 MiB but the top (the BIOS area and firmware tables live there), or `dataMiB` of it.
+      randomFile(rnd, (dataMiB ?? ramMiB - Math.min(32, ramMiB / 4)) * MiB);
       const monitor = [
         "migrate_set_parameter max-bandwidth 100G",
         ...(mappedRam ? ["migrate_set_capability mapped-ram on", `migrate "file:${tmp}"`] : [`migrate "exec:cat > ${tmp}"`]),
@@ -86,9 +89,12 @@ export function realQemuStream(release, ramMiB, { mappedRam = false } = {}) {
         "",
       ].join("\n");
       const args = ["-M", `pc-i440fx-${release}`, "-m", String(ramMiB), "-S", "-nodefaults", "-display", "none"];
+      // A guest larger than this machine's memory: RAM mapped without reserving swap
+      // (MAP_NORESERVE), untouched pages read as the shared zero page.
+      if (dataMiB !== undefined) args.push("-object", `memory-backend-ram,id=pc.ram,size=${ramMiB}M,reserve=off`, "-machine", "memory-backend=pc.ram");
       args.push("-device", `loader,file=${rnd},addr=0x100000,force-raw=on`, "-monitor", "stdio");
-      execFileSync(qemu, args, { input: monitor, stdio: ["pipe", "ignore", "pipe"], timeout: 300_000 });
-      if (!existsSync(tmp) || statSync(tmp).size < ramMiB * MiB * 0.7) throw new Error(`QEMU ${release} wrote no complete stream`);
+      execFileSync(qemu, args, { input: monitor, stdio: ["pipe", "ignore", "pipe"], timeout: 900_000 });
+      if (!existsSync(tmp) || statSync(tmp).size < (dataMiB ?? ramMiB) * MiB * 0.7) throw new Error(`QEMU ${release} wrote no complete stream`);
     } finally {
       rmSync(rnd, { force: true });
     }

@@ -12,7 +12,9 @@
  * Environment: BENCH_RUNS (timed rounds per row, at least 5; start-up rows
  * use at least 15), BENCH_MIB (size of the large inputs, default 512; the
  * committed report is a default run), BENCH_CODEC_MIB (size of the decode /
- * encode inputs, default 512), VMSTREAM_PEERS (where scripts/peers installed
+ * encode inputs, default 512), BENCH_SPARSE_GIB (guest size of the sparse
+ * mapped-ram input, default 8: QEMU 10.0 touches every page of guest RAM
+ * while it saves, so the guest must fit this machine's memory), VMSTREAM_PEERS (where scripts/peers installed
  * QEMU 7.2/10.0 and their scripts, default /opt/vmstream-peers).
  *
  * `--big` adds the 4 GiB round trip (issue 21): a 4 GiB libxc stream from the
@@ -35,7 +37,9 @@ const STARTUP_RUNS = Math.max(15, RUNS);
 const BIG = Number(process.env.BENCH_MIB ?? 512);
 const HALF = Math.max(1, BIG >> 1);
 const CODEC = Number(process.env.BENCH_CODEC_MIB ?? 512);
-const DEFAULT_SIZES = BIG === 512 && CODEC === 512;
+const SPARSE_GIB = Number(process.env.BENCH_SPARSE_GIB ?? 8);
+const SPARSE_DATA_MIB = 256;
+const DEFAULT_SIZES = BIG === 512 && CODEC === 512 && SPARSE_GIB === 8;
 const MiB = 1 << 20;
 const RSS_LIMIT_MIB = 160;
 
@@ -226,6 +230,24 @@ try {
   for (const inp of recodeInputs) {
     const out = join(work, "recode.out");
     await row("recode", inp, `${VM} recode ${q(inp.path)} ${q(out)}`, `cp ${q(inp.path)} ${q(out)}`, { ratio: 3 }, { peerName: "cp", after: rm(out) });
+  }
+
+  // ---- A big guest holding little data, saved as mapped-ram: verify reads
+  // what the bitmaps say is there, so its time follows the data, not the
+  // guest's size. Against verify of a plain stream of a guest of that data's
+  // size (QEMU 10.0 too), which must read every byte; `cp --sparse=always` of
+  // the file, which copies the data alone, is reported for scale.
+  {
+    const label = `qemu@3 mapped-ram, written by QEMU 10.0 (file: migration, ${SPARSE_GIB} GiB guest holding ${SPARSE_DATA_MIB} MiB of random data), apparent size`;
+    const sparse = input("qemu-mapped-ram-sparse", label, () => realQemuStream("10.0", SPARSE_GIB * 1024, { mappedRam: true, dataMiB: SPARSE_DATA_MIB }));
+    const plain = input(`qemu-10.0-${SPARSE_DATA_MIB}`, `qemu@3, written by QEMU 10.0 (${SPARSE_DATA_MIB} MiB guest)`, () => realQemuStream("10.0", SPARSE_DATA_MIB));
+    const plainCmd = plain.error ? null : `${VM} verify ${q(plain.path)} > /dev/null`;
+    await row("verify", sparse, `${VM} verify ${q(sparse.path)} > /dev/null`, plainCmd, { ratio: 1.0 }, {
+      peerName: `vmstream verify, ${SPARSE_DATA_MIB} MiB plain stream`,
+      missing: `the plain ${SPARSE_DATA_MIB} MiB stream was not made: ${plain.error}`,
+    });
+    const out = join(work, "sparse.out");
+    await row("verify (scale: the data copied)", sparse, `${VM} verify ${q(sparse.path)} > /dev/null`, `cp --sparse=always ${q(sparse.path)} ${q(out)}`, { reference: true }, { peerName: "cp --sparse=always", afterPeer: rm(out) });
   }
 
   // ---- decode / encode against base64 of the same bytes.

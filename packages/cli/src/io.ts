@@ -15,9 +15,8 @@ export async function openInput(path: string, opts: StreamReaderOptions = {}): P
   }
   if (isDir) throw new UsageError(`cannot read ${path}: it is a directory`);
   try {
-    const src = await fileSource(path);
-    // Regular files read ahead: each read is a thread-pool round trip the decoder need not wait for.
-    return new StreamReader(src, { readAhead: src.size !== undefined, ...opts });
+    // Regular files are read synchronously (no thread pool to overlap with): no read-ahead.
+    return new StreamReader(await fileSource(path), opts);
   } catch (e) {
     throw new UsageError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }

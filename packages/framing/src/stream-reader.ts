@@ -59,6 +59,10 @@ export class StreamReader {
     this.head = Math.min(AHEAD_HEAD, this.chunk);
     this.buf = new Uint8Array(this.readAhead ? this.head + this.chunk : this.chunk);
     this.onProgress = opts.onProgress;
+    // A file's first read serves format detection and a header; most of what
+    // follows may be sought over (verify of page records): read 64 KiB first,
+    // not a whole chunk (a 4 MiB read into fresh memory cost ~15 ms of a verify).
+    this.sought = source.seek !== undefined && source.size !== undefined;
   }
 
   static of(bytes: Uint8Array): StreamReader {
@@ -130,8 +134,7 @@ export class StreamReader {
    */
   skipZeros(n: number): boolean {
     if (n > this.end - this.start) return false;
-    const b = this.buf;
-    for (let i = this.start, e = this.start + n; i < e; i++) if (b[i] !== 0) return false;
+    if (!allZero(this.buf, this.start, this.start + n)) return false;
     this.start += n;
     this.pos += n;
     return true;
@@ -335,6 +338,25 @@ export class StreamReader {
     this.onProgress?.(this.pos + (this.end - this.start));
     return true;
   }
+}
+
+/**
+ * True when b[from, to) is all zero. Long runs (a mapped-ram file's alignment
+ * gap, megabytes of it) are tested four bytes at a time through a word view
+ * of the aligned middle: ~4× fewer iterations than a byte loop.
+ */
+function allZero(b: Uint8Array, from: number, to: number): boolean {
+  let i = from;
+  if (to - from >= 256) {
+    const head = (4 - ((b.byteOffset + i) & 3)) & 3;
+    for (const e = i + head; i < e; i++) if (b[i] !== 0) return false;
+    const words = (to - i) >>> 2;
+    const w = new Uint32Array(b.buffer, b.byteOffset + i, words);
+    for (let k = 0; k < words; k++) if (w[k] !== 0) return false;
+    i += words << 2;
+  }
+  for (; i < to; i++) if (b[i] !== 0) return false;
+  return true;
 }
 
 /** Read the rest of a stream into memory (for small inputs and tests only). */

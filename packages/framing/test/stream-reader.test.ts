@@ -35,6 +35,20 @@ describe("StreamReader", () => {
     },
   );
 
+  test.prop([fc.integer({ min: 0, max: 7 }), fc.integer({ min: 0, max: 3000 }), fc.option(fc.nat(), { nil: undefined }), fc.integer({ min: 1, max: 255 })], { seed: 0x2e05, numRuns: 300 })(
+    "skipZeros agrees with a byte-by-byte check on long runs at any alignment",
+    async (lead, n, hit, value) => {
+      const bytes = new Uint8Array(lead + n + 8);
+      const at = hit === undefined || n === 0 ? -1 : hit % n;
+      if (at >= 0) bytes[lead + at] = value;
+      const r = StreamReader.of(bytes);
+      await r.need(bytes.length);
+      r.discard(lead);
+      expect(r.skipZeros(n)).toBe(at < 0);
+      expect(r.offset).toBe(at < 0 ? lead + n : lead);
+    },
+  );
+
   it("skipZeros consumes zero padding and leaves a non-zero run for take to report", async () => {
     const r = StreamReader.of(Uint8Array.from([0, 0, 0, 7, 0, 0, 9, 9]));
     await r.need(8);

@@ -1,58 +1,76 @@
 /**
  * Files: as sources (a regular file seeks for free; a pipe, FIFO or character
  * device opened by name is read sequentially) and as outputs that appear
- * whole or not at all. The pipe reader and the write-behind slots load only
- * when a pipe or an output is actually met: a command that reads one file
- * pays for neither.
+ * whole or not at all. The pipe reader loads only when a pipe is actually
+ * met: a command that reads one file pays nothing for it.
+ *
+ * Regular files are read and written with synchronous pread(2)/pwrite(2) on
+ * the main thread. A CLI has nothing else to do while it waits, and each
+ * asynchronous call is a round trip through libuv's thread pool (a few tens
+ * of microseconds, far more on a busy two-core machine): a verify that seeks
+ * over 512 page records paid that 512 times, and a recode paid a JS copy of
+ * every byte into write-behind slots (scripts/bench/performance-notes.md).
  */
-import { fstatSync } from "node:fs";
-import { type FileHandle, open, rename, unlink } from "node:fs/promises";
+import { closeSync, fstatSync, ftruncateSync, openSync, read, readSync, renameSync, unlinkSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import type { Sink, Source } from "@vmstream/framing";
+import { FileWriter } from "./file-writer.js";
 
 /** A regular file: reads go straight into the caller's buffer; seeks cost nothing. */
 export async function fileSource(path: string): Promise<Source> {
-  const fh = await open(path, "r");
-  const st = await fh.stat();
-  if (!st.isFile()) return await fdStreamSource(fh);
+  const fd = openSync(path, "r");
+  let st;
+  try {
+    st = fstatSync(fd);
+  } catch (e) {
+    closeSync(fd);
+    throw e;
+  }
+  if (!st.isFile()) return await fdStreamSource(fd, st);
+  const size = st.size;
   let pos = 0;
+  let open = true;
   return {
-    size: st.size,
+    size,
     async read(into) {
-      const { bytesRead } = await fh.read(into, 0, into.byteLength, pos);
-      pos += bytesRead;
-      return bytesRead;
+      const n = readSync(fd, into, 0, into.byteLength, pos);
+      pos += n;
+      return n;
     },
     async seek(n) {
-      const k = Math.min(n, st.size - pos);
+      const k = Math.min(n, size - pos);
       pos += k;
       return k;
     },
     async close() {
-      await fh.close();
+      if (open) closeSync(fd);
+      open = false;
     },
   };
 }
 
 /** A pipe, FIFO or character device opened as a file: sequential reads only. */
-async function fdStreamSource(fh: FileHandle): Promise<Source> {
-  const st = fstatSync(fh.fd);
+async function fdStreamSource(fd: number, st: ReturnType<typeof fstatSync>): Promise<Source> {
+  let open = true;
+  const close = async () => {
+    if (open) closeSync(fd);
+    open = false;
+  };
   if (st.isFIFO() || st.isSocket()) {
     const { pipeSource } = await import("./pipe-source.js");
-    return pipeSource(fh.fd, () => handleSource(fh), () => fh.close());
+    return pipeSource(fd, () => asyncSource(fd, close), close);
   }
-  return handleSource(fh);
+  return asyncSource(fd, close);
 }
 
-function handleSource(fh: FileHandle): Source {
+/** Reads through the thread pool: for descriptors that may block for long (a terminal, a non-blocking pipe). */
+function asyncSource(fd: number, close: () => Promise<void>): Source {
   return {
-    async read(into) {
-      const { bytesRead } = await fh.read(into, 0, into.byteLength, null);
-      return bytesRead;
-    },
-    async close() {
-      await fh.close();
-    },
+    read: (into) =>
+      new Promise((resolve, reject) => {
+        read(fd, into, 0, into.byteLength, null, (e, n) => (e ? reject(e) : resolve(n)));
+      }),
+    close,
   };
 }
 
@@ -62,37 +80,51 @@ function handleSource(fh: FileHandle): Source {
  */
 export async function atomicFileSink(path: string): Promise<Sink> {
   const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${Date.now().toString(36)}`);
-  const fh = await open(tmp, "wx", 0o644);
-  const { WriteBehind } = await import("./write-behind.js");
-  const out = new WriteBehind(fh);
+  const fd = openSync(tmp, "wx", 0o644);
+  const out = new FileWriter(fd);
   let done = false;
+  let fdOpen = true;
+  const closeFd = () => {
+    if (fdOpen) closeSync(fd);
+    fdOpen = false;
+  };
+  const discard = () => {
+    try {
+      closeFd();
+    } catch {}
+    try {
+      unlinkSync(tmp);
+    } catch {}
+  };
   return {
-    write: (chunk) => out.write(chunk),
+    write(chunk) {
+      if (done) throw new Error("write after close");
+      out.write(chunk);
+    },
     hole: (n) => out.hole(n),
-    writeAt: (pos, chunk) => out.writeAt(pos, chunk),
+    async writeAt(pos, chunk) {
+      out.writeAt(pos, chunk);
+    },
     coalesces: true,
     async close() {
       if (done) return;
       done = true;
       // Any failure up to and including the rename removes the temporary: no leftovers.
       try {
-        await out.drain();
+        out.flush();
         // A hole at the very end has no byte after it to give the file its size.
-        if (out.holes) await fh.truncate(out.position);
-        await fh.close();
-        await rename(tmp, path);
+        if (out.holes) ftruncateSync(fd, out.position);
+        closeFd();
+        renameSync(tmp, path);
       } catch (e) {
-        await fh.close().catch(() => {});
-        await unlink(tmp).catch(() => {});
+        discard();
         throw e;
       }
     },
     async abort() {
       if (done) return;
       done = true;
-      await out.drain().catch(() => {});
-      await fh.close().catch(() => {});
-      await unlink(tmp).catch(() => {});
+      discard();
     },
   };
 }

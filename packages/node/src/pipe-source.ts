@@ -1,6 +1,7 @@
 /**
- * Pipes and sockets read by blocking read(2): on the main thread for a short
- * prologue, then by a reader thread over a shared ring (ring.ts, stdin-worker.ts).
+ * Pipes and sockets read by blocking read(2) on the main thread, straight into
+ * the caller's buffer; optionally (VMSTREAM_PIPE_THREAD=1) by a reader thread
+ * over a shared ring past a short prologue (ring.ts, stdin-worker.ts).
  */
 import { existsSync, readSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -8,15 +9,23 @@ import type { Source } from "@vmstream/framing";
 import { growPipe } from "./grow-pipe.js";
 import { Ring, WORKER_URL } from "./ring.js";
 
-/** Bytes read before a reader thread is worth starting; the main thread reads on while it boots (~30 ms). */
+/** Bytes read before a bigger pipe (or a reader thread) is worth asking for. */
 const PROLOGUE = 256 << 10;
+/** Skips over a pipe read through a scratch buffer this large (as large as the grown pipe). */
+const SKIP_READ = 1 << 20;
 
 /**
- * A pipe or socket read by blocking read(2) calls. Small inputs are read on the
- * main thread; past the prologue a reader thread starts and, once booted,
- * takes over: it drains the pipe into a shared ring while the caller decodes,
- * which on this kind of stream roughly doubles throughput (a reader that stops
- * to parse stalls the writer). Memory stays bounded by the ring (4 MiB).
+ * A pipe or socket read by blocking read(2) calls on the main thread, each
+ * straight into the caller's buffer (the stream reader's), like any program
+ * that reads a pipe. Past the prologue the pipe is grown to 1 MiB so the
+ * writer stalls less often while the caller decodes.
+ *
+ * With VMSTREAM_PIPE_THREAD=1 a reader thread starts past the prologue and,
+ * once booted, takes over: it drains the pipe into a shared ring (4 MiB)
+ * while the caller decodes. That was the default until measured against a
+ * plain Node reader of the same pipe on a busy two-core machine: the thread's
+ * boot, the ring copy and a futex wake per 128 KiB slot cost ~40 % more CPU
+ * than they saved in overlap (scripts/bench/performance-notes.md).
  *
  * A descriptor that turns out to be non-blocking (EAGAIN on the first read)
  * is handed to `fallback` (Node streams) instead; when the thread's script is
@@ -29,14 +38,19 @@ export function pipeSource(fd: number, fallback: () => Source, onClose?: () => P
   let booting: Ring | null = null;
   let other: Source | null = null;
   let ended = false;
-  const canThread = existsSync(fileURLToPath(WORKER_URL));
+  const canThread = process.env.VMSTREAM_PIPE_THREAD === "1" && existsSync(fileURLToPath(WORKER_URL));
+  let grown = false;
   let scratch: Uint8Array | null = null;
   const src: Source = {
     async read(into) {
       if (other) return other.read(into);
       if (ended || into.byteLength === 0) return 0;
       if (ring === null) {
-        if (booting === null && canThread && readSoFar >= PROLOGUE) booting = startRing(fd);
+        if (!grown && readSoFar >= PROLOGUE) {
+          grown = true;
+          growPipe(fd);
+          if (canThread) booting = new Ring(fd);
+        }
         if (booting?.ready()) {
           ring = booting;
           booting = null;
@@ -67,7 +81,7 @@ export function pipeSource(fd: number, fallback: () => Source, onClose?: () => P
       let done = 0;
       while (done < n && !ended) {
         if (ring === null) {
-          scratch ??= new Uint8Array(64 << 10);
+          scratch ??= new Uint8Array(SKIP_READ);
           const k = await src.read(scratch.subarray(0, Math.min(scratch.byteLength, n - done)));
           if (k === 0) break;
           done += k;
@@ -88,10 +102,4 @@ export function pipeSource(fd: number, fallback: () => Source, onClose?: () => P
     },
   };
   return src;
-}
-
-/** A stream long enough for the reader thread is long enough to want a bigger pipe too. */
-function startRing(fd: number): Ring {
-  growPipe(fd);
-  return new Ring(fd);
 }

@@ -1,6 +1,6 @@
 /** Standard input and output: a source whatever the shell connected, and a sink with back-pressure. */
 import { fstatSync } from "node:fs";
-import type { Sink, Source } from "@vmstream/framing";
+import { chunksSource, type Sink, type Source } from "@vmstream/framing";
 import { fileSource } from "./files.js";
 
 /** Standard input (a pipe, a file redirect or a terminal). */
@@ -13,30 +13,14 @@ export async function stdinSource(): Promise<Source> {
   return nodeStream();
 }
 
-/** Chunks of a Node readable (a terminal, or a pipe we cannot read directly). */
+/**
+ * Chunks of a Node readable (a terminal, or a pipe we cannot read directly),
+ * through framing's chunk loop. Only `next` is passed on: closing the source
+ * must not call the iterator's `return`, which would destroy process.stdin
+ * for the rest of the program.
+ */
 function iteratorSource(it: AsyncIterator<Buffer>): Source {
-  let cur: Uint8Array = new Uint8Array(0);
-  let done = false;
-  return {
-    async read(into) {
-      while (cur.byteLength === 0) {
-        if (done) return 0;
-        const r = await it.next();
-        if (r.done) {
-          done = true;
-          return 0;
-        }
-        cur = r.value;
-      }
-      const n = Math.min(into.byteLength, cur.byteLength);
-      into.set(cur.subarray(0, n));
-      cur = cur.subarray(n);
-      return n;
-    },
-    async close() {
-      done = true;
-    },
-  };
+  return chunksSource({ [Symbol.asyncIterator]: () => ({ next: () => it.next() }) });
 }
 
 /** Standard output, respecting back-pressure so large outputs are not buffered whole. */

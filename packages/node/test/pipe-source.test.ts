@@ -1,16 +1,17 @@
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeEach, describe, expect, it } from "vitest";
 
 /**
- * The pipe path of `stdinSource`/`fileSource` (blocking reads, then a reader
- * thread past the first MiB) only exists in the built package: the thread's
- * script is `dist/stdin-worker.js`. These tests spawn Node on `dist/` and
- * feed it through real pipes and FIFOs.
+ * The pipe path of `stdinSource`/`fileSource` (blocking reads on the main
+ * thread; with VMSTREAM_PIPE_THREAD=1 a reader thread past the prologue) only
+ * exists in the built package: the thread's script is `dist/stdin-worker.js`.
+ * These tests spawn Node on `dist/` and feed it through real pipes and FIFOs,
+ * in both modes.
  */
 const DIST = fileURLToPath(new URL("../dist/", import.meta.url));
 const FRAMING = fileURLToPath(new URL("../../framing/dist/index.js", import.meta.url));
@@ -48,7 +49,10 @@ while (n < stop && (await r.fill(1))) {
   n += k;
 }
 await r.close();
-process.stdout.write(n + " " + h.digest("hex"));
+if (process.argv[5] === "stdin-state") {
+  // Closing the source must leave process.stdin usable (it is not ours to destroy).
+  process.stdout.write(n + " destroyed=" + process.stdin.destroyed, () => process.exit(0));
+} else process.stdout.write(n + " " + h.digest("hex"));
 `;
 const script = join(dir, "reader.mjs");
 writeFileSync(script, READER);
@@ -66,11 +70,15 @@ function payload(size: number): Uint8Array {
 }
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
-function run(args: string[], input: Uint8Array | null, shell?: string): Promise<{ code: number | null; out: string; err: string }> {
+/** "1" runs the reader thread (VMSTREAM_PIPE_THREAD), "0" the default main-thread reads. */
+let thread = "0";
+
+function run(args: string[], input: Uint8Array | null, shell?: string, stdin: "pipe" | number = "pipe"): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve, reject) => {
+    const env = { ...process.env, VMSTREAM_PIPE_THREAD: thread };
     const p = shell
-      ? spawn("sh", ["-c", shell], { stdio: ["ignore", "pipe", "pipe"] })
-      : spawn(process.execPath, [script, ...args], { stdio: ["pipe", "pipe", "pipe"] });
+      ? spawn("sh", ["-c", shell], { stdio: ["ignore", "pipe", "pipe"], env })
+      : spawn(process.execPath, [script, ...args], { stdio: [stdin, "pipe", "pipe"], env });
     let out = "";
     let err = "";
     const timer = setTimeout(() => {
@@ -83,20 +91,26 @@ function run(args: string[], input: Uint8Array | null, shell?: string): Promise<
       clearTimeout(timer);
       resolve({ code, out, err });
     });
-    if (!shell) {
-      p.stdin!.on("error", () => {});
+    if (!shell && p.stdin) {
+      p.stdin.on("error", () => {});
       p.stdin!.end(input ? Buffer.from(input) : undefined);
     }
   });
 }
 
-describe.skipIf(!built)("pipe sources (built package)", () => {
+describe.skipIf(!built).each([
+  ["main-thread reads", "0"],
+  ["reader thread", "1"],
+])("pipe sources (built package, %s)", (_name, mode) => {
+  beforeEach(() => {
+    thread = mode;
+  });
   const big = payload(9 * 1024 * 1024 + 12345);
   const bigFile = join(dir, "big.bin");
   writeFileSync(bigFile, big);
   const q = JSON.stringify;
 
-  it("standard input from a shell pipe delivers every byte in order (reader thread engaged)", async () => {
+  it("standard input from a shell pipe delivers every byte in order", async () => {
     const r = await run([], null, `cat ${q(bigFile)} | ${q(process.execPath)} ${q(script)} -`);
     expect(r.err).toBe("");
     expect(r.out).toBe(`${big.length} ${sha(big)}`);
@@ -135,5 +149,16 @@ describe.skipIf(!built)("pipe sources (built package)", () => {
     const r = await run([], null, `cat ${q(bigFile)} ${q(bigFile)} ${q(bigFile)} | ${q(process.execPath)} ${q(script)} - ${stop}`);
     expect(r.out).toBe(`${stop} ${sha(big.subarray(0, stop))}`);
     expect(Date.now() - t).toBeLessThan(20_000);
+  });
+
+  it("standard input that is a character device (/dev/zero) is read through the chunk loop and stays usable after close", async () => {
+    const zero = openSync("/dev/zero", "r");
+    try {
+      const r = await run(["-", "1000", "read", "stdin-state"], null, undefined, zero);
+      expect(r.err).toBe("");
+      expect(r.out).toBe("1000 destroyed=false");
+    } finally {
+      closeSync(zero);
+    }
   });
 });
