@@ -1,4 +1,4 @@
-import { MalformedError, RefusedError, type Source } from "@vmstream/framing";
+import { MalformedError, RefusedError, type Source, chunksSource } from "@vmstream/framing";
 
 /**
  * A (de)compressor: turns one Source into another. `at` is the file offset
@@ -50,35 +50,30 @@ export function sourceStream(src: Source, onRead?: (n: number) => void): Readabl
   });
 }
 
-/** A web stream read as a Source, with errors mapped by `onError` (so they carry an offset). */
+/**
+ * A web stream read as a Source (framing's `chunksSource` does the copying),
+ * with errors mapped by `onError` so they carry an offset.
+ */
 export function streamSource(stream: ReadableStream<Uint8Array>, onError: (e: unknown) => Error): Source {
   const reader = stream.getReader();
-  let cur: Uint8Array = new Uint8Array(0);
-  let done = false;
-  return {
-    async read(into) {
-      while (cur.byteLength === 0) {
-        if (done) return 0;
+  const src = chunksSource({
+    async *[Symbol.asyncIterator]() {
+      for (;;) {
         let r: ReadableStreamReadResult<Uint8Array>;
         try {
           r = await reader.read();
         } catch (e) {
-          done = true;
           throw onError(e);
         }
-        if (r.done) {
-          done = true;
-          return 0;
-        }
-        cur = r.value;
+        if (r.done) return;
+        yield r.value;
       }
-      const n = Math.min(into.byteLength, cur.byteLength);
-      into.set(cur.subarray(0, n));
-      cur = cur.subarray(n);
-      return n;
     },
+  });
+  return {
+    read: src.read,
     async close() {
-      done = true;
+      await src.close?.();
       await reader.cancel().catch(() => {});
     },
   };
