@@ -4,9 +4,10 @@
  * neither blocks the page nor sits whole in memory. The page only ever slices
  * small windows for the hex view.
  */
-import { type CodecOptions, type FamilyCodec, RefusedError, StreamReader, WireError, jsonText } from "@vmstream/framing";
+import { type CodecOptions, type FamilyCodec, RefusedError, type Source, StreamReader, WireError, jsonText } from "@vmstream/framing";
 import { DETECT_BYTES, codecFor, detect, familyTitle, parseFormat } from "@vmstream/codecs/all";
 import { walkPageRuns } from "@vmstream/vmstate";
+import { containerOf, describeContainer, openInner } from "./container.js";
 import { diffFiles } from "./diff.js";
 import { fileSource } from "./file-source.js";
 import { PageMapBuilder } from "./page-map.js";
@@ -17,10 +18,10 @@ const post = (r: Reply) => (self as unknown as { postMessage(m: Reply): void }).
 /** Codec JSON may hold bigint and Uint8Array: give the page the lossless JSON form. */
 const plain = (v: unknown): unknown => JSON.parse(jsonText(v));
 
-function reader(req: Request, file = req.file, label?: string): StreamReader {
+/** A reader that posts progress a few times a second; `label` names the pass (diff). */
+function streamReader(req: Request, source: Source, size: number, label?: string): StreamReader {
   let last = 0;
-  const size = file.size;
-  return new StreamReader(fileSource(file), {
+  return new StreamReader(source, {
     onProgress(offset) {
       const now = Date.now();
       if (now - last < 100) return; // a few updates a second are plenty
@@ -30,12 +31,25 @@ function reader(req: Request, file = req.file, label?: string): StreamReader {
   });
 }
 
-async function pick(req: Request, file = req.file): Promise<{ codec: FamilyCodec; version: string }> {
+/** The file's bytes, or those of the stream inside the container it is (`req.inner`). */
+async function reader(req: Request): Promise<StreamReader> {
+  if (!req.inner) return streamReader(req, fileSource(req.file), req.file.size);
+  const inner = await openInner(req.file, req.inner);
+  // A compressed stream's size is not known before it is read: progress then counts bytes only.
+  return streamReader(req, inner.source, inner.size ?? 0);
+}
+
+async function pick(req: Request, file = req.file, r?: StreamReader): Promise<{ codec: FamilyCodec; version: string }> {
   if (req.format) {
     const f = parseFormat(req.format);
     return { codec: codecFor(f.family), version: f.version };
   }
-  const head = new Uint8Array(await file.slice(0, DETECT_BYTES).arrayBuffer());
+  let head: Uint8Array;
+  if (r && req.inner) {
+    // The stream inside a container: its first bytes come through the container's reader.
+    await r.fill(DETECT_BYTES);
+    head = r.peek(Math.min(r.buffered, DETECT_BYTES));
+  } else head = new Uint8Array(await file.slice(0, DETECT_BYTES).arrayBuffer());
   const found = detect(head);
   if (!found) {
     throw new WireError(
@@ -49,17 +63,27 @@ async function pick(req: Request, file = req.file): Promise<{ codec: FamilyCodec
 
 async function run(req: Request): Promise<void> {
   let format: string | undefined;
-  const r = reader(req);
+  let r: StreamReader | undefined;
   try {
+    if (req.task === "container") {
+      const kind = await containerOf(req.file);
+      const f = { v: kind ?? "" };
+      try {
+        post({ id: req.id, kind: "container", container: kind ? await describeContainer(req.file, kind, f) : null });
+      } finally {
+        format = f.v || undefined;
+      }
+      return;
+    }
     if (req.task === "diff") {
       const other = req.other;
       if (!other) throw new Error("diff needs two files");
-      await r.close();
-      const diff = await diffFiles(req.file, other, { pick: (f) => pick(req, f), reader: (f, label) => reader(req, f, label) });
+      const diff = await diffFiles(req.file, other, { pick: (f) => pick(req, f), reader: (f, label) => streamReader(req, fileSource(f), f.size, label) });
       post({ id: req.id, kind: "diffed", diff: plain(diff) as typeof diff });
       return;
     }
-    const { codec, version } = await pick(req);
+    r = await reader(req);
+    const { codec, version } = await pick(req, req.file, r);
     format = `${codec.family}@${version}`;
     post({ id: req.id, kind: "detected", format, title: familyTitle(codec.family) });
     const opts: CodecOptions = {};
@@ -128,7 +152,7 @@ async function run(req: Request): Promise<void> {
       post({ id: req.id, kind: "error", message: (e as Error)?.message ?? String(e) });
     }
   } finally {
-    await r.close().catch(() => {});
+    await r?.close().catch(() => {});
   }
 }
 
