@@ -22,6 +22,8 @@ interface State {
   /** The container the file is (qcow2 image, libvirt save image), and the stream inside it on show. */
   container?: ContainerInfo;
   inner?: Inner;
+  /** The hex view shows the container file (after a fault of its own), not the stream inside. */
+  hexOnFile?: boolean;
   format?: string;
   located: Located[];
   fault?: Fault;
@@ -108,6 +110,10 @@ function select(clicked: Located): void {
   const key = clicked.path.join("\u0000");
   const known = clicked.length === undefined ? state?.located.find((x) => x.path.join("\u0000") === key) : undefined;
   const item = known ?? clicked;
+  if (state?.hexOnFile && state.container && state.inner) {
+    state.hexOnFile = false; // tree items are at stream offsets
+    hexView.setFile(innerBytes(state.file, state.container, state.inner));
+  }
   byId("hex-title").textContent = `${item.label} at ${hex(item.offset)}${item.length !== undefined ? `, ${item.length.toLocaleString("en-US")} bytes` : ""}`;
   hexView.show(item.offset, { start: item.offset, end: item.offset + (item.length ?? 1) });
 }
@@ -216,13 +222,24 @@ function openInner(from: State, inner: Inner): Promise<void> {
   return openStream(state);
 }
 
-/** A fault of the container itself (its header or tables): the file's bytes, the offset in the file. */
+/**
+ * A fault of the container itself (its header or tables, or met while its
+ * stream was read): the line the CLI prints, and the file's bytes at the
+ * offset in the file.
+ */
 function containerFault(s: State, format: string, f: Fault): void {
-  byId("format").textContent = format;
-  tree.show({ note: "The container could not be read; see its bytes on the right." });
+  if (!s.inner) {
+    byId("format").textContent = format;
+    tree.show({ note: "The container could not be read; see its bytes on the right." });
+  }
   const line = `${s.file.name}: ${format}: offset ${f.offset}: ${f.message}`;
   setVerify("invalid", `✘ invalid at offset ${f.offset} (${hex(f.offset)}) `, el("div", { class: "mono line", "data-testid": "fault-line" }, line));
-  showFault(f, "verify");
+  s.fault = f;
+  s.hexOnFile = true;
+  hexView.setFile(blobBytes(s.file));
+  hexView.setFault(f.offset);
+  byId("hex-title").textContent = `fault in the ${s.container?.kind ?? "file"} at ${hex(f.offset)} (an offset in the file)`;
+  hexView.show(f.offset, { start: f.offset, end: f.offset + 1 });
 }
 
 function showContainer(s: State, info: ContainerInfo): void {
@@ -281,7 +298,8 @@ async function openStream(mine: State): Promise<void> {
       tree.show({ note: "The codec could not show anything before the fault; see the bytes on the right." });
     }
     byId("tree").dataset.view = "summary";
-    showFault(ins.fault, "inspect");
+    // The container's own fault (a file offset) is shown once verify meets it too.
+    if (!ins.fault.inContainer) showFault(ins.fault, "inspect");
   } else if (ins.kind === "error") {
     if (ins.message === "cancelled") return;
     byId("format").textContent = mine.format ?? "unknown";
@@ -292,6 +310,8 @@ async function openStream(mine: State): Promise<void> {
   if (state !== mine) return;
   if (ver.kind === "verified") {
     setVerify("valid", `✔ valid — ${ver.items.toLocaleString("en-US")} records, ${ver.bytes.toLocaleString("en-US")} bytes`, ...ver.notes.map((n) => el("div", { class: "note" }, `note: ${n}`)));
+  } else if (ver.kind === "fault" && ver.fault.inContainer && mine.container) {
+    containerFault(mine, mine.container.format, ver.fault);
   } else if (ver.kind === "fault") {
     const line = `${streamLabel(mine)}: ${ver.format ?? mine.format ?? "unknown"}: offset ${ver.fault.offset}: ${ver.fault.message}`;
     const jump = el("button", { type: "button" }, "show the bytes");

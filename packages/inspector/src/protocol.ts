@@ -59,6 +59,11 @@ export interface Fault {
   message: string;
   code: string;
   path: string;
+  /**
+   * A fault of the container met while its stream was read (a broken L2
+   * table, a cut gzip stream): the offset is in the file, not the stream.
+   */
+  inContainer?: boolean;
 }
 
 export type Reply =

@@ -36,7 +36,22 @@ async function reader(req: Request): Promise<StreamReader> {
   if (!req.inner) return streamReader(req, fileSource(req.file), req.file.size);
   const inner = await openInner(req.file, req.inner);
   // A compressed stream's size is not known before it is read: progress then counts bytes only.
-  return streamReader(req, inner.source, inner.size ?? 0);
+  return streamReader(req, containerFaults(inner.source), inner.size ?? 0);
+}
+
+/** Faults thrown by the container's own reads carry file offsets: marked, so the page names the file (as the CLI does). */
+const OWN = new WeakSet<object>();
+function containerFaults(src: Source): Source {
+  const own = (e: unknown) => {
+    if (e instanceof WireError) OWN.add(e);
+    return Promise.reject(e);
+  };
+  return {
+    ...(src.size !== undefined ? { size: src.size } : {}),
+    read: (into) => src.read(into).catch(own),
+    ...(src.seek ? { seek: (n: number) => src.seek!(n).catch(own) } : {}),
+    ...(src.close ? { close: () => src.close!() } : {}),
+  };
 }
 
 async function pick(req: Request, file = req.file, r?: StreamReader): Promise<{ codec: FamilyCodec; version: string }> {
@@ -145,7 +160,7 @@ async function run(req: Request): Promise<void> {
         id: req.id,
         kind: "fault",
         ...(format ? { format } : {}),
-        fault: { offset: e.offset, message: e.message, code: e.code, path: e.path },
+        fault: { offset: e.offset, message: e.message, code: e.code, path: e.path, ...(OWN.has(e) ? { inContainer: true } : {}) },
         ...(partial ? { partial } : {}),
       });
     } else {
