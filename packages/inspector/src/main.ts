@@ -84,7 +84,8 @@ function showProgress(label: string, offset: number, size: number): void {
   p.hidden = false;
   const bar = p.querySelector("progress")!;
   bar.value = size ? offset / size : 0;
-  p.querySelector("span")!.textContent = `${label}… ${size ? Math.floor((100 * offset) / size) : 0}%`;
+  // A compressed stream inside a save image has no size until it is read: count bytes instead.
+  p.querySelector("span")!.textContent = size ? `${label}… ${Math.floor((100 * offset) / size)}%` : `${label}… ${offset.toLocaleString("en-US")} bytes`;
 }
 
 const hideProgress = () => {
