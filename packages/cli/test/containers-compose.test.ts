@@ -98,6 +98,39 @@ describe("a container wherever a QEMU stream is accepted", () => {
   });
 });
 
+describe("memory and diff read the stream inside too", () => {
+  // A 64 MiB core each: a snapshot and an image decompressed by a program stand for the others.
+  it.each([CONTAINERS[0]!, CONTAINERS[4]!])("memory %s: the same ELF core as from the extracted stream", async (c, sel) => {
+    const name = c.split("/").pop()!;
+    const a = out(`${name}.elf`);
+    const b = out(`${name}.bare.elf`);
+    const r = await vmstream(["memory", c, ...sel, a]);
+    expect(r.code, r.stderr).toBe(0);
+    expect((await vmstream(["memory", bare(c), b])).code).toBe(0);
+    expect(bytes(a).equals(bytes(b))).toBe(true);
+  });
+
+  it("diff of two containers reports what diff of their extracted streams reports", async () => {
+    const pairs: [string, string][] = [
+      [`${A}/libvirt-9.0-raw.save`, `${A}/libvirt-9.0-xz.save`],
+      [`${A}/libvirt-9.0-gzip.save`, `${A}/qcow2-10.0-snap.qcow2`],
+    ];
+    for (const [x, y] of pairs) {
+      const c = await vmstream(["diff", x, y, "--json"]);
+      const b = await vmstream(["diff", bare(x), bare(y), "--json"]);
+      expect(c.stderr).toBe("");
+      expect(c.code).toBe(b.code);
+      const strip = (t: string) => {
+        const j = JSON.parse(t);
+        delete j.a.file;
+        delete j.b.file;
+        return j;
+      };
+      expect(strip(c.stdout.toString())).toEqual(strip(b.stdout.toString()));
+    }
+  });
+});
+
 describe("preflight STREAM --against DEST, either or both a container", () => {
   /** preflight's output with the paths replaced, to compare a container's run with the extracted streams'. */
   const run = async (s: string, d: string, extra: string[] = []) => {
