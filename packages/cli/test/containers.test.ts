@@ -411,6 +411,8 @@ function loadWith(binary: string, args: string[], file: string): Promise<string>
     p.stderr.setEncoding("utf8").on("data", (d: string) => (err += d));
     p.on("exit", (code) => finish(() => reject(new Error(`QEMU exited (${code}) while loading: ${err.trim()}`))));
     p.on("error", (e) => finish(() => reject(e)));
+    // QEMU may exit between two polls (a refused stream): the write then fails with EPIPE, which is no test failure.
+    p.stdin.on("error", () => {});
     const poll = setInterval(() => p.stdin.write("info status\n"), 300);
     const limit = setTimeout(() => finish(() => (p.kill("SIGKILL"), reject(new Error("QEMU load timed out")))), 60_000);
   });
