@@ -16,7 +16,7 @@ import {
   openQcow2,
   openSaveImage,
 } from "@vmstream/containers";
-import type { Source } from "@vmstream/framing";
+import { RefusedError, type Source } from "@vmstream/framing";
 import type { ContainerInfo, Inner, SnapshotRow } from "./protocol.js";
 
 /** What the platform decompresses (DecompressionStream); the others need the vmstream command line. */
@@ -176,6 +176,59 @@ export function innerBytes(file: Blob, info: ContainerInfo, inner: Inner): HexBy
       }
       open.pos += got;
       return out.subarray(0, got);
+    },
+  };
+}
+
+/**
+ * The stream a diff reads from a file: null for a bare stream; the only
+ * snapshot with a VM state of a qcow2 image (several: refused, naming them,
+ * since a diff has no place to pick one); a save image's stream.
+ */
+export async function streamToCompare(file: File): Promise<Inner | null> {
+  const kind = await containerOf(file);
+  if (kind === null) return null;
+  const ra = blobRandomAccess(file);
+  if (kind === "qcow2") {
+    const img = await openQcow2(ra);
+    const snaps = img.snapshots.filter((s) => s.vmStateSize > 0);
+    if (snaps.length === 1) return { kind: "qcow2", snapshot: snaps[0]!.id };
+    const list = snaps.map((s) => `${s.id} ${s.name}`).join(", ");
+    throw new RefusedError(`${file.name} is a qcow2 image with ${snaps.length} snapshots holding a VM state${list ? ` (${list})` : ""}: open it alone to pick one`, img.header.snapshotsOffset);
+  }
+  const img = await openSaveImage(ra);
+  if (!BROWSER_COMPRESSIONS.has(img.compression)) {
+    throw new RefusedError(`${file.name}: ${img.compression}-compressed save images cannot be read in the browser (it decompresses gzip only): run 'vmstream diff'`, 28);
+  }
+  return { kind: "libvirt-save" };
+}
+
+/**
+ * A Source opened on its first read: the diff asks for its readers
+ * synchronously, and the stream inside a container is opened asynchronously.
+ * A skip on a stream without seeks (gzip) reads through.
+ */
+export function lazySource(open: () => Promise<Source>, size: number | undefined): Source {
+  let src: Promise<Source> | undefined;
+  const get = () => (src ??= open());
+  let scratch: Uint8Array | undefined;
+  return {
+    ...(size !== undefined ? { size } : {}),
+    read: async (into) => (await get()).read(into),
+    async seek(n) {
+      const s = await get();
+      if (s.seek) return s.seek(n);
+      scratch ??= new Uint8Array(64 << 10);
+      let done = 0;
+      while (done < n) {
+        const k = await s.read(scratch.subarray(0, Math.min(scratch.byteLength, n - done)));
+        if (k === 0) break;
+        done += k;
+      }
+      return done;
+    },
+    async close() {
+      if (src) await (await src).close?.();
     },
   };
 }

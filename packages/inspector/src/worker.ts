@@ -7,11 +7,11 @@
 import { type CodecOptions, type FamilyCodec, RefusedError, type Source, StreamReader, WireError, jsonText } from "@vmstream/framing";
 import { DETECT_BYTES, codecFor, detect, familyTitle, parseFormat } from "@vmstream/codecs/all";
 import { walkPageRuns } from "@vmstream/vmstate";
-import { containerOf, describeContainer, openInner } from "./container.js";
+import { containerOf, describeContainer, lazySource, openInner, streamToCompare } from "./container.js";
 import { diffFiles } from "./diff.js";
 import { fileSource } from "./file-source.js";
 import { PageMapBuilder } from "./page-map.js";
-import type { Reply, Request } from "./protocol.js";
+import type { Inner, Reply, Request } from "./protocol.js";
 
 const post = (r: Reply) => (self as unknown as { postMessage(m: Reply): void }).postMessage(r);
 
@@ -76,6 +76,16 @@ async function pick(req: Request, file = req.file, r?: StreamReader): Promise<{ 
   return found;
 }
 
+/** The codec of the stream inside a container, from its first bytes (or --format). */
+async function pickInner(req: Request, file: File, inner: Inner): Promise<{ codec: FamilyCodec; version: string }> {
+  const r = streamReader(req, (await openInner(file, inner)).source, 0);
+  try {
+    return await pick({ ...req, inner }, file, r);
+  } finally {
+    await r.close().catch(() => {});
+  }
+}
+
 async function run(req: Request): Promise<void> {
   let format: string | undefined;
   let r: StreamReader | undefined;
@@ -93,7 +103,23 @@ async function run(req: Request): Promise<void> {
     if (req.task === "diff") {
       const other = req.other;
       if (!other) throw new Error("diff needs two files");
-      const diff = await diffFiles(req.file, other, { pick: (f) => pick(req, f), reader: (f, label) => streamReader(req, fileSource(f), f.size, label) });
+      // A qcow2 snapshot or a save image is compared by the stream inside, as `vmstream diff` does.
+      const inner = new Map<File, { inner: Inner; size: number | undefined }>();
+      for (const f of [req.file, other]) {
+        const i = await streamToCompare(f);
+        if (!i) continue;
+        const o = await openInner(f, i); // for its size; each pass opens its own
+        await o.source.close?.();
+        inner.set(f, { inner: i, size: o.size });
+      }
+      const diff = await diffFiles(req.file, other, {
+        pick: (f) => (inner.has(f) ? pickInner(req, f, inner.get(f)!.inner) : pick(req, f)),
+        reader: (f, label) => {
+          const i = inner.get(f);
+          if (!i) return streamReader(req, fileSource(f), f.size, label);
+          return streamReader(req, lazySource(async () => (await openInner(f, i.inner)).source, i.size), i.size ?? 0, label);
+        },
+      });
       post({ id: req.id, kind: "diffed", diff: plain(diff) as typeof diff });
       return;
     }

@@ -209,6 +209,36 @@ describe.skipIf(!exe)("web inspector: qcow2 images and libvirt save images in Ch
     expect(await text("fault-line")).toMatch(/^save-data-len\.save: libvirt-save: offset 20: data_len 2147483647 runs past the end of the file/);
   });
 
+  it("two containers picked together are compared by the streams inside, as the extracted streams are", async () => {
+    const done = () => page.waitForSelector("[data-testid=diff][data-done]", { timeout: 60_000 });
+    const diffOf = async (a: string, b: string) => {
+      await page.setInputFiles("[data-testid=file]", [a, b]);
+      await done();
+      const lines = ((await page.textContent("[data-testid=diff-text]")) ?? "").split("\n");
+      return { verdict: await text("diff-verdict"), lines, b: await text("diff-b") };
+    };
+    // A gzip save image (libvirt 9.0, QEMU 7.2) against QEMU 10.0's snapshot: containers of both kinds.
+    const save = join(ART, "libvirt-9.0-gzip.save");
+    const snap = join(ART, "qcow2-10.0-snap.qcow2");
+    const inside = await diffOf(save, snap);
+    expect(inside.b).toBe("qcow2-10.0-snap.qcow2 (qemu@3, pc-i440fx-10.0)");
+    expect(inside.verdict).toMatch(/^different: \d+ sections compared, \d+ field differences, \d+ sections? only in one$/);
+    // The same streams, taken out of their containers by other means: gunzip, and the VM state QEMU's qemu-io read back.
+    const a = join(OUT, "gzip-save-stream.mig");
+    writeFileSync(a, gunzipSync(readFileSync(save).subarray(STREAM_AT)));
+    const extracted = await diffOf(a, join(ART, "qcow2-10.0-snap.snap-a.vmstate"));
+    expect(inside.verdict).toBe(extracted.verdict);
+    // Line for line, after the two that name the files.
+    expect(inside.lines.slice(0, 2)).toEqual(["A: libvirt-9.0-gzip.save (qemu@3, pc-i440fx-7.2)", "B: qcow2-10.0-snap.qcow2 (qemu@3, pc-i440fx-10.0)"]);
+    expect(inside.lines.slice(2)).toEqual(extracted.lines.slice(2));
+    expect(inside.lines.length).toBeGreaterThan(10);
+
+    // A qcow2 image with two VM states cannot be compared without a pick: one clear refusal.
+    await page.setInputFiles("[data-testid=file]", [join(ART, "qcow2-7.2-two-snaps.qcow2"), save]);
+    await done();
+    expect(await text("diff-verdict")).toMatch(/^cannot compare: offset \d+ \(0x[0-9a-f]+\): qcow2-7\.2-two-snaps\.qcow2 is a qcow2 image with 2 snapshots holding a VM state \(1 snap-a, 2 snap-b\): open it alone to pick one$/);
+  });
+
   it("a bare stream still opens as before, and nothing went to the network", async () => {
     await open(join(REPO, "fixtures/qemu/pc-7.2-stopped.mig"));
     expect(await page.isHidden("[data-testid=container]")).toBe(true);
