@@ -1,4 +1,4 @@
-import { MalformedError, RefusedError, type Source, chunksSource } from "@vmstream/framing";
+import { MalformedError, RefusedError, type Source, webStreamSource } from "@vmstream/framing";
 
 /**
  * A (de)compressor: turns one Source into another. `at` is the file offset
@@ -50,32 +50,12 @@ export function sourceStream(src: Source, onRead?: (n: number) => void): Readabl
   });
 }
 
-/**
- * A web stream read as a Source (framing's `chunksSource` does the copying),
- * with errors mapped by `onError` so they carry an offset.
- */
+/** A web stream read as a Source (framing's `webStreamSource`), with errors mapped by `onError` so they carry an offset. */
 export function streamSource(stream: ReadableStream<Uint8Array>, onError: (e: unknown) => Error): Source {
-  const reader = stream.getReader();
-  const src = chunksSource({
-    async *[Symbol.asyncIterator]() {
-      for (;;) {
-        let r: ReadableStreamReadResult<Uint8Array>;
-        try {
-          r = await reader.read();
-        } catch (e) {
-          throw onError(e);
-        }
-        if (r.done) return;
-        yield r.value;
-      }
-    },
-  });
+  const src = webStreamSource(stream);
   return {
-    read: src.read,
-    async close() {
-      await src.close?.();
-      await reader.cancel().catch(() => {});
-    },
+    read: (into) => src.read(into).catch((e: unknown) => Promise.reject(onError(e))),
+    close: async () => src.close?.(),
   };
 }
 
