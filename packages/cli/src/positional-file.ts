@@ -1,12 +1,17 @@
 import { randomBytes } from "node:crypto";
-import { rmSync } from "node:fs";
+import { readSync, rmSync, writeSync } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 
 /** Adjacent page writes are gathered into one positional write of up to this many bytes. */
 const GATHER = 1 << 20;
 
-/** A file written at offsets under a temporary name, renamed into place when complete. */
+/**
+ * A file written at offsets under a temporary name, renamed into place when
+ * complete. It is always a new regular file, so writes and reads are
+ * synchronous pwrite/pread: no promise, no thread-pool round trip per flush
+ * (measured faster than the FileHandle's asynchronous writes).
+ */
 export class PositionalFile {
   private pending = new Uint8Array(GATHER);
   private at = -1;
@@ -23,19 +28,15 @@ export class PositionalFile {
     return new PositionalFile(await open(tmp, "wx+", 0o644), tmp, path);
   }
 
-  /** Gathered into the pending buffer when it extends it (no promise); otherwise a flush to wait for. */
-  write(pos: number, data: Uint8Array): Promise<void> | void {
+  /** Gathered into the pending buffer when it extends it; otherwise the pending bytes are written first. */
+  write(pos: number, data: Uint8Array): void {
     this.size = Math.max(this.size, pos + data.byteLength);
     if (this.len > 0 && pos === this.at + this.len && this.len + data.byteLength <= GATHER) {
       this.pending.set(data, this.len);
       this.len += data.byteLength;
       return;
     }
-    return this.restart(pos, data);
-  }
-
-  private async restart(pos: number, data: Uint8Array): Promise<void> {
-    await this.flush();
+    this.flush();
     if (data.byteLength > GATHER) return this.put(pos, data);
     this.at = pos;
     this.pending.set(data, 0);
@@ -43,29 +44,30 @@ export class PositionalFile {
   }
 
   async read(pos: number, n: number): Promise<Uint8Array> {
-    await this.flush();
+    this.flush();
     const out = new Uint8Array(n);
-    const { bytesRead } = await this.fh.read(out, 0, n, pos);
-    out.fill(0, bytesRead);
+    let got = 0;
+    while (got < n) {
+      const k = readSync(this.fh.fd, out, got, n - got, pos + got);
+      if (k === 0) break;
+      got += k;
+    }
     return out;
   }
 
-  private async put(pos: number, data: Uint8Array): Promise<void> {
-    for (let off = 0; off < data.byteLength; ) {
-      const { bytesWritten } = await this.fh.write(data, off, data.byteLength - off, pos + off);
-      off += bytesWritten;
-    }
+  private put(pos: number, data: Uint8Array): void {
+    for (let off = 0; off < data.byteLength; ) off += writeSync(this.fh.fd, data, off, data.byteLength - off, pos + off);
   }
 
-  private async flush(): Promise<void> {
+  private flush(): void {
     if (this.len === 0) return;
-    await this.put(this.at, this.pending.subarray(0, this.len));
+    this.put(this.at, this.pending.subarray(0, this.len));
     this.len = 0;
   }
 
   /** Give the file its full size (a hole at the end has no byte to give it) and close it. */
   async finish(size = this.size): Promise<void> {
-    await this.flush();
+    this.flush();
     await this.fh.truncate(size);
     await this.fh.close();
   }

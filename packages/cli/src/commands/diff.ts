@@ -43,13 +43,13 @@ function sideFlags(flags: Record<string, string | boolean | undefined>, which: "
 const inflate = (d: Uint8Array, size: number): Uint8Array => new Uint8Array(inflateSync(d, { maxOutputLength: size }));
 
 /**
- * One QEMU save, read twice: RAM digests with the section headers and the
- * machine type, then the analyze view (which seeks over the pages). A stream
- * with XBZRLE pages is met by its first such page; the RAM pass then starts
- * again keeping page contents in a scratch file, so the deltas apply.
+ * One QEMU save, read once: RAM digests with the section headers, the
+ * machine type and the analyze view. A stream with XBZRLE pages is met by its
+ * first such page; the pass then starts again keeping page contents in a
+ * scratch file, so the deltas apply.
  */
 async function side(file: string, flags: Record<string, string | boolean | undefined>): Promise<DiffSide | undefined> {
-  if (file === "-") throw new UsageError("diff reads each input twice: give files, not '-'");
+  if (file === "-") throw new UsageError("diff may read an input twice (XBZRLE pages): give files, not '-'");
   const ctx: Ctx = { file, command: "diff" };
   let out: DiffSide | undefined;
   await guarded(ctx, async () => {
@@ -69,8 +69,8 @@ async function side(file: string, flags: Record<string, string | boolean | undef
         scratch = await ScratchPages.create();
         first = await ramPass();
       }
-      const analyze = await withInput(ctx, file, flags, async (o) => (await o.codec.inspect(o.reader, o.version, { ...o.opts, view: "analyze" })).json as Record<string, unknown>);
       const { ram } = first;
+      const analyze = ram.analyze();
       out = { file: first.label ?? file, format: first.format, machine: ram.machine, summary: { sections: ram.sections }, analyze, blocks: ram.blocks, pages: ram.pages };
     } finally {
       if (scratch) await scratch.file.discard();

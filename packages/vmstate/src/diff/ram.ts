@@ -101,12 +101,16 @@ export class PageDigests implements MemoryTarget {
     if (this.store) return this.store.write(block, offset, data);
   }
 
-  zero(block: string, offset: number): void {
+  zero(block: string, offset: number, count: number): void {
     const d = this.blocks.get(block)!;
-    const i = offset / d.pageSize;
-    d.digests[i * 2] = this.zeroDigest![0]!;
-    d.digests[i * 2 + 1] = this.zeroDigest![1]!;
-    d.carried[i >>> 3]! |= 1 << (i & 7);
+    const z0 = this.zeroDigest![0]!;
+    const z1 = this.zeroDigest![1]!;
+    const first = offset / d.pageSize;
+    for (let i = first; i < first + count; i++) {
+      d.digests[i * 2] = z0;
+      d.digests[i * 2 + 1] = z1;
+      d.carried[i >>> 3]! |= 1 << (i & 7);
+    }
   }
 
   async read(block: string, offset: number, length: number): Promise<Uint8Array> {

@@ -8,7 +8,7 @@
 import { ByteWriter, RefusedError, safeObject, type CodecOptions, type StreamReader } from "@vmstream/framing";
 import { DEFAULT_PAGE_SIZE } from "./constants.js";
 import { latin1AsUtf8 } from "../latin1.js";
-import { parseStream, ParseState } from "./parse.js";
+import { type Ev, parseStream, ParseState } from "./parse.js";
 import { loadBorrowed, pageSizeOpt, parseVersion } from "./pipeline.js";
 import { writeDesc } from "./state.js";
 import { Az, Kind, type Desc, type Slot } from "./vmdesc.js";
@@ -21,41 +21,75 @@ export async function analyzeView(input: StreamReader, version: string, opts: Co
   const b = await loadBorrowed(opts);
   const ps = pageSizeOpt(opts);
   const st = new ParseState(ps ?? DEFAULT_PAGE_SIZE);
-  const sections = new Map<number, { idstr: string; data: Map<string, PyValue> }>();
-  let sizes: Map<string, PyValue> | null = null;
-  let cur = { idstr: "", id: 0 };
+  const view = new AnalyzeEvents(st, b.vmdesc !== null);
   for await (const ev of parseStream(input, { version: v, pages: false, ramBlocksOnly: true, pageSize: ps, borrowed: b.vmdesc }, st)) {
+    view.event(ev);
+    if (view.refused) throw view.refused;
+  }
+  const top = view.finish();
+  return { value: toPlain(top), text: pyJson(top, 0) + "\n", py: top };
+}
+
+/**
+ * The analyze view built from parse events, so a pass that reads the stream
+ * for something else (diff's RAM pass) gets it without a second read. What
+ * analyze-migration cannot read is kept in `refused` (the first such event)
+ * and thrown by `finish`.
+ */
+export class AnalyzeEvents {
+  private readonly sections = new Map<number, { idstr: string; data: Map<string, PyValue> }>();
+  private sizes: Map<string, PyValue> | null = null;
+  private cur = { idstr: "", id: 0 };
+  refused: RefusedError | null = null;
+  constructor(
+    private readonly st: ParseState,
+    private readonly borrowed: boolean,
+  ) {}
+
+  event(ev: Ev): void {
+    const { sections } = this;
     switch (ev.t) {
       case "section":
-        cur = { idstr: ev.idstr, id: ev.id };
+        this.cur = { idstr: ev.idstr, id: ev.id };
         if (ev.body === "ram") {
           if (ev.kind === "start" || ev.kind === "full") {
-            sizes = new Map();
-            sections.set(ev.id, { idstr: ev.idstr, data: new Map([["section sizes", sizes]]) });
+            this.sizes = new Map();
+            sections.set(ev.id, { idstr: ev.idstr, data: new Map([["section sizes", this.sizes]]) });
           } else {
-            sizes = (sections.get(ev.id)?.data.get("section sizes") as Map<string, PyValue> | undefined) ?? null;
+            this.sizes = (sections.get(ev.id)?.data.get("section sizes") as Map<string, PyValue> | undefined) ?? null;
           }
         }
         break;
       case "ram":
-        if (ev.rec.blocks && sizes) for (const bl of ev.rec.blocks) sizes.set(latin1AsUtf8(bl.name), `0x${bl.length.toString(16).padStart(16, "0")}`);
+        if (ev.rec.blocks && this.sizes) for (const bl of ev.rec.blocks) this.sizes.set(latin1AsUtf8(bl.name), `0x${bl.length.toString(16).padStart(16, "0")}`);
         break;
       case "state":
-        sections.set(cur.id, { idstr: cur.idstr, data: analyzeDesc(ev.dev.desc, ev.value) });
+        sections.set(this.cur.id, { idstr: this.cur.idstr, data: analyzeDesc(ev.dev.desc, ev.value) });
         break;
       case "raw":
-        throw new RefusedError(
-          `section ${cur.idstr} (${cur.id}) has no vmdesc entry, so analyze-migration cannot read it${st.vmdesc || b.vmdesc ? "" : " (the stream has no vmdesc; pass a sibling stream as schema)"}`,
+        this.refused ??= new RefusedError(
+          `section ${this.cur.idstr} (${this.cur.id}) has no vmdesc entry, so analyze-migration cannot read it${this.st.vmdesc || this.borrowed ? "" : " (the stream has no vmdesc; pass a sibling stream as schema)"}`,
           ev.offset,
         );
+        break;
       default:
         break;
     }
   }
-  if (!st.vmdesc && !b.vmdesc) throw new RefusedError("the stream has no vmdesc trailer; analyze-migration cannot read it", 0);
-  const top = new Map<string, PyValue>();
-  for (const [id, s] of sections) top.set(`${latin1AsUtf8(s.idstr)} (${id | 0})`, s.data);
-  return { value: toPlain(top), text: pyJson(top, 0) + "\n", py: top };
+
+  /** The view (Python's dict order) once the stream has ended. */
+  finish(): Map<string, PyValue> {
+    if (this.refused) throw this.refused;
+    if (!this.st.vmdesc && !this.borrowed) throw new RefusedError("the stream has no vmdesc trailer; analyze-migration cannot read it", 0);
+    const top = new Map<string, PyValue>();
+    for (const [id, s] of this.sections) top.set(`${latin1AsUtf8(s.idstr)} (${id | 0})`, s.data);
+    return top;
+  }
+
+  /** The view as plain JSON values (what `inspect --view analyze --json` gives). */
+  plain(): Record<string, unknown> {
+    return toPlain(this.finish()) as Record<string, unknown>;
+  }
 }
 
 /**

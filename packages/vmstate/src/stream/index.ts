@@ -1,6 +1,6 @@
 /** The QEMU savevm stream codec (formats qemu@3 and qemu@4). */
 export { qemuCodec, type QemuCodec } from "./codec.js";
-export { analyzeView, pyJson, type PyValue } from "./analyze.js";
+export { AnalyzeEvents, analyzeView, pyJson, type PyValue } from "./analyze.js";
 export { summarize, renderSummary, type QemuSummary, type SectionSummary } from "./inspect.js";
 export { decodeDoc, decodeDocBytes, encodeDoc, encodeDocText } from "./document.js";
 export { parseStream, ParseState, type Ev, type ParseOptions } from "./parse.js";

@@ -28,8 +28,8 @@ export interface MemoryTarget {
   write(block: string, offset: number, data: Uint8Array): Promise<void> | void;
   /** The current content of one page (for XBZRLE). */
   read(block: string, offset: number, length: number): Promise<Uint8Array>;
-  /** A zero page that was not passed to `write` (it reads as zero already): for targets that count carried pages. */
-  zero?(block: string, offset: number): void;
+  /** `count` zero pages from `offset` that were not passed to `write` (they read as zero already): for targets that count carried pages. */
+  zero?(block: string, offset: number, count: number): void;
 }
 
 export interface MemoryReport {
@@ -78,12 +78,23 @@ export function x86RamRanges(machine: string, ramSize: number): GpaRange[] | nul
 export interface MemoryOptions extends CodecOptions {
   /** zlib inflate for compressed pages (QEMU's `compress` capability); refused without it. */
   inflate?: (data: Uint8Array, size: number) => Uint8Array;
-  /** Sees every parse event before its pages go to the target (diff reads sections and RAM in one pass). */
-  onEvent?: (ev: Ev) => void;
+  /**
+   * Sees every parse event before its pages go to the target, with the parse state and whether a
+   * schema was borrowed (diff reads device state and RAM in one pass).
+   */
+  onEvent?: (ev: Ev, st: ParseState, borrowed: boolean) => void;
+}
+
+/** One bit per page carried, one per page last carried with data (a later zero page must then be written). */
+interface BlockBits {
+  bits: Uint8Array;
+  data: Uint8Array;
+  pages: number;
+  length: number;
 }
 
 class Carried {
-  readonly maps = new Map<string, { bits: Uint8Array; data: Uint8Array; pages: number; length: number }>();
+  readonly maps = new Map<string, BlockBits>();
   private held = 0;
   add(b: RamBlock, ps: number, at: number): void {
     if (this.maps.has(b.name)) return;
@@ -92,6 +103,79 @@ class Carried {
     this.held += 2 * n;
     if (this.held > MAX_BITMAPS) throw new LimitError(`RAM blocks of more than ${MAX_BITMAPS * 4} pages in all`, at);
     this.maps.set(b.name, { bits: new Uint8Array(n), data: new Uint8Array(n), pages, length: b.length });
+  }
+}
+
+/**
+ * The pages of one plain run, from its 8-byte words. A PAGE record is passed
+ * as a view of the run; consecutive zero pages that never held data are one
+ * `zero` call (no write: holes read as zero). `next` returns a promise only
+ * where the target must flush; the walk resumes after it.
+ */
+class RunWalk {
+  private p = 0;
+  private zeroPage: Uint8Array | null = null;
+  constructor(
+    private readonly b: Uint8Array,
+    private readonly ps: number,
+    private readonly block: string,
+    private readonly m: BlockBits,
+    private readonly target: MemoryTarget,
+    private readonly counts: MemoryReport["pages"],
+  ) {}
+
+  next(): Promise<void> | undefined {
+    const { b, ps, block, m, target, counts } = this;
+    const end = b.byteLength;
+    const bits = m.bits;
+    const data = m.data;
+    // Page numbers, not byte addresses: they stay small integers (byte addresses above 2 GiB would
+    // not, and the optimised loop would be thrown away when the first one came).
+    const shift = 31 - Math.clz32(ps);
+    const perHi = 2 ** (32 - shift);
+    let zStart = -1;
+    let zNext = -1;
+    let p = this.p;
+    while (p < end) {
+      const hi = (b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!;
+      const lo = (b[p + 4]! << 24) | (b[p + 5]! << 16) | (b[p + 6]! << 8) | b[p + 7]!;
+      const i = hi * perHi + (lo >>> shift);
+      const bit = 1 << (i & 7);
+      const had = (data[i >>> 3]! & bit) !== 0;
+      bits[i >>> 3]! |= bit;
+      if (lo & RAM_FLAG.PAGE) {
+        data[i >>> 3]! |= bit;
+        counts.data++;
+        if (zStart >= 0) target.zero?.(block, zStart * ps, zNext - zStart), (zStart = -1);
+        const w = target.write(block, i * ps, b.subarray(p + 8, p + 8 + ps));
+        p += 8 + ps;
+        if (w) return this.pause(p, w);
+        continue;
+      }
+      const fill = b[p + 8]!;
+      p += 9;
+      counts.zero++;
+      if (fill === 0 && !had) {
+        // Extends the stretch of zero pages, or starts one.
+        if (zStart >= 0 && i !== zNext) target.zero?.(block, zStart * ps, zNext - zStart), (zStart = -1);
+        if (zStart < 0) zStart = i;
+        zNext = i + 1;
+        continue;
+      }
+      if (fill !== 0) data[i >>> 3]! |= bit;
+      else data[i >>> 3]! &= ~bit;
+      if (zStart >= 0) target.zero?.(block, zStart * ps, zNext - zStart), (zStart = -1);
+      const w = target.write(block, i * ps, fill === 0 ? (this.zeroPage ??= new Uint8Array(ps)) : new Uint8Array(ps).fill(fill));
+      if (w) return this.pause(p, w);
+    }
+    if (zStart >= 0) target.zero?.(block, zStart * ps, zNext - zStart);
+    this.p = p;
+    return undefined;
+  }
+
+  private pause(p: number, w: Promise<void>): Promise<void> {
+    this.p = p;
+    return w;
   }
 }
 
@@ -120,38 +204,18 @@ export async function exportMemory(input: StreamReader, version: string, opts: M
   const zeroOf = (fill: number, ps: number): Uint8Array => (fill === 0 ? (zeroPage ??= new Uint8Array(ps)) : new Uint8Array(ps).fill(fill));
 
   for await (const ev of parseStream(input, { version: v, pages: true, ramRuns: true, pageSize: ps0, borrowed }, st)) {
-    opts.onEvent?.(ev);
+    opts.onEvent?.(ev, st, borrowed !== null);
     if (ev.t === "config") report.machine = ev.name;
     if (ev.t === "ramRun") {
       // A run of whole CONTINUE PAGE / ZERO records of the current block, already checked by the
-      // parser (plainRun): their 8-byte words and payloads, taken here without a record object each.
-      const b = ev.bytes;
-      const ps = st.ram.pageSize;
+      // parser (plainRun): walked by a small synchronous function (it optimises early and stays so),
+      // which stops only where the target must flush.
       const block = st.ram.current!;
       current = block;
-      if (!carried.maps.has(block)) throw new MalformedError(`RAM page for block "${block}" before any MEM_SIZE`, ev.offset);
-      for (let p = 0; p < b.byteLength; ) {
-        const hi = ((b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!) >>> 0;
-        const lo = ((b[p + 4]! << 24) | (b[p + 5]! << 16) | (b[p + 6]! << 8) | b[p + 7]!) >>> 0;
-        const flags = lo & (ps - 1);
-        const addr = hi * 0x1_0000_0000 + (lo - flags);
-        if (flags & RAM_FLAG.PAGE) {
-          mark(block, addr, true);
-          report.pages.data++;
-          const w = target.write(block, addr, b.subarray(p + 8, p + 8 + ps));
-          if (w) await w;
-          p += 8 + ps;
-        } else {
-          const fill = b[p + 8]!;
-          report.pages.zero++;
-          if (mark(block, addr, fill !== 0) || fill !== 0) {
-            const w = target.write(block, addr, zeroOf(fill, ps));
-            if (w) await w;
-          }
-          else target.zero?.(block, addr);
-          p += 9;
-        }
-      }
+      const m = carried.maps.get(block);
+      if (!m) throw new MalformedError(`RAM page for block "${block}" before any MEM_SIZE`, ev.offset);
+      const walk = new RunWalk(ev.bytes, st.ram.pageSize, block, m, target, report.pages);
+      for (let w = walk.next(); w; w = walk.next()) await w;
       continue;
     }
     if (ev.t !== "ram") continue;
@@ -187,7 +251,7 @@ export async function exportMemory(input: StreamReader, version: string, opts: M
         // A page of zeros needs no bytes unless it replaces earlier data: holes read as zero.
         const had = mark(block, rec.addr, rec.fill !== 0);
         if (rec.fill !== 0 || had) await target.write(block, rec.addr, zeroOf(rec.fill, ps));
-        else target.zero?.(block, rec.addr);
+        else target.zero?.(block, rec.addr, 1);
         break;
       }
       case RAM_FLAG.COMPRESS_PAGE: {
