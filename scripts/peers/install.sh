@@ -3,7 +3,7 @@
 # only, and prints one line per peer with its version.
 #
 #   apt (system):  qemu-system-x86 7.2, qemu-utils, xen-utils-4.17, chromium,
-#                  libvirt-daemon-system, libvirt-clients
+#                  libvirt-daemon-system, libvirt-clients, bzip2, lzop
 #   side by side:  QEMU 5.2 (bullseye) and QEMU 10.0 (bookworm-backports),
 #                  unpacked with dpkg-deb under $PEERS/qemu-R/, never installed
 #                  over the system's 7.2
@@ -22,7 +22,8 @@ export DEBIAN_FRONTEND=noninteractive
 V52='1:5.2+dfsg-11+deb11u3'
 V100='1:10.0.2+ds-2+deb13u1~bpo12+1'
 XEN414='4.14.6-1'
-SYSTEM_PKGS=(qemu-system-x86 qemu-utils xen-utils-4.17 chromium libvirt-daemon-system libvirt-clients)
+# bzip2 and lzop: the compressors libvirt runs for save_image_format 2 and 4 (vmstream runs them the same way).
+SYSTEM_PKGS=(qemu-system-x86 qemu-utils xen-utils-4.17 chromium libvirt-daemon-system libvirt-clients bzip2 lzop)
 # What this script itself runs that a minimal Debian image may lack.
 SCRIPT_PKGS=(xz-utils patch python3 debian-archive-keyring)
 # Binary packages of one QEMU release that make a complete emulator with its own

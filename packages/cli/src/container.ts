@@ -166,6 +166,23 @@ async function openSave(ctx: Ctx, path: string, flags: Flags, ra: RandomAccess, 
   };
 }
 
+/**
+ * A second reader of the same stream (`convert --layout` reads a mapped-ram
+ * file twice): the stream inside the container again, or null for a file
+ * that is no container. Closing it closes the container too.
+ */
+export async function reopenContained(path: string, flags: Flags): Promise<StreamReader | null> {
+  const inner = await openContained({ file: path }, path, flags, {});
+  if (!inner) return null;
+  const src = inner.reader.source;
+  return new StreamReader({
+    ...(src.size !== undefined ? { size: src.size } : {}),
+    read: (into) => src.read(into),
+    ...(src.seek ? { seek: (k: number) => src.seek!(k) } : {}),
+    close: () => inner.close(),
+  });
+}
+
 const n = (x: number) => x.toLocaleString("en-US");
 const kib = (x: number) => (x >= 1 << 20 && x % (1 << 20) === 0 ? `${x / (1 << 20)} MiB` : x >= 1024 && x % 1024 === 0 ? `${x / 1024} KiB` : `${n(x)} bytes`);
 

@@ -212,9 +212,13 @@ load, 1 predicted refusal, 2 usage.
   --capability C   migration capabilities on at the destination (comma-separated)
   --postcopy       postcopy-ram is on at the destination
   --json           {stream, against, loads, causes: [{code, message, subject, fatal}], checked}
+  --snapshot S     (STREAM a qcow2 image) the snapshot whose VM state is the stream
+  --against-snapshot S  (DEST a qcow2 image) the snapshot whose VM state is the probe
+  STREAM and DEST may be qcow2 images or libvirt save images: the stream inside is read.
 
 Examples:
   vmstream preflight saved.mig --against probe.mig --dump dest-vmstate.json
+  vmstream preflight managed.save --against disk.qcow2 --against-snapshot probe
   vmstream preflight saved.mig --qemu qemu-system-x86_64 -- -M pc-q35-7.2 -m 64 -smp 2
 `,
   diff: `vmstream diff A B [--json] [--pages] [--format F] [--snapshot S | --snapshot-a S --snapshot-b S]

@@ -6,7 +6,7 @@
  */
 import { spawn } from "node:child_process";
 import { open } from "node:fs/promises";
-import { MalformedError, RefusedError, type Source } from "@vmstream/framing";
+import { MalformedError, RefusedError, type Source, chunksSource } from "@vmstream/framing";
 import type { RandomAccess } from "./random-access.js";
 import { type Transform, webCompress, webDecompress } from "./transform.js";
 
@@ -81,45 +81,34 @@ function pipeThrough(prog: string, args: string[], input: Source, fault: (msg: s
     }
     child.stdin.end();
   })().catch(() => child.stdin.destroy());
-  const it = child.stdout[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-  let cur: Uint8Array = new Uint8Array(0);
-  let done = false;
   const failed = (): Error => {
     const e = spawnError as NodeJS.ErrnoException | null;
     if (e?.code === "ENOENT") return new RefusedError(`this image needs the '${prog}' program (libvirt runs it too), which is not installed`, 28);
     return fault(e ? e.message : stderr.trim().split("\n").pop() || `${prog} failed`, fed);
   };
+  let done = false;
+  // The program's stdout, chunk by chunk; its end counts only when the program exited 0.
+  async function* output(): AsyncGenerator<Uint8Array> {
+    try {
+      for await (const chunk of child.stdout) yield chunk as Buffer;
+    } catch {
+      done = true;
+      await exited;
+      throw failed();
+    }
+    done = true;
+    await feeding;
+    if ((await exited) !== 0) throw failed();
+  }
+  const src = chunksSource(output());
   return {
-    async read(into) {
-      while (cur.byteLength === 0) {
-        if (done) return 0;
-        let r: IteratorResult<Buffer>;
-        try {
-          r = await it.next();
-        } catch {
-          done = true;
-          await exited;
-          throw failed();
-        }
-        if (r.done) {
-          done = true;
-          await feeding;
-          const code = await exited;
-          if (code !== 0) throw failed();
-          return 0;
-        }
-        cur = r.value;
-      }
-      const n = Math.min(into.byteLength, cur.byteLength);
-      into.set(cur.subarray(0, n));
-      cur = cur.subarray(n);
-      return n;
-    },
+    read: src.read,
     async close() {
       if (!done) {
         done = true;
         child.kill();
       }
+      await src.close?.();
       await input.close?.();
     },
   };

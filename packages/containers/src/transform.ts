@@ -1,4 +1,4 @@
-import { MalformedError, RefusedError, type Source } from "@vmstream/framing";
+import { MalformedError, RefusedError, type Source, webStreamSource } from "@vmstream/framing";
 
 /**
  * A (de)compressor: turns one Source into another. `at` is the file offset
@@ -50,37 +50,12 @@ export function sourceStream(src: Source, onRead?: (n: number) => void): Readabl
   });
 }
 
-/** A web stream read as a Source, with errors mapped by `onError` (so they carry an offset). */
+/** A web stream read as a Source (framing's `webStreamSource`), with errors mapped by `onError` so they carry an offset. */
 export function streamSource(stream: ReadableStream<Uint8Array>, onError: (e: unknown) => Error): Source {
-  const reader = stream.getReader();
-  let cur: Uint8Array = new Uint8Array(0);
-  let done = false;
+  const src = webStreamSource(stream);
   return {
-    async read(into) {
-      while (cur.byteLength === 0) {
-        if (done) return 0;
-        let r: ReadableStreamReadResult<Uint8Array>;
-        try {
-          r = await reader.read();
-        } catch (e) {
-          done = true;
-          throw onError(e);
-        }
-        if (r.done) {
-          done = true;
-          return 0;
-        }
-        cur = r.value;
-      }
-      const n = Math.min(into.byteLength, cur.byteLength);
-      into.set(cur.subarray(0, n));
-      cur = cur.subarray(n);
-      return n;
-    },
-    async close() {
-      done = true;
-      await reader.cancel().catch(() => {});
-    },
+    read: (into) => src.read(into).catch((e: unknown) => Promise.reject(onError(e))),
+    close: async () => src.close?.(),
   };
 }
 

@@ -123,4 +123,34 @@ describe("libvirt save fixtures", () => {
     expect(Buffer.from(out.subarray(0, img.streamOffset)).equals(Buffer.from(bytes.subarray(0, img.streamOffset)))).toBe(true);
     expect(Buffer.from(decompressWith(kind, out.subarray(img.streamOffset))).equals(Buffer.from(original))).toBe(true);
   });
+
+  it.each([
+    ["bzip2", 2],
+    ["lzop", 4],
+  ] as const)("%s (save_image_format %i): an image vmstream writes holds the raw image's stream, read back on the fly; cut short, one fault", async (kind, code) => {
+    const raw = artefact("libvirt-9.0-raw.save");
+    const img = await openSaveImage(bytesRandomAccess(raw));
+    const { nodeCompress } = await import("../src/node.js");
+    const sink = new MemorySink();
+    await writeSaveImage(sink, { xml: img.xml, cookie: img.cookie, wasRunning: 1, compression: kind, dataLen: img.header.dataLen }, img.stream(), nodeCompress);
+    const out = sink.bytes();
+    expect(new DataView(out.buffer, out.byteOffset).getUint32(28, true)).toBe(code);
+    const stream = raw.subarray(img.streamOffset);
+    // The real program reads what vmstream wrote …
+    expect(Buffer.from(decompressWith(kind, out.subarray(img.streamOffset))).equals(Buffer.from(stream))).toBe(true);
+    // … and vmstream reads it back through the same program.
+    const back = await openSaveImage(bytesRandomAccess(out));
+    expect(back.compression).toBe(kind);
+    expect(Buffer.from(await drain(back.stream(nodeDecompress))).equals(Buffer.from(stream))).toBe(true);
+    const cut = await openSaveImage(bytesRandomAccess(out.subarray(0, out.byteLength - 2000)));
+    const t0 = Date.now();
+    const e = await drain(cut.stream(nodeDecompress)).then(
+      () => null,
+      (x: { offset?: number; message: string }) => x,
+    );
+    expect(e?.message).toMatch(new RegExp(`^${kind} stream from offset ${img.streamOffset} is corrupt or cut short: `));
+    expect(e?.offset).toBeGreaterThanOrEqual(img.streamOffset);
+    expect(e?.offset).toBeLessThanOrEqual(out.byteLength - 2000);
+    expect(Date.now() - t0).toBeLessThan(5000);
+  });
 });

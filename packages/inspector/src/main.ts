@@ -1,7 +1,8 @@
 import { families } from "@vmstream/wire-spec";
 import bundledMatrix from "virtual:bundled-matrix";
+import { blobBytes, innerBytes, innerLabel } from "./container.js";
 import { byId, bytes, el, hex } from "./dom.js";
-import type { Fault, Reply, Task } from "./protocol.js";
+import type { ContainerInfo, Fault, Inner, Reply, Task } from "./protocol.js";
 import { renderDiff } from "./view/diff.js";
 import { contentsLine, guestLine } from "./view/headline.js";
 import { HexView } from "./view/hex.js";
@@ -18,6 +19,11 @@ const DECODE_MAX_TEXT = 16 << 20;
 
 interface State {
   file: File;
+  /** The container the file is (qcow2 image, libvirt save image), and the stream inside it on show. */
+  container?: ContainerInfo;
+  inner?: Inner;
+  /** The hex view shows the container file (after a fault of its own), not the stream inside. */
+  hexOnFile?: boolean;
   format?: string;
   located: Located[];
   fault?: Fault;
@@ -37,7 +43,7 @@ const hexView = new HexView(byId("hex"));
 const tree = new TreeView(byId("tree"), (item) => select(item));
 
 /** Run one task in the worker; replies other than progress resolve it. */
-function runTask(task: Task, file: File, label: string, extra: { format?: string; limit?: number; other?: File } = {}): Promise<Reply> {
+function runTask(task: Task, file: File, label: string, extra: { format?: string; limit?: number; other?: File; inner?: Inner } = {}): Promise<Reply> {
   if (!worker) {
     worker = new ParseWorker();
     worker.onmessage = (ev: MessageEvent<Reply>) => {
@@ -78,7 +84,8 @@ function showProgress(label: string, offset: number, size: number): void {
   p.hidden = false;
   const bar = p.querySelector("progress")!;
   bar.value = size ? offset / size : 0;
-  p.querySelector("span")!.textContent = `${label}… ${size ? Math.floor((100 * offset) / size) : 0}%`;
+  // A compressed stream inside a save image has no size until it is read: count bytes instead.
+  p.querySelector("span")!.textContent = size ? `${label}… ${Math.floor((100 * offset) / size)}%` : `${label}… ${offset.toLocaleString("en-US")} bytes`;
 }
 
 const hideProgress = () => {
@@ -104,6 +111,10 @@ function select(clicked: Located): void {
   const key = clicked.path.join("\u0000");
   const known = clicked.length === undefined ? state?.located.find((x) => x.path.join("\u0000") === key) : undefined;
   const item = known ?? clicked;
+  if (state?.hexOnFile && state.container && state.inner) {
+    state.hexOnFile = false; // tree items are at stream offsets
+    hexView.setFile(innerBytes(state.file, state.container, state.inner));
+  }
   byId("hex-title").textContent = `${item.label} at ${hex(item.offset)}${item.length !== undefined ? `, ${item.length.toLocaleString("en-US")} bytes` : ""}`;
   hexView.show(item.offset, { start: item.offset, end: item.offset + (item.length ?? 1) });
 }
@@ -137,17 +148,58 @@ function cancel(): void {
   pending.clear();
 }
 
+/** What a task reads: the file, or the stream inside the container (and --format when forced). */
+const taskInput = (s: State) => ({ ...s.forced, ...(s.inner ? { inner: s.inner } : {}) });
+
+/** The name error lines give the stream: the file, or `disk.qcow2 [snapshot 1 snap-a]`. */
+const streamLabel = (s: State) => (s.container && s.inner ? innerLabel(s.file.name, s.container, s.inner) : s.file.name);
+
 async function openFile(file: File): Promise<void> {
   cancel();
   state = { file, located: [], views: {} };
   const mine = state;
   byId("intro").hidden = true;
   byId("diff-view").hidden = true;
+  byId("container-box").hidden = true;
+  byId("container-body").replaceChildren();
+  byId("container-title").textContent = "";
+  byId("file-name").textContent = file.name;
+  byId("file-size").textContent = bytes(file.size);
+  resetStreamView();
+  hexView.setFile(blobBytes(file));
+
+  // A qcow2 image or a libvirt save image is shown first; then the stream inside it.
+  const c = await runTask("container", file, "reading the container");
+  if (state !== mine) return;
+  if (c.kind === "fault") return containerFault(mine, c.format ?? "unknown", c.fault);
+  if (c.kind === "error") {
+    if (c.message !== "cancelled") setVerify("error", `could not read the file: ${c.message}`);
+    return;
+  }
+  const info = c.kind === "container" ? c.container : null;
+  if (!info) return openStream(mine);
+  mine.container = info;
+  showContainer(mine, info);
+  if (info.refused) {
+    byId("format").textContent = info.format;
+    tree.show({ note: info.refused });
+    setVerify("error", info.refused);
+    return;
+  }
+  if (info.kind === "libvirt-save") return openInner(mine, { kind: "libvirt-save" });
+  const withState = (info.snapshots ?? []).filter((x) => x.vmStateSize > 0);
+  if (withState.length === 1) return openInner(mine, { kind: "qcow2", snapshot: withState[0]!.id });
+  byId("format").textContent = info.format;
+  const why = withState.length === 0 ? `no snapshot of this image holds a VM state (${info.snapshots?.length ?? 0} snapshots)` : `${withState.length} snapshots hold a VM state: pick one above`;
+  tree.show({ note: why });
+  setVerify(withState.length === 0 ? "error" : "pending", why);
+}
+
+/** The stream panes emptied, for a new file or another snapshot of the same image. */
+function resetStreamView(): void {
   byId("summary").hidden = false;
   byId("panes").hidden = false;
   resetPageMap();
-  byId("file-name").textContent = file.name;
-  byId("file-size").textContent = bytes(file.size);
   byId("format").textContent = "detecting…";
   byId("format-title").textContent = "";
   showHeadline(undefined);
@@ -156,12 +208,77 @@ async function openFile(file: File): Promise<void> {
   delete byId("tree").dataset.view;
   selectView("summary");
   setVerify("pending", "…");
-  hexView.setFile(file);
   byId("hex-title").textContent = "";
+}
 
+/** Show the stream inside the container: a snapshot's VM state, or the save image's stream. */
+function openInner(from: State, inner: Inner): Promise<void> {
+  cancel();
+  state = { file: from.file, located: [], views: {}, ...(from.container ? { container: from.container } : {}), inner };
+  resetStreamView();
+  if (from.container) {
+    hexView.setFile(innerBytes(from.file, from.container, inner));
+    markSnapshot(inner);
+  }
+  return openStream(state);
+}
+
+/**
+ * A fault of the container itself (its header or tables, or met while its
+ * stream was read): the line the CLI prints, and the file's bytes at the
+ * offset in the file.
+ */
+function containerFault(s: State, format: string, f: Fault): void {
+  if (!s.inner) {
+    byId("format").textContent = format;
+    tree.show({ note: "The container could not be read; see its bytes on the right." });
+  }
+  const line = `${s.file.name}: ${format}: offset ${f.offset}: ${f.message}`;
+  setVerify("invalid", `✘ invalid at offset ${f.offset} (${hex(f.offset)}) `, el("div", { class: "mono line", "data-testid": "fault-line" }, line));
+  s.fault = f;
+  s.hexOnFile = true;
+  hexView.setFile(blobBytes(s.file));
+  hexView.setFault(f.offset);
+  byId("hex-title").textContent = `fault in the ${s.container?.kind ?? "file"} at ${hex(f.offset)} (an offset in the file)`;
+  hexView.show(f.offset, { start: f.offset, end: f.offset + 1 });
+}
+
+function showContainer(s: State, info: ContainerInfo): void {
+  byId("container-box").hidden = false;
+  byId("container-title").textContent = `${s.file.name}: ${info.title}`;
+  const body = byId("container-body");
+  const parts: Node[] = [];
+  if (info.lines.length) parts.push(el("dl", {}, ...info.lines.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)])));
+  if (info.snapshots) {
+    const head = el("tr", {}, ...["id", "name", "date", "VM clock", "VM state", "icount", "VM state at", ""].map((h) => el("th", {}, h)));
+    const rows = info.snapshots.map((x) => {
+      const show = x.vmStateSize > 0 ? el("button", { type: "button", "data-testid": `snapshot-${x.id}` }, "show its VM state") : el("span", { class: "muted" }, "disk only");
+      show.addEventListener("click", () => {
+        if (state?.file === s.file) void openInner(state, { kind: "qcow2", snapshot: x.id });
+      });
+      const state_ = x.vmStateSize > 0 ? `${x.vmStateSize.toLocaleString("en-US")} B` : "none";
+      return el("tr", { "data-snapshot": x.id }, ...[x.id, x.name, x.date, x.clock, state_, x.icount, x.vmStateSize ? hex(x.vmStateOffset) : "-"].map((c) => el("td", {}, c)), el("td", {}, show));
+    });
+    parts.push(info.snapshots.length ? el("table", { "data-testid": "snapshots" }, head, ...rows) : el("p", { class: "muted" }, "no internal snapshots"));
+  }
+  if (info.xml !== undefined) parts.push(el("details", {}, el("summary", {}, "domain XML"), el("pre", { "data-testid": "container-xml" }, info.xml)));
+  if (info.cookie !== undefined) parts.push(el("details", {}, el("summary", {}, "cookie XML"), el("pre", {}, info.cookie)));
+  if (info.refused) parts.push(el("p", { class: "invalid", "data-testid": "container-refused" }, info.refused));
+  body.replaceChildren(...parts);
+}
+
+function markSnapshot(inner: Inner): void {
+  for (const tr of byId("container-body").querySelectorAll("tr[data-snapshot]")) {
+    tr.classList.toggle("current", inner.kind === "qcow2" && tr.getAttribute("data-snapshot") === inner.snapshot);
+  }
+}
+
+/** Inspect, then verify, the stream: the file itself or the one inside its container. */
+async function openStream(mine: State): Promise<void> {
+  const file = mine.file;
   const forced = formatSelect.value ? { format: formatSelect.value } : {};
   mine.forced = forced;
-  const ins = await runTask("inspect", file, "inspecting", forced);
+  const ins = await runTask("inspect", file, "inspecting", taskInput(mine));
   if (state !== mine) return;
   if (ins.kind === "inspected") {
     mine.views.summary = ins.json;
@@ -182,19 +299,22 @@ async function openFile(file: File): Promise<void> {
       tree.show({ note: "The codec could not show anything before the fault; see the bytes on the right." });
     }
     byId("tree").dataset.view = "summary";
-    showFault(ins.fault, "inspect");
+    // The container's own fault (a file offset) is shown once verify meets it too.
+    if (!ins.fault.inContainer) showFault(ins.fault, "inspect");
   } else if (ins.kind === "error") {
     if (ins.message === "cancelled") return;
     byId("format").textContent = mine.format ?? "unknown";
     tree.show({ error: ins.message });
   }
 
-  const ver = await runTask("verify", file, "verifying", forced);
+  const ver = await runTask("verify", file, "verifying", taskInput(mine));
   if (state !== mine) return;
   if (ver.kind === "verified") {
     setVerify("valid", `✔ valid — ${ver.items.toLocaleString("en-US")} records, ${ver.bytes.toLocaleString("en-US")} bytes`, ...ver.notes.map((n) => el("div", { class: "note" }, `note: ${n}`)));
+  } else if (ver.kind === "fault" && ver.fault.inContainer && mine.container) {
+    containerFault(mine, mine.container.format, ver.fault);
   } else if (ver.kind === "fault") {
-    const line = `${file.name}: ${ver.format ?? mine.format ?? "unknown"}: offset ${ver.fault.offset}: ${ver.fault.message}`;
+    const line = `${streamLabel(mine)}: ${ver.format ?? mine.format ?? "unknown"}: offset ${ver.fault.offset}: ${ver.fault.message}`;
     const jump = el("button", { type: "button" }, "show the bytes");
     jump.addEventListener("click", () => showFault(ver.fault, "verify"));
     setVerify("invalid", `✘ invalid at offset ${ver.fault.offset} (${hex(ver.fault.offset)}) `, jump, el("div", { class: "mono line", "data-testid": "fault-line" }, line));
@@ -224,6 +344,14 @@ function placeFor(v: View, s: State): ((key: string, path: string[]) => { offset
   return (key, path) => (path.length === 1 ? byName.get(key) : undefined);
 }
 
+/** Bytes of the stream shown: the file's, a snapshot's VM state, or a save image's (compressed) stream. */
+function streamSize(s: State): number {
+  if (!s.container || !s.inner) return s.file.size;
+  const inner = s.inner;
+  if (inner.kind === "qcow2") return s.container.snapshots?.find((x) => x.id === inner.snapshot)?.vmStateSize ?? s.file.size;
+  return s.file.size - (s.container.streamOffset ?? 0);
+}
+
 function selectView(v: View): void {
   for (const x of ["summary", "analyze", "decode"] as const) byId(`view-${x}`).setAttribute("aria-selected", String(x === v));
 }
@@ -237,11 +365,11 @@ async function showView(v: View): Promise<void> {
     byId("tree").dataset.view = v;
     return;
   }
-  if (v === "decode" && s.file.size > DECODE_MAX_FILE) {
+  if (v === "decode" && streamSize(s) > DECODE_MAX_FILE) {
     tree.show({ note: `The lossless JSON view is for streams up to ${bytes(DECODE_MAX_FILE)}; use 'vmstream decode' for this one.` });
     return;
   }
-  const r = await runTask(v === "analyze" ? "analyze" : "decode", s.file, v === "analyze" ? "reading device state" : "decoding", { ...s.forced, limit: DECODE_MAX_TEXT });
+  const r = await runTask(v === "analyze" ? "analyze" : "decode", s.file, v === "analyze" ? "reading device state" : "decoding", { ...taskInput(s), limit: DECODE_MAX_TEXT });
   if (state !== s) return;
   let value: unknown;
   if (r.kind === "inspected") value = r.json;
@@ -260,7 +388,8 @@ async function showView(v: View): Promise<void> {
 const formatSelect = byId<HTMLSelectElement>("format-select");
 for (const f of families) for (const v of f.versions) formatSelect.append(el("option", { value: `${f.name}@${v.version}` }, `${f.name}@${v.version}`));
 formatSelect.addEventListener("change", () => {
-  if (state) void openFile(state.file);
+  if (state?.container && state.inner) void openInner(state, state.inner);
+  else if (state) void openFile(state.file);
   else if (lastDiff && !byId("diff-view").hidden) void openDiff(...lastDiff);
 });
 
@@ -368,7 +497,7 @@ async function showPageMap(): Promise<void> {
   byId("pagemap-run").hidden = true;
   const box = byId("pagemap");
   box.replaceChildren(el("p", { class: "muted" }, "reading every RAM record…"));
-  const r = await runTask("pagemap", s.file, "mapping pages", s.forced);
+  const r = await runTask("pagemap", s.file, "mapping pages", taskInput(s));
   if (state !== s) return;
   if (r.kind === "pagemap") renderPageMap(box, r.map, r.fault ? `offset ${r.fault.offset} (${hex(r.fault.offset)}): ${r.fault.message}` : undefined);
   else if (r.kind === "fault") box.replaceChildren(el("p", { class: "invalid" }, `offset ${r.fault.offset}: ${r.fault.message}`));

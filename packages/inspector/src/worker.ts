@@ -4,23 +4,24 @@
  * neither blocks the page nor sits whole in memory. The page only ever slices
  * small windows for the hex view.
  */
-import { type CodecOptions, type FamilyCodec, RefusedError, StreamReader, WireError, jsonText } from "@vmstream/framing";
+import { type CodecOptions, type FamilyCodec, RefusedError, type Source, StreamReader, WireError, jsonText } from "@vmstream/framing";
 import { DETECT_BYTES, codecFor, detect, familyTitle, parseFormat } from "@vmstream/codecs/all";
 import { walkPageRuns } from "@vmstream/vmstate";
+import { containerOf, describeContainer, lazySource, openInner, streamToCompare } from "./container.js";
 import { diffFiles } from "./diff.js";
 import { fileSource } from "./file-source.js";
 import { PageMapBuilder } from "./page-map.js";
-import type { Reply, Request } from "./protocol.js";
+import type { Inner, Reply, Request } from "./protocol.js";
 
 const post = (r: Reply) => (self as unknown as { postMessage(m: Reply): void }).postMessage(r);
 
 /** Codec JSON may hold bigint and Uint8Array: give the page the lossless JSON form. */
 const plain = (v: unknown): unknown => JSON.parse(jsonText(v));
 
-function reader(req: Request, file = req.file, label?: string): StreamReader {
+/** A reader that posts progress a few times a second; `label` names the pass (diff). */
+function streamReader(req: Request, source: Source, size: number, label?: string): StreamReader {
   let last = 0;
-  const size = file.size;
-  return new StreamReader(fileSource(file), {
+  return new StreamReader(source, {
     onProgress(offset) {
       const now = Date.now();
       if (now - last < 100) return; // a few updates a second are plenty
@@ -30,12 +31,40 @@ function reader(req: Request, file = req.file, label?: string): StreamReader {
   });
 }
 
-async function pick(req: Request, file = req.file): Promise<{ codec: FamilyCodec; version: string }> {
+/** The file's bytes, or those of the stream inside the container it is (`req.inner`). */
+async function reader(req: Request): Promise<StreamReader> {
+  if (!req.inner) return streamReader(req, fileSource(req.file), req.file.size);
+  const inner = await openInner(req.file, req.inner);
+  // A compressed stream's size is not known before it is read: progress then counts bytes only.
+  return streamReader(req, containerFaults(inner.source), inner.size ?? 0);
+}
+
+/** Faults thrown by the container's own reads carry file offsets: marked, so the page names the file (as the CLI does). */
+const OWN = new WeakSet<object>();
+function containerFaults(src: Source): Source {
+  const own = (e: unknown) => {
+    if (e instanceof WireError) OWN.add(e);
+    return Promise.reject(e);
+  };
+  return {
+    ...(src.size !== undefined ? { size: src.size } : {}),
+    read: (into) => src.read(into).catch(own),
+    ...(src.seek ? { seek: (n: number) => src.seek!(n).catch(own) } : {}),
+    ...(src.close ? { close: () => src.close!() } : {}),
+  };
+}
+
+async function pick(req: Request, file = req.file, r?: StreamReader): Promise<{ codec: FamilyCodec; version: string }> {
   if (req.format) {
     const f = parseFormat(req.format);
     return { codec: codecFor(f.family), version: f.version };
   }
-  const head = new Uint8Array(await file.slice(0, DETECT_BYTES).arrayBuffer());
+  let head: Uint8Array;
+  if (r && req.inner) {
+    // The stream inside a container: its first bytes come through the container's reader.
+    await r.fill(DETECT_BYTES);
+    head = r.peek(Math.min(r.buffered, DETECT_BYTES));
+  } else head = new Uint8Array(await file.slice(0, DETECT_BYTES).arrayBuffer());
   const found = detect(head);
   if (!found) {
     throw new WireError(
@@ -47,19 +76,55 @@ async function pick(req: Request, file = req.file): Promise<{ codec: FamilyCodec
   return found;
 }
 
+/** The codec of the stream inside a container, from its first bytes (or --format). */
+async function pickInner(req: Request, file: File, inner: Inner): Promise<{ codec: FamilyCodec; version: string }> {
+  const r = streamReader(req, (await openInner(file, inner)).source, 0);
+  try {
+    return await pick({ ...req, inner }, file, r);
+  } finally {
+    await r.close().catch(() => {});
+  }
+}
+
 async function run(req: Request): Promise<void> {
   let format: string | undefined;
-  const r = reader(req);
+  let r: StreamReader | undefined;
   try {
+    if (req.task === "container") {
+      const kind = await containerOf(req.file);
+      const f = { v: kind ?? "" };
+      try {
+        post({ id: req.id, kind: "container", container: kind ? await describeContainer(req.file, kind, f) : null });
+      } finally {
+        format = f.v || undefined;
+      }
+      return;
+    }
     if (req.task === "diff") {
       const other = req.other;
       if (!other) throw new Error("diff needs two files");
-      await r.close();
-      const diff = await diffFiles(req.file, other, { pick: (f) => pick(req, f), reader: (f, label) => reader(req, f, label) });
+      // A qcow2 snapshot or a save image is compared by the stream inside, as `vmstream diff` does.
+      const inner = new Map<File, { inner: Inner; size: number | undefined }>();
+      for (const f of [req.file, other]) {
+        const i = await streamToCompare(f);
+        if (!i) continue;
+        const o = await openInner(f, i); // for its size; each pass opens its own
+        await o.source.close?.();
+        inner.set(f, { inner: i, size: o.size });
+      }
+      const diff = await diffFiles(req.file, other, {
+        pick: (f) => (inner.has(f) ? pickInner(req, f, inner.get(f)!.inner) : pick(req, f)),
+        reader: (f, label) => {
+          const i = inner.get(f);
+          if (!i) return streamReader(req, fileSource(f), f.size, label);
+          return streamReader(req, lazySource(async () => (await openInner(f, i.inner)).source, i.size), i.size ?? 0, label);
+        },
+      });
       post({ id: req.id, kind: "diffed", diff: plain(diff) as typeof diff });
       return;
     }
-    const { codec, version } = await pick(req);
+    r = await reader(req);
+    const { codec, version } = await pick(req, req.file, r);
     format = `${codec.family}@${version}`;
     post({ id: req.id, kind: "detected", format, title: familyTitle(codec.family) });
     const opts: CodecOptions = {};
@@ -121,14 +186,14 @@ async function run(req: Request): Promise<void> {
         id: req.id,
         kind: "fault",
         ...(format ? { format } : {}),
-        fault: { offset: e.offset, message: e.message, code: e.code, path: e.path },
+        fault: { offset: e.offset, message: e.message, code: e.code, path: e.path, ...(OWN.has(e) ? { inContainer: true } : {}) },
         ...(partial ? { partial } : {}),
       });
     } else {
       post({ id: req.id, kind: "error", message: (e as Error)?.message ?? String(e) });
     }
   } finally {
-    await r.close().catch(() => {});
+    await r?.close().catch(() => {});
   }
 }
 

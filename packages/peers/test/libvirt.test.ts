@@ -62,12 +62,13 @@ describe.skipIf(!present)("libvirt (Debian libvirt-daemon-system 9.0) without sy
   /*
    * libvirt restores save images vmstream wrote (issue 17): the QEMU stream of
    * a fixture save image, wrapped by `vmstream wrap-save` around a new domain
-   * XML (own name, UUID and disk), raw and xz; a cut stream is the control.
+   * XML (own name, UUID and disk), raw, xz, bzip2 and lzop (libvirt runs
+   * `bzip2 -dc` and `lzop -dc` itself); a cut stream is the control.
    * Here, in the same file as the test above, so the two never share or stop
    * each other's libvirtd.
    */
   const FIXTURE = join(import.meta.dirname, "../../../fixtures/artefacts/libvirt-9.0-raw.save");
-  test.for(["raw", "xz", "cut"])("virsh restore of a %s save image vmstream wrote", { timeout: 180_000 }, async (kind) => {
+  test.for(["raw", "xz", "bzip2", "lzop", "cut"])("virsh restore of a %s save image vmstream wrote", { timeout: 180_000 }, async (kind) => {
     chmodSync(dir, 0o755); // QEMU runs as libvirt-qemu and must reach the disk
     const j = JSON.parse((await vmstream(["inspect", FIXTURE, "--json", "--xml"])).stdout);
     const name = `vmstream-restore-${kind}-${process.pid}`;

@@ -3,6 +3,7 @@ import { WireError } from "@vmstream/framing";
 import { type Command, formatOptions } from "../command.js";
 import { UsageError } from "../errors.js";
 import { openInput, openOutput, withOutput } from "../io.js";
+import { reopenContained } from "../container.js";
 import { withInput } from "../input.js";
 import { type Ctx, guarded } from "../report.js";
 
@@ -32,7 +33,8 @@ export const convert: Command = {
           if (typeof flags.layout === "string") {
             opts["layout"] = flags.layout;
             // A mapped-ram file lists its blocks between their pages: a plain stream needs them first.
-            if (inPath !== "-") opts["reopen"] = () => openInput(inPath!);
+            // In a container, the stream inside is read again (a snapshot's VM state, a save image's stream).
+            if (inPath !== "-") opts["reopen"] = async () => (await reopenContained(inPath!, flags)) ?? openInput(inPath!);
           }
           await codec.convert(reader, version, to, s, opts);
         }),

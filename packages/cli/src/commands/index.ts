@@ -13,6 +13,9 @@ const schemaDiff: Command = {
 const preflight: Command = {
   options: {
     against: { type: "string" },
+    /** qcow2 images: the snapshot of STREAM and of DEST (container.ts). */
+    snapshot: { type: "string" },
+    "against-snapshot": { type: "string" },
     dump: { type: "string" },
     qemu: { type: "string" },
     uuid: { type: "string" },

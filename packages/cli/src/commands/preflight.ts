@@ -6,10 +6,11 @@
  * invalid stream), 2 usage.
  */
 import { open, readFile } from "node:fs/promises";
-import { WireError, parseJsonBytes } from "@vmstream/framing";
+import { type StreamReader, WireError, parseJsonBytes } from "@vmstream/framing";
 import { type PreflightDest, type PreflightResult, type QemuSummary, type StreamFacts, preflight, streamFacts, summarize } from "@vmstream/vmstate";
 import type { Flags } from "../command.js";
 import { UsageError } from "../errors.js";
+import { containerKind, openContained } from "../container.js";
 import { openInput, writeStdout } from "../io.js";
 import { type Ctx, guarded } from "../report.js";
 import { DestinationDoesNotStart, probeQemu } from "./preflight-probe.js";
@@ -33,10 +34,36 @@ async function head(path: string): Promise<Uint8Array> {
 
 const isStream = (b: Uint8Array) => b.length >= 8 && new DataView(b.buffer, b.byteOffset, 8).getUint32(0) === QEMU_MAGIC;
 
-/** The vmdesc JSON, read from the file where the summary found it. */
-async function readVmdesc(path: string, sum: QemuSummary): Promise<unknown> {
+/**
+ * The QEMU stream in `path`: the file itself, or the stream inside a qcow2
+ * snapshot (`snapshot`, or the only one with VM state) or a libvirt save
+ * image. `label` is how error lines name it (`disk.qcow2 [snapshot 1 snap-a]`).
+ */
+async function openStream(ctx: Ctx, path: string, snapshot: string | undefined): Promise<{ reader: StreamReader; label: string; close(): Promise<void> }> {
+  const inner = await openContained(ctx, path, snapshot === undefined ? {} : { snapshot }, {});
+  if (inner) return { reader: inner.reader, label: inner.label, close: () => inner.close() };
+  const reader = await openInput(path);
+  return { reader, label: path, close: () => reader.close() };
+}
+
+/** The vmdesc JSON, read from the file (or the stream inside the container) where the summary found it. */
+async function readVmdesc(path: string, snapshot: string | undefined, sum: QemuSummary): Promise<unknown> {
   const v = sum.vmdesc;
   if (!v || v.offset < 0) return null;
+  if (await containerKind(path)) {
+    // No offsets into the stream of a container: read on to the trailer (a snapshot's VM state seeks there).
+    const s = await openStream({ file: path }, path, snapshot);
+    try {
+      await s.reader.skip(v.offset, "stream before the vmdesc");
+      const b = new Uint8Array(v.length + 5);
+      await s.reader.readInto(b, "vmdesc");
+      return JSON.parse(new TextDecoder("latin1").decode(b.subarray(5)).replace(/\0+$/, ""));
+    } catch {
+      return null;
+    } finally {
+      await s.close();
+    }
+  }
   const fh = await open(path, "r");
   try {
     // The summary's offset is the trailer's marker byte, then a be32 length, then `length` bytes of JSON.
@@ -51,25 +78,31 @@ async function readVmdesc(path: string, sum: QemuSummary): Promise<unknown> {
   }
 }
 
-/** Read a stream's facts; an invalid stream is a WireError (exit 1) naming the offset. */
-export async function readStreamFacts(ctx: Ctx, path: string): Promise<StreamFacts> {
-  const h = await head(path);
+/**
+ * Read a stream's facts; an invalid stream is a WireError (exit 1) naming the
+ * offset. PATH may be a qcow2 image (`snapshot` picks one) or a libvirt save
+ * image: the stream inside is read, and error lines name it.
+ */
+export async function readStreamFacts(ctx: Ctx, path: string, snapshot?: string): Promise<StreamFacts> {
+  await head(path); // an unreadable path is a usage error
   ctx.file = path;
-  if (!isStream(h)) throw new WireError("MALFORMED", "not a QEMU savevm stream (no QEVM magic)", 0);
-  const version = new DataView(h.buffer, h.byteOffset, 8).getUint32(4);
-  ctx.format = `qemu@${version}`;
-  const input = await openInput(path);
+  const s = await openStream(ctx, path, snapshot);
   let sum: QemuSummary;
   try {
-    sum = await summarize(input, String(version), {});
+    await s.reader.fill(8);
+    const h = s.reader.peek(Math.min(s.reader.buffered, 8));
+    if (!isStream(h)) throw new WireError("MALFORMED", "not a QEMU savevm stream (no QEVM magic)", 0);
+    const version = new DataView(h.buffer, h.byteOffset, 8).getUint32(4);
+    ctx.format = `qemu@${version}`;
+    sum = await summarize(s.reader, String(version), {});
   } finally {
-    await input.close();
+    await s.close();
   }
   // A stream vmstream cannot read to the end (a RAM layout it does not know yet) still has its
   // configuration first: check what was read, and say where reading stopped.
   if (sum.fault && !sum.configuration) throw new WireError("MALFORMED", sum.fault.message, sum.fault.offset);
-  const facts = streamFacts(sum, sum.fault ? null : await readVmdesc(path, sum));
-  if (sum.fault) facts.partial = `${path} read up to offset ${sum.fault.offset} (${sum.fault.message}): sections and RAM blocks after it not checked`;
+  const facts = streamFacts(sum, sum.fault ? null : await readVmdesc(path, snapshot, sum));
+  if (sum.fault) facts.partial = `${s.label} read up to offset ${sum.fault.offset} (${sum.fault.message}): sections and RAM blocks after it not checked`;
   return facts;
 }
 
@@ -97,13 +130,18 @@ export async function preflightCommand(pos: string[], flags: Flags): Promise<voi
   // Unreadable paths are usage errors, before any input is judged.
   for (const p of [against, dumpPath]) if (p) await head(p);
   await guarded(ctx, async () => {
-    const stream = await readStreamFacts(ctx, streamPath!);
+    const snap = (f: unknown) => (typeof f === "string" ? f : undefined);
+    const stream = await readStreamFacts(ctx, streamPath!, snap(flags.snapshot));
     const dest: PreflightDest = {};
     const sources: string[] = [];
     for (const p of [against, dumpPath]) {
       if (!p) continue;
-      if (isStream(await head(p))) {
-        dest.probe = await readStreamFacts(ctx, p);
+      // A probe stream, bare or inside a qcow2 snapshot or a save image; anything else is a dump.
+      if (isStream(await head(p)) || (await containerKind(p)) !== null) {
+        dest.probe = await readStreamFacts(ctx, p, p === against ? snap(flags["against-snapshot"]) : undefined).catch((e) => {
+          // The destination's snapshot is picked with its own flag.
+          throw e instanceof UsageError ? new UsageError(e.message.replace("--snapshot", "--against-snapshot")) : e;
+        });
         sources.push(`probe ${p}`);
       } else {
         dest.dump = await readDumpFile(ctx, p);

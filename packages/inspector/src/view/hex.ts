@@ -1,3 +1,4 @@
+import type { HexBytes } from "../container.js";
 import { el, hex } from "../dom.js";
 
 /** Bytes shown at once: small enough to slice from a 1 GiB file instantly. */
@@ -10,11 +11,12 @@ export interface Mark {
 }
 
 /**
- * A hex dump of a window of the file, read with `File.slice` (no whole-file
- * read). The selected item's bytes are highlighted, the fault byte in red.
+ * A hex dump of a window of the stream, read a window at a time (`File.slice`
+ * for a file, the container's own reads for the stream inside one; never the
+ * whole file). The selected item's bytes are highlighted, the fault byte in red.
  */
 export class HexView {
-  private file: File | undefined;
+  private file: HexBytes | undefined;
   private base = 0;
   private selection: Mark | undefined;
   private fault: number | undefined;
@@ -22,7 +24,7 @@ export class HexView {
 
   constructor(private readonly root: HTMLElement) {}
 
-  setFile(file: File | undefined): void {
+  setFile(file: HexBytes | undefined): void {
     this.file = file;
     this.base = 0;
     this.selection = undefined;
@@ -48,17 +50,26 @@ export class HexView {
       this.root.replaceChildren(el("p", { class: "muted" }, "Select a record or section to see its bytes."));
       return;
     }
-    const end = Math.min(f.size, this.base + WINDOW);
-    const data = new Uint8Array(await f.slice(this.base, end).arrayBuffer());
+    let data: Uint8Array;
+    try {
+      data = await f.read(this.base, f.size === undefined ? this.base + WINDOW : Math.min(f.size, this.base + WINDOW));
+    } catch (e) {
+      // A container's own fault met on the way (a cut gzip stream): shown, not thrown.
+      if (seq === this.seq) this.root.replaceChildren(el("p", { class: "invalid" }, `cannot show these bytes: ${(e as Error)?.message ?? e}`));
+      return;
+    }
     if (seq !== this.seq) return; // a newer request won
+    const end = this.base + data.byteLength;
+    // A compressed stream's size is known once a window comes back short.
+    const size = f.size ?? (data.byteLength < WINDOW ? end : undefined);
     const nav = el(
       "div",
       { class: "hexnav" },
       this.button("◀", this.base > 0, () => this.move(-WINDOW)),
       " ",
-      el("span", {}, `${hex(this.base)} – ${hex(Math.max(this.base, end - 1))} of ${f.size.toLocaleString("en-US")} bytes`),
+      el("span", {}, `${hex(this.base)} – ${hex(Math.max(this.base, end - 1))} of ${size === undefined ? "?" : size.toLocaleString("en-US")} bytes`),
       " ",
-      this.button("▶", end < f.size, () => this.move(WINDOW)),
+      this.button("▶", size === undefined || end < size, () => this.move(WINDOW)),
     );
     const sel = this.selection;
     const rows = el("div", { class: "hexrows", "data-testid": "hex" });
@@ -78,15 +89,16 @@ export class HexView {
       }
       rows.append(el("div", { class: "hexrow" }, el("span", { class: "ho" }, hex(this.base + r, 8)), "  ", hexCells, " ", ascii));
     }
-    if (this.fault !== undefined && this.fault >= f.size && end === f.size) {
-      rows.append(el("div", { class: "hexrow eof fault-line" }, `⟂ end of file at ${hex(f.size)}: the fault is here (bytes missing)`));
+    if (this.fault !== undefined && size !== undefined && this.fault >= size && end === size) {
+      rows.append(el("div", { class: "hexrow eof fault-line" }, `⟂ end of file at ${hex(size)}: the fault is here (bytes missing)`));
     }
     this.root.replaceChildren(nav, rows);
   }
 
   private move(by: number): void {
     if (!this.file) return;
-    this.base = Math.max(0, Math.min(this.base + by, Math.max(0, this.file.size - 1)));
+    const last = this.file.size === undefined ? Number.MAX_SAFE_INTEGER : Math.max(0, this.file.size - 1);
+    this.base = Math.max(0, Math.min(this.base + by, last));
     this.base -= this.base % ROW;
     void this.render();
   }
