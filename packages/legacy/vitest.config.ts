@@ -1,7 +1,8 @@
+import { fileURLToPath } from "node:url";
 import { defineProject } from "vitest/config";
 
 export default defineProject({
   resolve: { conditions: ["@vmstream/source"] },
   ssr: { resolve: { conditions: ["@vmstream/source"] } },
-  test: { name: "legacy", include: ["test/**/*.test.ts"], testTimeout: 60_000 },
+  test: { setupFiles: [fileURLToPath(new URL("../../scripts/vitest/fc-seed.mjs", import.meta.url))], name: "legacy", include: ["test/**/*.test.ts"], testTimeout: 60_000 },
 });
