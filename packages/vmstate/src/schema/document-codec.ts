@@ -11,7 +11,7 @@
 import { type ByteReader, type ByteWriter, MalformedError, WireError, fromBase64, safeObject } from "@vmstream/framing";
 import type { ElementCodec, FieldPlan, RunContext, VmsdPlan } from "./plan-types.js";
 import { loadVmsd, saveVmsd } from "./run.js";
-import type { State, VmsdField, VmdescSlot } from "./types.js";
+import type { FieldType, State, VmsdField, VmdescSlot } from "./types.js";
 
 const bad = (what: string, v: unknown): MalformedError =>
   new MalformedError(`${what}`, 0, { found: JSON.stringify(v)?.slice(0, 80) ?? String(v) });
@@ -60,26 +60,33 @@ function intOf(v: unknown, signed: boolean, size: number): bigint | number {
   return b;
 }
 
+interface IntElement {
+  signed: boolean;
+  read(r: ByteReader): number | string;
+  write(w: ByteWriter, n: number | bigint): void;
+}
+
+/** vmdesc ints by width (the parser picks the type from the entry's size): 64-bit ones are decimal strings in the document. */
+const INTS: Partial<Record<FieldType, IntElement>> = {
+  int8: { signed: true, read: (r) => r.i8(), write: (w, n) => w.u8(Number(n) & 0xff) },
+  int16: { signed: true, read: (r) => r.i16be(), write: (w, n) => w.u16be(Number(n) & 0xffff) },
+  int32: { signed: true, read: (r) => r.i32be(), write: (w, n) => w.u32be(Number(n) >>> 0) },
+  int64: { signed: true, read: (r) => r.i64be().toString(), write: (w, n) => w.i64be(n as bigint) },
+  uint8: { signed: false, read: (r) => r.u8(), write: (w, n) => w.u8(Number(n) & 0xff) },
+  uint16: { signed: false, read: (r) => r.u16be(), write: (w, n) => w.u16be(Number(n) & 0xffff) },
+  uint32: { signed: false, read: (r) => r.u32be(), write: (w, n) => w.u32be(Number(n) >>> 0) },
+  uint64: { signed: false, read: (r) => r.u64be().toString(), write: (w, n) => w.u64be(n as bigint) },
+};
+
 /** The element codec of a vmdesc field: how one element's bytes become a document value and back. */
 function documentElement(f: VmsdField, s: VmdescSlot, nested: (() => VmsdPlan) | null): ElementCodec {
   const size = s.size;
+  const int = INTS[f.type];
+  if (int) {
+    const { signed, read, write } = int;
+    return { minWire: size, load: read, save: (w, v) => write(w, intOf(v, signed, size)) };
+  }
   switch (f.type) {
-    case "int8":
-      return { minWire: 1, load: (r) => r.i8(), save: (w, v) => void w.u8(Number(intOf(v, true, 1)) & 0xff) };
-    case "int16":
-      return { minWire: 2, load: (r) => r.i16be(), save: (w, v) => void w.u16be(Number(intOf(v, true, 2)) & 0xffff) };
-    case "int32":
-      return { minWire: 4, load: (r) => r.i32be(), save: (w, v) => void w.u32be(Number(intOf(v, true, 4)) >>> 0) };
-    case "int64":
-      return { minWire: 8, load: (r) => r.i64be().toString(), save: (w, v) => void w.i64be(intOf(v, true, 8) as bigint) };
-    case "uint8":
-      return { minWire: 1, load: (r) => r.u8(), save: (w, v) => void w.u8(Number(intOf(v, false, 1)) & 0xff) };
-    case "uint16":
-      return { minWire: 2, load: (r) => r.u16be(), save: (w, v) => void w.u16be(Number(intOf(v, false, 2)) & 0xffff) };
-    case "uint32":
-      return { minWire: 4, load: (r) => r.u32be(), save: (w, v) => void w.u32be(Number(intOf(v, false, 4)) >>> 0) };
-    case "uint64":
-      return { minWire: 8, load: (r) => r.u64be().toString(), save: (w, v) => void w.u64be(intOf(v, false, 8) as bigint) };
     case "bool":
       return {
         minWire: 1,

@@ -2,7 +2,10 @@
  * The interpreter loop: vmstate_load_state / vmstate_save_state and the
  * subsection rules, over compiled plans. Format 3 finds subsections by QEMU's
  * peek heuristic; format 4 reads an explicit SUBSECTIONS_END after every
- * description, so nothing is ever guessed.
+ * description, so nothing is ever guessed. A description built from a
+ * stream's vmdesc lists the subsections that were sent, so they are read in
+ * that order. This is the only walk of device state: the stream codec runs it
+ * for every section body (schema/document-codec.ts).
  */
 import {
   type ByteReader,
