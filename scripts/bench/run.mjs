@@ -224,6 +224,18 @@ try {
     rm(doc, b64, out)();
   }
 
+  // ---- Guest memory (issue 18): a 4 GiB guest exported by `memory` and diffed against itself, against cp of the input.
+  if (!only || only.test("memory") || only.test("diff A A")) {
+    const big = input("qemu-4g", "qemu@3, written by QEMU 10.0 (pc-i440fx-10.0, 4 GiB guest, 256 MiB random at 1 MiB and at 4 GiB, the rest zero pages)", guest4G);
+    const out = join(work, "memory.out");
+    const copy = join(work, "memory.cp");
+    const cp = `cp ${q(big.path)} ${q(copy)}`;
+    const opts = { peerName: "cp", after: rm(out), afterPeer: rm(copy) };
+    await row("memory (ELF core)", big, `${VM} memory ${q(big.path)} ${q(out)} > /dev/null`, cp, { ratio: 2 }, opts);
+    await row("memory --raw", big, `${VM} memory ${q(big.path)} ${q(out)} --raw > /dev/null`, cp, { ratio: 2 }, opts);
+    await row("diff A A", big, `${VM} diff ${q(big.path)} ${q(big.path)} > /dev/null`, cp, { ratio: 2 }, { peerName: "cp", afterPeer: rm(copy) });
+  }
+
   const load1 = loadavg();
   const machine = {
     date: started.toISOString(),
@@ -263,3 +275,33 @@ try {
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
+
+/**
+ * The 4 GiB guest of the memory rows: QEMU 10.0 `-m 4G`, paused, with 256 MiB of
+ * pseudo-random bytes just above 1 MiB and 256 MiB at 4 GiB (RAM above the PCI
+ * hole), migrated to a file. Cached in bench-out/inputs like every input.
+ */
+function guest4G() {
+  const qemu = join(process.env.VMSTREAM_PEERS ?? "/opt/vmstream-peers", "bin/qemu-system-x86_64-10.0");
+  if (!existsSync(qemu)) throw new Error(`QEMU 10.0 is not installed (${qemu})`);
+  const path = join(CACHE, "qemu-10.0-4g-part-random.mig");
+  if (existsSync(path)) return path;
+  mkdirSync(CACHE, { recursive: true });
+  const rnd = `${path}.ram-${process.pid}`;
+  const tmp = `${path}.tmp-${process.pid}`;
+  try {
+    // AES-CTR of zeros with a fixed key: the same pseudo-random bytes on every machine.
+    execFileSync("sh", ["-c", `head -c ${256 * MiB} /dev/zero | openssl enc -aes-128-ctr -K 766d73747265616d766d73747265616d -iv 0 > ${q(rnd)}`]);
+    const monitor = ["migrate_set_parameter max-bandwidth 100G", `migrate "exec:cat > ${tmp}"`, "quit", ""].join("\n");
+    const args = ["-M", "pc-i440fx-10.0", "-m", "4G", "-S", "-nodefaults", "-display", "none", "-monitor", "stdio"];
+    args.push("-device", `loader,file=${rnd},addr=0x100000,force-raw=on`, "-device", `loader,file=${rnd},addr=0x100000000,force-raw=on`);
+    execFileSync(qemu, args, { input: monitor, stdio: ["pipe", "ignore", "pipe"], timeout: 600_000 });
+    if (!existsSync(tmp) || statSync(tmp).size < 500 * MiB) throw new Error("QEMU 10.0 wrote no complete stream");
+    execFileSync("mv", [tmp, path]);
+  } finally {
+    rmSync(rnd, { force: true });
+    rmSync(tmp, { force: true });
+  }
+  return path;
+}
+

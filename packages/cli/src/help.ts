@@ -19,10 +19,11 @@ Commands:
   wrap-save STREAM OUT (--xml F | --like SAVE) [--compress C]
                                                         a libvirt save image around a QEMU stream
   memory IN OUT [--raw | --blocks] [--machine M] [--json]
-                                                        a QEMU guest's memory as an ELF core
+                                                        a guest's memory (QEMU or Xen) as an ELF core
   schema-diff SRC.json DST.json [--json] [--qemu-compatible]  compare two 'qemu -dump-vmstate' dumps by wire layout
   preflight STREAM --against DEST [--dump D.json] [--qemu BIN -- ARGS]  will STREAM load on that QEMU?
-  diff A B [--json] [--pages]                           what differs between two QEMU saves
+  diff A B [--json] [--pages] [--snapshot-a S --snapshot-b S]
+                                                        what differs between two QEMU saves
   matrix [--json F] [--markdown F] [--html F] [--input F]
                                                         run or render the compat matrix
 
@@ -109,22 +110,27 @@ the input for every valid stream (a proof that nothing is lost).
 Example:
   vmstream recode guest.mig copy.mig && cmp guest.mig copy.mig
 `,
-  memory: `vmstream memory IN OUT [--raw | --blocks] [--machine M] [--json]
+  memory: `vmstream memory IN OUT [--raw | --blocks] [--machine M] [--json] [--snapshot S]
 
 Writes the guest's memory from a QEMU stream (plain, zero, compressed and
-XBZRLE pages, mapped-ram files): an ELF core with one PT_LOAD per
-guest-physical range of pc.ram (as dump-guest-memory lays it out), or with
---raw a sparse image indexed by guest-physical address, or with --blocks a
-new directory OUT with each RAM block in its own file by block offset. Pages
-the stream never carried stay holes; the summary says which.
+XBZRLE pages, mapped-ram files; bare, in a qcow2 snapshot or a libvirt save
+image) or a Xen save (libxc, libxl, xl, legacy): an ELF core with one PT_LOAD
+per guest-physical range (QEMU: pc.ram as dump-guest-memory lays it out;
+Xen: each run of pfns carried, at pfn x 4096), or with --raw a sparse image
+indexed by guest-physical address, or (QEMU only) with --blocks a new
+directory OUT with each RAM block in its own file by block offset. Pages the
+stream never carried stay holes; the summary says which.
 
-  --machine M     pc, q35, pc-i440fx-X.Y or pc-q35-X.Y when the stream names none
+  --machine M     pc, q35, pc-i440fx-X.Y or pc-q35-X.Y when the stream names none (QEMU)
+  --snapshot S    the qcow2 snapshot (id or name) to read
   --json          the summary as JSON
 
 Examples:
   vmstream memory guest.mig guest.core
   vmstream memory guest.mig ram.img --raw
   vmstream memory guest.mig blocks/ --blocks
+  vmstream memory disk.qcow2 snap.core --snapshot 1
+  vmstream memory domu.xl domu.core
 `,
   convert: `vmstream convert IN OUT --to F [--width 32|64] [--guest pv|hvm]
 
@@ -211,21 +217,25 @@ Examples:
   vmstream preflight saved.mig --against probe.mig --dump dest-vmstate.json
   vmstream preflight saved.mig --qemu qemu-system-x86_64 -- -M pc-q35-7.2 -m 64 -smp 2
 `,
-  diff: `vmstream diff A B [--json] [--pages] [--format F]
+  diff: `vmstream diff A B [--json] [--pages] [--format F] [--snapshot S | --snapshot-a S --snapshot-b S]
 
 What differs between two QEMU saves: the machine type, RAM blocks, sections
 only in one, device state field by field as --view analyze prints it, and
 RAM page by page (counts and ranges of pages that differ or that only one
-carries; a digest per page is kept, never the pages).
-Sections are matched by idstr and instance (section ids differ between
+carries; a digest per page is kept, never the pages; XBZRLE pages are
+compared after their delta, keeping page contents in a scratch file).
+A and B may be qcow2 snapshots or libvirt save images. Sections are matched by idstr and instance (section ids differ between
 releases); a field renamed at the same position with the same shape is
 reported as a rename. Exit 0 equal, 1 different (as diff does), 2 usage.
 
   --pages  list every differing range (default: the first 8 per block)
+  --snapshot-a S, --snapshot-b S
+           the qcow2 snapshot of A, of B (--snapshot: of both)
   --json   print {equal, machine, ram: {blocks, pages}, devices: {onlyA, onlyB, versions, fields}}
 
 Examples:
   vmstream diff before.mig after.mig
+  vmstream diff disk.qcow2 disk.qcow2 --snapshot-a 1 --snapshot-b 2
   vmstream diff a.mig b.mig --json | jq '.devices.fields[] | select(.section == "cpu")'
 `,
   matrix: `vmstream matrix [--json FILE] [--markdown FILE] [--html FILE] [--input FILE]

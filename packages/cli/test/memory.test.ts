@@ -7,7 +7,7 @@
  * are not compared; every pc.ram page in both must be equal.
  */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { interopRequired } from "@vmstream/testing";
@@ -268,6 +268,53 @@ describe.skipIf(!have10)("memory equals QEMU 10.0's dump-guest-memory", () => {
   });
 });
 
+/** `-loadvm SNAP -S` on a scratch copy of a qcow2 image (the fixture is never opened by QEMU), then QEMU's dump. */
+async function loadvmDump(bin: string, machine: string, image: string, snap: string, out: string): Promise<void> {
+  const copy = join(dir, `scratch-${snap}.qcow2`);
+  copyFileSync(image, copy);
+  const m = new Monitor(bin, ["-M", machine, "-m", "64", "-drive", `file=${copy},if=ide,format=qcow2`, "-loadvm", snap, "-S"]);
+  try {
+    await m.prompt();
+    expect(await m.cmd("info status")).toMatch(/paused|prelaunch/);
+    await m.cmd(`dump-guest-memory ${out}`, 120_000);
+    for (let i = 0; !existsSync(out) || /active/.test(await m.cmd("info dump")); i++) {
+      if (i > 600) throw new Error("dump did not finish");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } finally {
+    await m.quit();
+    rmSync(copy, { force: true });
+  }
+}
+
+describe("memory of a qcow2 snapshot equals QEMU's dump-guest-memory after -loadvm", () => {
+  const cases = [
+    { ok: have72, bin: Q72, machine: "pc-i440fx-7.2", image: "qcow2-7.2-two-snaps.qcow2", snap: "snap-b" },
+    { ok: have10, bin: Q10, machine: "pc-i440fx-10.0", image: "qcow2-10.0-snap.qcow2", snap: "snap-a" },
+  ];
+  for (const c of cases) {
+    it.skipIf(!c.ok)(`${c.image} --snapshot ${c.snap}`, { timeout: 180_000 }, async () => {
+      const image = join(FIXTURES, "artefacts", c.image);
+      const before = readFileSync(image);
+      const mine = join(dir, `${c.snap}-${c.machine}.core`);
+      const r = await vmstream(["memory", image, mine, "--snapshot", c.snap, "--json"]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout.toString())).toMatchObject({ container: expect.stringContaining(`snapshot`), machine: c.machine });
+      const blocks = join(dir, `${c.snap}-${c.machine}.blocks`);
+      expect((await vmstream(["memory", image, blocks, "--snapshot", c.snap, "--blocks"])).code).toBe(0);
+      const theirs = join(dir, `${c.snap}-${c.machine}.qemu.core`);
+      await loadvmDump(c.bin, c.machine, image, c.snap, theirs);
+      const cmp = compare(mine, theirs, blocks);
+      rmSync(theirs, { force: true });
+      expect(cmp.compared).toBe(16384);
+      expect(cmp.differ).toEqual([]);
+      expect(cmp.rom).toBeLessThanOrEqual(64);
+      // Neither vmstream nor QEMU (on its copy) touched the fixture.
+      expect(readFileSync(image).equals(before)).toBe(true);
+    });
+  }
+});
+
 describe("memory without a peer", () => {
   it("--blocks writes each block by block offset; --raw by guest-physical address", async () => {
     const out = join(dir, "blocks");
@@ -283,6 +330,21 @@ describe("memory without a peer", () => {
     expect((await vmstream(["memory", join(R10, "pc-10.0-ram1m.mig"), raw, "--raw"])).code).toBe(0);
     expect(statSync(raw).size).toBe(64 << 20);
     expect(readFileSync(raw).subarray(0x400000, 0x500000).equals(RAM1M)).toBe(true);
+  });
+  it("a libvirt save image (xz, gzip): the same core as the stream `extract` takes out of it", async () => {
+    for (const kind of ["xz", "gzip"]) {
+      const img = join(FIXTURES, "artefacts", `libvirt-9.0-${kind}.save`);
+      const stream = join(dir, `lv-${kind}.mig`);
+      expect((await vmstream(["extract", img, stream])).code).toBe(0);
+      const a = join(dir, `lv-${kind}.core`);
+      const b = join(dir, `lv-${kind}-stream.core`);
+      const r = await vmstream(["memory", img, a]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout.toString()).toMatch(new RegExp(`^read from .*libvirt-9.0-${kind}.save \\[${kind}-compressed QEMU stream`));
+      expect((await vmstream(["memory", stream, b])).code).toBe(0);
+      expect(readFileSync(a).equals(readFileSync(b))).toBe(true);
+      expect(statSync(a).size).toBeGreaterThan(64 << 20);
+    }
   });
   it("a broken stream leaves no output", async () => {
     const bad = join(dir, "bad.mig");

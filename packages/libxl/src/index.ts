@@ -64,3 +64,5 @@ export {
 export { xlCodec, detectXl, verifyXl, readXl, writeXl, type XlFile } from "./xl/codec.js";
 
 export { readStreamedDocument, type StreamedDocument } from "./doc-stream.js";
+
+export { xenMemory, carryPage, noDataPage, newXenReport, PfnSet, XEN_PAGE_SIZE, type PfnTarget, type XenMemoryReport } from "./libxc/memory.js";

@@ -1,59 +1,83 @@
-import { WireError } from "@vmstream/framing";
+import { tmpdir } from "node:os";
 import { inflateSync } from "node:zlib";
-import { type DeviceDiff, type DeviceSide, PageDigests, type QemuSummary, type RamBlockDiff, diffDevices, diffRam, exportMemory, formatDeviceDiff, hexRange } from "@vmstream/vmstate";
+import { WireError } from "@vmstream/framing";
+import { type DiffSide, NeedsPageStore, type PageStore, diffSides, formatDiff, readRam } from "@vmstream/vmstate";
 import { type Command, formatOptions } from "../command.js";
 import { UsageError } from "../errors.js";
 import { writeStdout } from "../io.js";
 import { withInput } from "../input.js";
+import { PositionalFile } from "../positional-file.js";
 import { type Ctx, guarded } from "../report.js";
 
-/** A RAM block whose size differs, or that only one side has. */
-interface RamSizeDiff {
-  name: string;
-  a?: number;
-  b?: number;
+/**
+ * Page contents of a stream with XBZRLE pages, in a sparse scratch file in
+ * the temporary directory (the RAM blocks one after another, as they are met);
+ * removed when the diff ends. Only such streams pay for it.
+ */
+class ScratchPages implements PageStore {
+  private readonly bases = new Map<string, number>();
+  private next = 0;
+  private constructor(readonly file: PositionalFile) {}
+  static async create(): Promise<ScratchPages> {
+    return new ScratchPages(await PositionalFile.create(`${tmpdir()}/vmstream-diff-pages`));
+  }
+  block(name: string, length: number): void {
+    if (this.bases.has(name)) return;
+    this.bases.set(name, this.next);
+    this.next += Math.ceil(length / 65536) * 65536;
+  }
+  write(block: string, offset: number, data: Uint8Array): Promise<void> | void {
+    return this.file.write(this.bases.get(block)! + offset, data);
+  }
+  read(block: string, offset: number, n: number): Promise<Uint8Array> {
+    return this.file.read(this.bases.get(block)! + offset, n);
+  }
 }
 
-interface Side extends DeviceSide {
-  file: string;
-  format: string;
-  machine: string | null;
-  blocks: { name: string; length: number }[];
-  pages: PageDigests;
+/** `--snapshot-a` / `--snapshot-b` pick each side's qcow2 snapshot (two snapshots of one image); `--snapshot` both. */
+function sideFlags(flags: Record<string, string | boolean | undefined>, which: "a" | "b"): Record<string, string | boolean | undefined> {
+  const own = flags[`snapshot-${which}`];
+  return { ...flags, ...(typeof own === "string" ? { snapshot: own } : {}) };
 }
 
-/** One QEMU stream's summary and analyze view (two reads of the file: diff takes files, not pipes). */
-async function side(file: string, flags: Record<string, string | boolean | undefined>): Promise<Side> {
+const inflate = (d: Uint8Array, size: number): Uint8Array => new Uint8Array(inflateSync(d, { maxOutputLength: size }));
+
+/**
+ * One QEMU save, read twice: RAM digests with the section headers and the
+ * machine type, then the analyze view (which seeks over the pages). A stream
+ * with XBZRLE pages is met by its first such page; the RAM pass then starts
+ * again keeping page contents in a scratch file, so the deltas apply.
+ */
+async function side(file: string, flags: Record<string, string | boolean | undefined>): Promise<DiffSide | undefined> {
   if (file === "-") throw new UsageError("diff reads each input twice: give files, not '-'");
   const ctx: Ctx = { file, command: "diff" };
-  let out: Side | undefined;
+  let out: DiffSide | undefined;
   await guarded(ctx, async () => {
-    const summary = await withInput(ctx, file, flags, async (o) => {
-      if (o.codec.family !== "qemu") throw new WireError("REFUSED", `diff compares QEMU streams; this is ${o.codec.family}@${o.version}`, 0);
-      return (await o.codec.inspect(o.reader, o.version, o.opts)).json as QemuSummary;
-    });
-    if (summary.fault) throw new WireError("MALFORMED", summary.fault.message, summary.fault.offset);
-    const analyze = await withInput(ctx, file, flags, async (o) => (await o.codec.inspect(o.reader, o.version, { ...o.opts, view: "analyze" })).json as Record<string, unknown>);
-    const machine = summary.configuration?.name ?? null;
-    // RAM: a digest per page as the stream is read (bounded: 8 bytes a page), never the pages themselves.
-    const pages = new PageDigests();
-    const inflate = (d: Uint8Array, size: number): Uint8Array => new Uint8Array(inflateSync(d, { maxOutputLength: size }));
-    await withInput(ctx, file, flags, async (o) => exportMemory(o.reader, o.version, { ...o.opts, inflate }, pages));
-    out = { file, format: summary.format, machine, summary, analyze, blocks: summary.ram.blocks, pages };
+    let scratch: ScratchPages | null = null;
+    try {
+      const ramPass = () =>
+        withInput(ctx, file, flags, async (o) => {
+          if (o.codec.family !== "qemu") throw new WireError("REFUSED", `diff compares QEMU streams; this is ${o.codec.family}@${o.version}`, 0);
+          const ram = await readRam(o.reader, o.version, { ...o.opts, inflate }, scratch);
+          return { ram, format: `qemu@${o.version}`, label: o.container?.label };
+        });
+      let first: Awaited<ReturnType<typeof ramPass>>;
+      try {
+        first = await ramPass();
+      } catch (e) {
+        if (!(e instanceof NeedsPageStore)) throw e;
+        scratch = await ScratchPages.create();
+        first = await ramPass();
+      }
+      const analyze = await withInput(ctx, file, flags, async (o) => (await o.codec.inspect(o.reader, o.version, { ...o.opts, view: "analyze" })).json as Record<string, unknown>);
+      const { ram } = first;
+      out = { file: first.label ?? file, format: first.format, machine: ram.machine, summary: { sections: ram.sections }, analyze, blocks: ram.blocks, pages: ram.pages };
+    } finally {
+      if (scratch) await scratch.file.discard();
+    }
   });
-  return out!;
-}
-
-function ramBlocks(a: Side, b: Side): RamSizeDiff[] {
-  const out: RamSizeDiff[] = [];
-  const mb = new Map(b.blocks.map((x) => [x.name, x.length]));
-  const ma = new Map(a.blocks.map((x) => [x.name, x.length]));
-  for (const x of a.blocks) if (mb.get(x.name) !== x.length) out.push({ name: x.name, a: x.length, b: mb.get(x.name) });
-  for (const x of b.blocks) if (!ma.has(x.name)) out.push({ name: x.name, b: x.length });
   return out;
 }
-
-const hex = (n: number | undefined): string => (n === undefined ? "absent" : `0x${n.toString(16)}`);
 
 /**
  * `vmstream diff A B [--json] [--pages]`: what differs between two QEMU saves —
@@ -61,34 +85,19 @@ const hex = (n: number | undefined): string => (n === undefined ? "absent" : `0x
  * analyze` prints it), RAM blocks and their pages. Exit 0 equal, 1 different, as diff(1).
  */
 export const diff: Command = {
-  options: { ...formatOptions, json: { type: "boolean" }, pages: { type: "boolean" } },
+  options: { ...formatOptions, json: { type: "boolean" }, pages: { type: "boolean" }, "snapshot-a": { type: "string" }, "snapshot-b": { type: "string" } },
   positionals: [2, 2],
   async run([fa, fb], flags) {
-    const a = await side(fa!, flags);
-    if (process.exitCode) return;
-    const b = await side(fb!, flags);
-    if (process.exitCode) return;
-    const devices: DeviceDiff = diffDevices(a, b);
-    const blocks = ramBlocks(a, b);
+    const a = await side(fa!, sideFlags(flags, "a"));
+    if (process.exitCode || !a) return;
+    const b = await side(fb!, sideFlags(flags, "b"));
+    if (process.exitCode || !b) return;
     const listAll = flags.pages === true;
-    const pages: RamBlockDiff[] = diffRam(a.pages, b.pages, listAll ? Infinity : 8);
-    const machine = a.machine !== b.machine ? { a: a.machine, b: b.machine } : null;
-    const equal = !machine && !blocks.length && !pages.length && !devices.onlyA.length && !devices.onlyB.length && !devices.versions.length && !devices.fields.length;
+    const report = diffSides(a, b, listAll ? Infinity : 8);
     if (flags.json === true) {
-      await writeStdout(`${JSON.stringify({ a: { file: a.file, format: a.format, machine: a.machine }, b: { file: b.file, format: b.format, machine: b.machine }, equal, machine, ram: { blocks, pages }, devices }, null, 2)}\n`);
-    } else {
-      const lines = [`A: ${a.file} (${a.format}, ${a.machine ?? "no machine type"})`, `B: ${b.file} (${b.format}, ${b.machine ?? "no machine type"})`];
-      if (machine) lines.push(`machine type: ${machine.a ?? "none"} in A, ${machine.b ?? "none"} in B`);
-      for (const x of blocks) lines.push(`RAM block ${x.name}: ${hex(x.a)} bytes in A, ${hex(x.b)} in B`);
-      for (const p of pages) {
-        const counts = [p.differ && `${p.differ} pages differ`, p.onlyA && `${p.onlyA} carried only in A`, p.onlyB && `${p.onlyB} carried only in B`].filter(Boolean).join(", ");
-        const shown = p.ranges.map(hexRange).join(" ");
-        lines.push(`RAM block ${p.name}: ${counts}: ${shown}${p.rangeCount > p.ranges.length ? ` … and ${p.rangeCount - p.ranges.length} more ranges (--pages lists them)` : ""}`);
-      }
-      lines.push(...formatDeviceDiff(devices));
-      lines.push(equal ? `equal: ${devices.compared} sections compared` : `different: ${devices.compared} sections compared, ${devices.fields.length} field differences, ${devices.onlyA.length + devices.onlyB.length} sections only in one`);
-      await writeStdout(`${lines.join("\n")}\n`);
-    }
-    process.exitCode = equal ? 0 : 1;
+      const { note: _, ...ram } = report.ram;
+      await writeStdout(`${JSON.stringify({ ...report, ram }, null, 2)}\n`);
+    } else await writeStdout(`${formatDiff(report, listAll ? Infinity : 8).join("\n")}\n`);
+    process.exitCode = report.equal ? 0 : 1;
   },
 };

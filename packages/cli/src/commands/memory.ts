@@ -1,6 +1,5 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync, renameSync, rmSync, statSync } from "node:fs";
-import { open, type FileHandle } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { inflateSync } from "node:zlib";
 import { RefusedError, WireError } from "@vmstream/framing";
@@ -10,104 +9,9 @@ import { UsageError } from "../errors.js";
 import { writeStdout } from "../io.js";
 import { withInput } from "../input.js";
 import { type Ctx, guarded } from "../report.js";
-
-/** Adjacent page writes are gathered into one positional write of up to this many bytes. */
-const GATHER = 1 << 20;
-
-/** A file written at offsets under a temporary name, renamed into place when complete. */
-class PositionalFile {
-  private pending = new Uint8Array(GATHER);
-  private at = -1;
-  private len = 0;
-  size = 0;
-  private constructor(
-    private readonly fh: FileHandle,
-    readonly tmp: string,
-    readonly path: string,
-  ) {}
-
-  static async create(path: string): Promise<PositionalFile> {
-    const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`);
-    return new PositionalFile(await open(tmp, "wx+", 0o644), tmp, path);
-  }
-
-  async write(pos: number, data: Uint8Array): Promise<void> {
-    this.size = Math.max(this.size, pos + data.byteLength);
-    if (this.len > 0 && pos === this.at + this.len && this.len + data.byteLength <= GATHER) {
-      this.pending.set(data, this.len);
-      this.len += data.byteLength;
-      return;
-    }
-    await this.flush();
-    if (data.byteLength > GATHER) return this.put(pos, data);
-    this.at = pos;
-    this.pending.set(data, 0);
-    this.len = data.byteLength;
-  }
-
-  async read(pos: number, n: number): Promise<Uint8Array> {
-    await this.flush();
-    const out = new Uint8Array(n);
-    const { bytesRead } = await this.fh.read(out, 0, n, pos);
-    out.fill(0, bytesRead);
-    return out;
-  }
-
-  private async put(pos: number, data: Uint8Array): Promise<void> {
-    for (let off = 0; off < data.byteLength; ) {
-      const { bytesWritten } = await this.fh.write(data, off, data.byteLength - off, pos + off);
-      off += bytesWritten;
-    }
-  }
-
-  private async flush(): Promise<void> {
-    if (this.len === 0) return;
-    await this.put(this.at, this.pending.subarray(0, this.len));
-    this.len = 0;
-  }
-
-  /** Give the file its full size (a hole at the end has no byte to give it) and close it. */
-  async finish(size = this.size): Promise<void> {
-    await this.flush();
-    await this.fh.truncate(size);
-    await this.fh.close();
-  }
-
-  async discard(): Promise<void> {
-    await this.fh.close().catch(() => {});
-    rmSync(this.tmp, { force: true });
-  }
-}
-
-const PT_LOAD = 1;
-const PT_NOTE = 4;
-
-/** ELF64 x86-64 core header and program headers: one PT_NOTE (empty), one PT_LOAD per range. */
-function elfHeaders(loads: { gpa: number; offset: number; length: number }[], noteAt: number): Uint8Array {
-  const n = loads.length + 1;
-  const b = new Uint8Array(64 + 56 * n);
-  const dv = new DataView(b.buffer);
-  b.set([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1], 0);
-  dv.setUint16(16, 4, true); // ET_CORE
-  dv.setUint16(18, 62, true); // EM_X86_64
-  dv.setUint32(20, 1, true);
-  dv.setBigUint64(32, 64n, true); // e_phoff
-  dv.setUint16(52, 64, true); // e_ehsize
-  dv.setUint16(54, 56, true); // e_phentsize
-  dv.setUint16(56, n, true);
-  let p = 64;
-  const ph = (type: number, offset: number, paddr: number, size: number): void => {
-    dv.setUint32(p, type, true);
-    dv.setBigUint64(p + 8, BigInt(offset), true);
-    dv.setBigUint64(p + 24, BigInt(paddr), true);
-    dv.setBigUint64(p + 32, BigInt(size), true);
-    dv.setBigUint64(p + 40, BigInt(size), true);
-    p += 56;
-  };
-  ph(PT_NOTE, noteAt, 0, 0);
-  for (const l of loads) ph(PT_LOAD, l.offset, l.gpa, l.length);
-  return b;
-}
+import { elfHeaders } from "../elf-core.js";
+import { PositionalFile } from "../positional-file.js";
+import { XEN_FAMILIES, exportXen, renderXen, xenReportJson } from "./memory-xen.js";
 
 type Mode = "elf" | "raw" | "blocks";
 
@@ -158,10 +62,16 @@ class GpaTarget implements MemoryTarget {
     throw new WireError("MALFORMED", `pc.ram offset ${offset} is outside the machine's RAM ranges`, 0);
   }
 
-  async write(block: string, offset: number, data: Uint8Array): Promise<void> {
+  write(block: string, offset: number, data: Uint8Array): Promise<void> | void {
     if (block !== "pc.ram" || !this.ranges) return;
-    // A run of pages may straddle the split below 4 GiB: place each range's part.
-    for (const r of this.ranges) {
+    // The common case: the page lies in one range (no promise unless the file must flush).
+    for (const r of this.ranges) if (offset >= r.offset && offset + data.byteLength <= r.offset + r.length) return this.file.write(r.pos + (offset - r.offset), data);
+    return this.straddle(offset, data);
+  }
+
+  /** A run of pages across the split below 4 GiB: each range's part. */
+  private async straddle(offset: number, data: Uint8Array): Promise<void> {
+    for (const r of this.ranges!) {
       const s = Math.max(offset, r.offset);
       const e = Math.min(offset + data.byteLength, r.offset + r.length);
       if (s < e) await this.file.write(r.pos + (s - r.offset), data.subarray(s - offset, e - offset));
@@ -192,8 +102,8 @@ class BlocksTarget implements MemoryTarget {
     this.files.set(b.name, f);
   }
 
-  async write(block: string, offset: number, data: Uint8Array): Promise<void> {
-    await this.files.get(block)!.write(offset, data);
+  write(block: string, offset: number, data: Uint8Array): Promise<void> | void {
+    return this.files.get(block)!.write(offset, data);
   }
 
   read(block: string, offset: number, n: number): Promise<Uint8Array> {
@@ -216,15 +126,17 @@ function render(out: string, mode: Mode, r: MemoryReport, target: GpaTarget | nu
   return `${L.join("\n")}\n`;
 }
 
-/** `vmstream memory IN OUT [--raw | --blocks] [--machine M] [--json]`: the guest's memory out of a QEMU stream. */
+/** `vmstream memory IN OUT [--raw | --blocks] [--machine M] [--json]`: the guest's memory out of a QEMU stream or a Xen save (memory-xen.ts). */
 export const memory: Command = {
-  options: { ...formatOptions, raw: { type: "boolean" }, blocks: { type: "boolean" }, machine: { type: "string" }, json: { type: "boolean" } },
+  options: { ...formatOptions, raw: { type: "boolean" }, blocks: { type: "boolean" }, machine: { type: "string" }, json: { type: "boolean" }, width: { type: "string" }, guest: { type: "string" } },
   positionals: [2, 2],
   async run([inPath, outPath], flags) {
     if (flags.raw && flags.blocks) throw new UsageError("--raw and --blocks exclude each other");
     if (outPath === "-") throw new UsageError("memory writes at file offsets: OUT must be a file (or a directory with --blocks), not -");
     const mode: Mode = flags.blocks ? "blocks" : flags.raw ? "raw" : "elf";
     const machine = typeof flags.machine === "string" ? flags.machine : undefined;
+    if (flags.width !== undefined && flags.width !== "32" && flags.width !== "64") throw new UsageError(`--width: 32 or 64, not "${flags.width}"`);
+    if (flags.guest !== undefined && flags.guest !== "pv" && flags.guest !== "hvm") throw new UsageError(`--guest: pv or hvm, not "${flags.guest}"`);
     if (machine && !x86RamRanges(machine, 0)) throw new UsageError(`--machine: unknown machine "${machine}" (pc, q35, pc-i440fx-X.Y or pc-q35-X.Y)`);
     const ctx: Ctx = { file: inPath!, command: "memory" };
     let out = outPath!;
@@ -235,8 +147,25 @@ export const memory: Command = {
       if (e instanceof UsageError) throw e;
     }
     await guarded(ctx, () =>
-      withInput(ctx, inPath!, flags, async ({ reader, codec, version, opts }) => {
-        if (codec.family !== "qemu") throw new RefusedError(`memory reads QEMU streams; this is ${codec.family}@${version}`, 0);
+      withInput(ctx, inPath!, flags, async ({ reader, codec, version, opts, container }) => {
+        // Inside a qcow2 image or a libvirt save image: the report names where the stream came from.
+        const from = container ? { container: container.label } : {};
+        const fromLine = container ? `read from ${container.label}\n` : "";
+        if (XEN_FAMILIES.has(codec.family)) {
+          if (mode === "blocks") throw new RefusedError(`--blocks writes QEMU RAM blocks; a Xen save (${codec.family}@${version}) has guest pages by pfn only: write the ELF core or --raw`, 0);
+          if (machine) throw new RefusedError(`--machine lays out QEMU RAM; a Xen save's guest-physical address is pfn × 4096`, 0);
+          const file = await PositionalFile.create(out);
+          try {
+            const { report, loads } = await exportXen(reader, codec.family, version, opts, file, mode as "elf" | "raw");
+            renameSync(file.tmp, out);
+            await writeStdout(flags.json ? `${JSON.stringify({ ...xenReportJson(out, mode, report, loads), ...from }, null, 2)}\n` : fromLine + renderXen(out, mode, report, loads));
+          } catch (e) {
+            await file.discard();
+            throw e;
+          }
+          return;
+        }
+        if (codec.family !== "qemu") throw new RefusedError(`memory reads QEMU and Xen saves; this is ${codec.family}@${version}`, 0);
         const tmpDir = mode === "blocks" ? join(dirname(out), `.${basename(out)}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`) : null;
         if (tmpDir) mkdirSync(tmpDir);
         const file = tmpDir ? null : await PositionalFile.create(out);
@@ -255,7 +184,7 @@ export const memory: Command = {
             }
             renameSync(tmpDir!, out);
           }
-          await writeStdout(flags.json ? `${JSON.stringify({ output: out, mode, ...report }, null, 2)}\n` : render(out, mode, report, file ? (target as GpaTarget) : null));
+          await writeStdout(flags.json ? `${JSON.stringify({ output: out, mode, ...from, ...report }, null, 2)}\n` : fromLine + render(out, mode, report, file ? (target as GpaTarget) : null));
         } catch (e) {
           if (file) await file.discard();
           else {

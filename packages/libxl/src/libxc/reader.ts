@@ -474,6 +474,14 @@ export class LibxcReader {
     await this.r.need(n, "PAGE_DATA page contents");
     return this.r.take(n).slice();
   }
+  /** …one page at a time, each a view of the input valid until the next (memory export); what is left is skipped by `next`. */
+  async *eachPage(): AsyncGenerator<Uint8Array> {
+    while (this.pending > 0) {
+      await this.r.need(PAGE, "PAGE_DATA page contents");
+      this.pending -= PAGE;
+      yield this.r.take(PAGE);
+    }
+  }
   /** …as base64 text in pieces, made from views of the input (decode). */
   pagesBase64(): AsyncGenerator<string> {
     const n = this.pending;

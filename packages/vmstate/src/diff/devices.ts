@@ -47,7 +47,7 @@ export interface DeviceDiff {
 
 /** One side: the stream's summary and its analyze view (`inspect --view analyze`). */
 export interface DeviceSide {
-  summary: Pick<QemuSummary, "sections">;
+  summary: { sections: readonly Pick<QemuSummary["sections"][number], "kind" | "id" | "instance" | "version">[] };
   analyze: Record<string, unknown>;
 }
 

@@ -2,7 +2,9 @@
  * RAM of two saves compared page by page without holding either: each side
  * keeps a 64-bit digest per page (two 32-bit lanes) and a carried bit, filled
  * as `exportMemory` walks that stream, then the digests are compared.
- * 8 bytes and a bit per guest page: 16 MiB per side for a 4 GiB guest.
+ * 8 bytes and a bit per guest page: 8 MiB per side for a 4 GiB guest.
+ * Page contents are kept only for a stream with XBZRLE pages, in a
+ * `PageStore` the caller gives (a scratch file), never in memory.
  */
 import { LimitError, RefusedError } from "@vmstream/framing";
 import type { MemoryReport, MemoryTarget } from "../stream/memory.js";
@@ -20,6 +22,7 @@ interface BlockDigests {
 }
 
 const scratch = new Uint32Array(16384);
+const scratchBytes = new Uint8Array(scratch.buffer);
 
 /** Two 32-bit lanes over a page's words; any byte change alters both with overwhelming likelihood. */
 function digest(page: Uint8Array, out: Uint32Array, at: number): void {
@@ -27,8 +30,14 @@ function digest(page: Uint8Array, out: Uint32Array, at: number): void {
   const n = page.byteLength >>> 2;
   if ((page.byteOffset & 3) === 0) words = new Uint32Array(page.buffer, page.byteOffset, n);
   else {
-    words = n <= scratch.length ? scratch.subarray(0, n) : new Uint32Array(n);
-    new Uint8Array(words.buffer, words.byteOffset, n * 4).set(page.subarray(0, n * 4));
+    // A page after a 9-byte ZERO record sits at an odd offset: copy it once into aligned words.
+    if (n <= scratch.length) {
+      scratchBytes.set(page.subarray(0, n * 4));
+      words = scratch;
+    } else {
+      words = new Uint32Array(n);
+      new Uint8Array(words.buffer).set(page.subarray(0, n * 4));
+    }
   }
   let a = 0x811c9dc5;
   let b = 0x9747b28c;
@@ -41,16 +50,40 @@ function digest(page: Uint8Array, out: Uint32Array, at: number): void {
   out[at + 1] = (b ^ (b >>> 13)) >>> 0;
 }
 
-/** A MemoryTarget that keeps digests, for `diffRam`. XBZRLE needs page contents: such streams are refused. */
+/**
+ * Where a diff keeps page contents when a stream has XBZRLE pages (a delta
+ * needs the page it applies to): a scratch store by block and offset, on disk
+ * in the CLI. Pages never written read as zero.
+ */
+export interface PageStore {
+  /** A block is known, before any of its pages. */
+  block(name: string, length: number): void;
+  write(block: string, offset: number, data: Uint8Array): Promise<void> | void;
+  read(block: string, offset: number, length: number): Promise<Uint8Array>;
+}
+
+/** Thrown by `PageDigests.read` without a store: the caller reads the stream again with one. */
+export class NeedsPageStore extends RefusedError {
+  constructor(at: number) {
+    super("an XBZRLE page needs the content of the page it applies to: read again with a page store", at);
+  }
+}
+
+/**
+ * A MemoryTarget that keeps digests, for `diffRam`. With a `store`, page
+ * contents are kept there too, so XBZRLE deltas can be applied to them.
+ */
 export class PageDigests implements MemoryTarget {
   readonly blocks = new Map<string, BlockDigests>();
   private held = 0;
   private zeroDigest: Uint32Array | null = null;
+  constructor(private readonly store: PageStore | null = null) {}
 
   async block(b: RamBlock, _machine: string | null, pageSize: number): Promise<void> {
     const pages = Math.ceil(b.length / pageSize);
     this.held += pages;
     if (this.held > MAX_PAGES) throw new LimitError(`diff keeps a digest per page: more than ${MAX_PAGES} pages`, 0);
+    this.store?.block(b.name, b.length);
     this.blocks.set(b.name, { pageSize, pages, length: b.length, digests: new Uint32Array(pages * 2), carried: new Uint8Array((pages + 7) >>> 3) });
     if (!this.zeroDigest) {
       this.zeroDigest = new Uint32Array(2);
@@ -58,13 +91,14 @@ export class PageDigests implements MemoryTarget {
     }
   }
 
-  async write(block: string, offset: number, data: Uint8Array): Promise<void> {
+  write(block: string, offset: number, data: Uint8Array): Promise<void> | void {
     const d = this.blocks.get(block)!;
     for (let p = 0; p < data.byteLength; p += d.pageSize) {
       const i = (offset + p) / d.pageSize;
       digest(data.subarray(p, p + d.pageSize), d.digests, i * 2);
       d.carried[i >>> 3]! |= 1 << (i & 7);
     }
+    if (this.store) return this.store.write(block, offset, data);
   }
 
   zero(block: string, offset: number): void {
@@ -75,8 +109,9 @@ export class PageDigests implements MemoryTarget {
     d.carried[i >>> 3]! |= 1 << (i & 7);
   }
 
-  async read(): Promise<Uint8Array> {
-    throw new RefusedError("diff does not apply XBZRLE deltas (it keeps digests, not pages): compare `vmstream memory` outputs instead", 0);
+  async read(block: string, offset: number, length: number): Promise<Uint8Array> {
+    if (!this.store) throw new NeedsPageStore(0);
+    return this.store.read(block, offset, length);
   }
 }
 

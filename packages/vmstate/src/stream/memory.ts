@@ -12,7 +12,7 @@
  */
 import { LimitError, MalformedError, RefusedError, hex, type CodecOptions, type StreamReader } from "@vmstream/framing";
 import { DEFAULT_PAGE_SIZE, RAM_FLAG } from "./constants.js";
-import { parseStream, ParseState } from "./parse.js";
+import { type Ev, parseStream, ParseState } from "./parse.js";
 import { loadBorrowed, pageSizeOpt, parseVersion } from "./pipeline.js";
 import type { RamBlock } from "./ram.js";
 import { applyXbzrle } from "./xbzrle.js";
@@ -20,8 +20,12 @@ import { applyXbzrle } from "./xbzrle.js";
 export interface MemoryTarget {
   /** A block is known (before any of its pages); `machine` is the configuration's machine type, if any. */
   block(b: RamBlock, machine: string | null, pageSize: number): Promise<void>;
-  /** Bytes at `offset` in `block` (whole pages). A zero page that was never written with data is not passed. */
-  write(block: string, offset: number, data: Uint8Array): Promise<void>;
+  /**
+   * Bytes at `offset` in `block` (whole pages), a view valid only during the call. A zero page that
+   * was never written with data is not passed. A promise only when the target must wait (a flush):
+   * most pages are gathered synchronously, without a promise each.
+   */
+  write(block: string, offset: number, data: Uint8Array): Promise<void> | void;
   /** The current content of one page (for XBZRLE). */
   read(block: string, offset: number, length: number): Promise<Uint8Array>;
   /** A zero page that was not passed to `write` (it reads as zero already): for targets that count carried pages. */
@@ -74,6 +78,8 @@ export function x86RamRanges(machine: string, ramSize: number): GpaRange[] | nul
 export interface MemoryOptions extends CodecOptions {
   /** zlib inflate for compressed pages (QEMU's `compress` capability); refused without it. */
   inflate?: (data: Uint8Array, size: number) => Uint8Array;
+  /** Sees every parse event before its pages go to the target (diff reads sections and RAM in one pass). */
+  onEvent?: (ev: Ev) => void;
 }
 
 class Carried {
@@ -111,8 +117,43 @@ export async function exportMemory(input: StreamReader, version: string, opts: M
     return hadData;
   };
 
-  for await (const ev of parseStream(input, { version: v, pages: true, pageSize: ps0, borrowed }, st)) {
+  const zeroOf = (fill: number, ps: number): Uint8Array => (fill === 0 ? (zeroPage ??= new Uint8Array(ps)) : new Uint8Array(ps).fill(fill));
+
+  for await (const ev of parseStream(input, { version: v, pages: true, ramRuns: true, pageSize: ps0, borrowed }, st)) {
+    opts.onEvent?.(ev);
     if (ev.t === "config") report.machine = ev.name;
+    if (ev.t === "ramRun") {
+      // A run of whole CONTINUE PAGE / ZERO records of the current block, already checked by the
+      // parser (plainRun): their 8-byte words and payloads, taken here without a record object each.
+      const b = ev.bytes;
+      const ps = st.ram.pageSize;
+      const block = st.ram.current!;
+      current = block;
+      if (!carried.maps.has(block)) throw new MalformedError(`RAM page for block "${block}" before any MEM_SIZE`, ev.offset);
+      for (let p = 0; p < b.byteLength; ) {
+        const hi = ((b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!) >>> 0;
+        const lo = ((b[p + 4]! << 24) | (b[p + 5]! << 16) | (b[p + 6]! << 8) | b[p + 7]!) >>> 0;
+        const flags = lo & (ps - 1);
+        const addr = hi * 0x1_0000_0000 + (lo - flags);
+        if (flags & RAM_FLAG.PAGE) {
+          mark(block, addr, true);
+          report.pages.data++;
+          const w = target.write(block, addr, b.subarray(p + 8, p + 8 + ps));
+          if (w) await w;
+          p += 8 + ps;
+        } else {
+          const fill = b[p + 8]!;
+          report.pages.zero++;
+          if (mark(block, addr, fill !== 0) || fill !== 0) {
+            const w = target.write(block, addr, zeroOf(fill, ps));
+            if (w) await w;
+          }
+          else target.zero?.(block, addr);
+          p += 9;
+        }
+      }
+      continue;
+    }
     if (ev.t !== "ram") continue;
     const rec = ev.rec;
     const ps = st.ram.pageSize;
@@ -145,7 +186,7 @@ export async function exportMemory(input: StreamReader, version: string, opts: M
         report.pages.zero++;
         // A page of zeros needs no bytes unless it replaces earlier data: holes read as zero.
         const had = mark(block, rec.addr, rec.fill !== 0);
-        if (rec.fill !== 0 || had) await target.write(block, rec.addr, rec.fill === 0 ? (zeroPage ??= new Uint8Array(ps)) : new Uint8Array(ps).fill(rec.fill));
+        if (rec.fill !== 0 || had) await target.write(block, rec.addr, zeroOf(rec.fill, ps));
         else target.zero?.(block, rec.addr);
         break;
       }
