@@ -3,14 +3,16 @@
 // with one real QEMU release and load it into another, forward and backward,
 // for each machine type both releases have, with the device set of
 // fixtures/qemu-releases/README.md; and the refusals of that README's table.
-// Each load also runs `vmstream preflight` on the same stream against a probe
-// and the -dump-vmstate of the destination's command line, so the committed
-// file holds prediction and reality side by side.
+// And the capability and firmware refusals on QEMU 10.0's committed streams,
+// each beside the load that succeeds. QEMU is driven by @vmstream/peers; each
+// load also runs `vmstream preflight --qemu BIN -- ARGS` on the same stream
+// with the destination's command line (the CLI makes its own probe and
+// -dump-vmstate), so the committed file holds prediction and reality side by side.
 //
 //   npm run build && node compat/bin/real-loads.mjs [--out compat/real-loads.json]
 //
-// Needs /opt/vmstream-peers/bin/qemu-system-x86_64-{5.2,7.2,10.0} (scripts/peers)
-// or QEMU_5_2_BIN / QEMU_7_2_BIN / QEMU_10_0_BIN. Takes about two minutes.
+// Needs $VMSTREAM_PEERS/bin/qemu-system-x86_64-{5.2,7.2,10.0} (scripts/peers/install.sh;
+// default /opt/vmstream-peers). Takes about five minutes on a quiet 2-core machine.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -29,7 +31,7 @@ const bins = {};
 for (const r of ["5.2", "7.2", "10.0"]) {
   bins[r] = qemuBin(r);
   if (!bins[r]) {
-    process.stderr.write(`real-loads: no QEMU ${r} (install with scripts/peers or set QEMU_${r.replace(".", "_")}_BIN)\n`);
+    process.stderr.write(`real-loads: no QEMU ${r} (install it with bash scripts/peers/install.sh)\n`);
     process.exit(2);
   }
 }

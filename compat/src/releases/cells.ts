@@ -14,7 +14,7 @@
  *   seen at least once where it did.
  */
 import fc from "fast-check";
-import { WireError } from "@vmstream/framing";
+import { ByteWriter, WireError } from "@vmstream/framing";
 import {
   type Condition,
   type DeviceVerdict,
@@ -58,10 +58,18 @@ function bytes(n: number): fc.Arbitrary<Uint8Array> {
   if (n === 0) return fc.constant(new Uint8Array(0));
   return fc.integer({ min: 1, max: 0x7fff_ffff }).map((seed) => {
     const out = new Uint8Array(n);
-    let x = seed;
-    // Big buffers repeat a 4 KiB pattern: as distinct as a test needs, at memcpy speed.
+    // xorshift32 a word at a time over the first 4 KiB (whole words; the tail
+    // and big buffers repeat it): as distinct as a test needs, at memcpy speed.
     const m = Math.min(n, 4096);
-    for (let i = 0; i < m; i++) {
+    const words = new Uint32Array(out.buffer, 0, m >>> 2);
+    let x = seed;
+    for (let i = 0; i < words.length; i++) {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      words[i] = x;
+    }
+    for (let i = words.length << 2; i < m; i++) {
       x ^= x << 13;
       x ^= x >>> 17;
       x ^= x << 5;
@@ -150,9 +158,12 @@ export function runDeviceCell(from: Release, to: Release, verdict: DeviceVerdict
   const conds = [...new Set([...dumpConditions(ss), ...dumpConditions(ds)])].sort();
   const stats = { loaded: 0, refused: 0, dropped: 0, misread: 0 };
   const version = ms.version;
+  // One writer for the cell's saves: saveState copies out what it wrote, so the buffer is reused.
+  const w = new ByteWriter(1 << 12);
+  const save = (v: Vmsd, st: State): Uint8Array => saveState(v, st, { version, writer: w.reset() });
   const prop = fc.property(modelState(ms), fc.subarray(conds), (state, on) => {
     world.conds = new Set(on);
-    const bytesOut = saveState(ms, state, { version });
+    const bytesOut = save(ms, state);
     const expectRefused = verdict.refusedWhen.some((c) => holds(c, state, world));
     const desync = !expectRefused && verdict.desyncWhen.some((c) => holds(c, state, world));
     let loaded: State | undefined;
@@ -176,7 +187,7 @@ export function runDeviceCell(from: Release, to: Release, verdict: DeviceVerdict
     }
     stats.loaded++;
     if (expectRefused) throw new Error(`predicted refused (${verdict.findings.filter((f) => f.effect === "refused").map((f) => f.reason)[0]}), but it loaded`);
-    const again = saveState(md, loaded!, { version });
+    const again = save(md, loaded!);
     if (!sameBytes(again, bytesOut)) throw new Error("loaded, but the destination misread the stream (saving what it holds gives other bytes)");
     if (droppedIn(md, loaded)) {
       stats.dropped++;

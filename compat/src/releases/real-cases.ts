@@ -5,8 +5,9 @@
  * machine), and the README's refusals: a destination that differs from the
  * source in one way, with QEMU's message for it.
  */
+import { join } from "node:path";
+import { FIXTURES, type Release } from "./dumps.js";
 import { machineArgs } from "./qemu.js";
-import type { Release } from "./dumps.js";
 
 export interface RealLoadCase {
   id: string;
@@ -19,6 +20,12 @@ export interface RealLoadCase {
   destArgs?: string[];
   sourceCapabilities?: string[];
   destCapabilities?: string[];
+  /** A committed stream (relative to fixtures/qemu-releases) instead of a fresh save. */
+  sourceFile?: string;
+  /** How that stream was made (for the record). */
+  sourceNote?: string;
+  /** Load through `file:` (QEMU seeks in the file, as mapped-ram needs) instead of `exec:cat`. */
+  loadUri?: "file";
 }
 
 const SHARED: Record<string, string[]> = {
@@ -85,4 +92,38 @@ function refusalCases(): RealLoadCase[] {
   return out;
 }
 
-export const REAL_LOAD_CASES: readonly RealLoadCase[] = [...crossCases(), ...refusalCases()];
+/**
+ * The capability and firmware refusals, on QEMU 10.0's committed streams
+ * (fixtures/qemu-releases/10.0, made with those capabilities), each beside the
+ * load that succeeds once the destination matches.
+ */
+function capabilityCases(): RealLoadCase[] {
+  const m = "pc-i440fx-10.0";
+  const pc = (mib: number, extra: string[] = []) => ["-M", m, "-m", String(mib), "-nodefaults", ...extra];
+  // Every case says what its stream and destination are (change), so the loads that succeed are told apart too.
+  const one = (id: string, sourceFile: string, sourceNote: string, change: string, destArgs: string[], destCapabilities: string[], loadUri?: "file"): RealLoadCase => ({
+    id: `10.0->10.0 ${m} ${id}`,
+    from: "10.0",
+    to: "10.0",
+    machine: m,
+    change,
+    sourceFile,
+    sourceNote,
+    destArgs,
+    destCapabilities,
+    ...(loadUri ? { loadUri } : {}),
+  });
+  const mapped = "10.0/pc-10.0-mappedram-m16.mig";
+  const postcopy = "10.0/pc-10.0-postcopy.mig";
+  const xbzrle = "10.0/pc-10.0-xbzrle.mig";
+  return [
+    one("mapped-ram file, dest without mapped-ram", mapped, "mapped-ram, -m 16", "a mapped-ram stream; destination without mapped-ram", pc(16), [], "file"),
+    one("mapped-ram file, dest with mapped-ram", mapped, "mapped-ram, -m 16", "a mapped-ram stream; destination with mapped-ram", pc(16), ["mapped-ram"], "file"),
+    one("postcopy stream, dest without postcopy-ram", postcopy, "postcopy-ram", "a postcopy stream; destination without postcopy-ram", pc(64), []),
+    one("postcopy stream, dest with postcopy-ram", postcopy, "postcopy-ram", "a postcopy stream; destination with postcopy-ram", pc(64), ["postcopy-ram"]),
+    one("xbzrle stream (64 KiB firmware), dest with the default firmware", xbzrle, "xbzrle, -bios dirtier-bios.bin", "a stream of a 64 KiB firmware; destination with the default 256 KiB one", pc(64), []),
+    one("xbzrle stream (64 KiB firmware), dest with the same firmware", xbzrle, "xbzrle, -bios dirtier-bios.bin", "a stream of a 64 KiB firmware; destination with the same firmware", pc(64, ["-bios", join(FIXTURES, "10.0", "dirtier-bios.bin")]), []),
+  ];
+}
+
+export const REAL_LOAD_CASES: readonly RealLoadCase[] = [...crossCases(), ...refusalCases(), ...capabilityCases()];

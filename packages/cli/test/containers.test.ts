@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { interopRequired } from "@vmstream/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { QemuMonitor } from "../../vmstate/test/qemu-peer.js";
+import { QemuMonitor } from "@vmstream/peers";
 import { REPO, vmstream } from "./run.js";
 
 /*
@@ -269,9 +269,8 @@ describe.skipIf(missing.length > 0)("real peers: QEMU 7.2 savevm → vmstream ex
   ])("qemu-img create -o %s", async (opts, vmOffset) => {
     const img = out(`peer-${opts.replace(/[^a-z0-9]/gi, "_")}.qcow2`);
     expect(spawnSync("qemu-img", ["create", "-q", "-f", "qcow2", "-o", opts, img, "64M"]).status).toBe(0);
-    const q = new QemuMonitor([...MACHINE, "-S", "-drive", `file=${img},if=ide,format=qcow2`]);
+    const q = await QemuMonitor.launch("7.2", [...MACHINE, "-S", "-drive", `file=${img},if=ide,format=qcow2`]);
     try {
-      await q.start();
       expect(await q.cmd("savevm s1", 60_000)).not.toMatch(/error/i);
     } finally {
       await q.quit();
@@ -299,9 +298,8 @@ describe.skipIf(missing.length > 0)("real peers: QEMU 7.2 savevm → vmstream ex
     // QEMU 7.2 loads what vmstream extracted (on a copy of the disk: the stream carries the IDE state).
     const disk = `${img}.load`;
     copyFileSync(img, disk);
-    const l = new QemuMonitor([...MACHINE, "-drive", `file=${disk},if=ide,format=qcow2`, "-incoming", `exec:cat ${x}`]);
+    const l = await QemuMonitor.launch("7.2", [...MACHINE, "-drive", `file=${disk},if=ide,format=qcow2`, "-incoming", `exec:cat ${x}`]);
     try {
-      await l.start();
       // A failed load ends QEMU (waitFor then throws); a good one leaves the saved run state: paused before boot (-S at savevm).
       const st = await l.waitFor("info status", (o) => /VM status: /.test(o) && !/inmigrate/.test(o), 60_000);
       expect(st).toMatch(/VM status: paused \(prelaunch\)/);

@@ -1,5 +1,4 @@
 import { MalformedError } from "./errors.js";
-import type { StreamReader } from "./stream-reader.js";
 
 const ALPHA = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 const ENC = new Uint8Array(64);
@@ -70,19 +69,4 @@ export function fromBase64(v: unknown, what = "base64"): Uint8Array {
     if (o < out.length) out[o++] = v & 255;
   }
   return out;
-}
-
-/**
- * Base64 text of the next `n` bytes of `r`, in pieces of whole triplets (so
- * they join into one base64 string), each made straight from a view of the
- * reader's buffer: `decode`'s page data, never copied first.
- */
-export async function* base64Pieces(r: StreamReader, n: number, what = "data", piece = 3 << 20): AsyncGenerator<string> {
-  let left = n;
-  while (left > 0) {
-    const k = Math.min(left, piece);
-    await r.need(k, what);
-    yield toBase64(r.take(k));
-    left -= k;
-  }
 }

@@ -59,6 +59,12 @@ export interface FamilyCodec {
   verify(input: StreamReader, version: string, opts: CodecOptions): Promise<VerifyReport>;
   /** The lossless JSON document, as text pieces (it may be larger than a string can hold). */
   decode(input: StreamReader, version: string, opts: CodecOptions): AsyncIterable<string>;
+  /**
+   * The same document as UTF-8 bytes, in blocks the codec reuses once the
+   * next is asked for (so a consumer writes or copies each first): `decode`
+   * without a string per page, what the CLI writes. `decode` is its text.
+   */
+  decodeBytes?(input: StreamReader, version: string, opts: CodecOptions): AsyncIterable<Uint8Array>;
   /** Write the stream a decoded document describes (its `format` names family and version). */
   encode(doc: unknown, out: Sink, opts: CodecOptions): Promise<void>;
   /**

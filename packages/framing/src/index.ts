@@ -7,6 +7,7 @@ export * from "./sink.js";
 export { StreamReader, readAll, type StreamReaderOptions } from "./stream-reader.js";
 export * from "./records.js";
 export * from "./codec.js";
-export { toBase64, fromBase64, base64Pieces } from "./base64.js";
+export { toBase64, fromBase64 } from "./base64.js";
 export * from "./json.js";
 export { JsonReader, scanValue, parseJsonBytes, type JsonReaderOptions, type JsonToken, type JsonTokenKind } from "./json-reader.js";
+export { JsonWriter, JSON_BLOCK, jsonTextOf } from "./json-writer.js";

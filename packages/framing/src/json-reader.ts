@@ -18,7 +18,6 @@
 import { MalformedError } from "./errors.js";
 import { LimitError } from "./limits.js";
 import { safeObject } from "./json.js";
-import { MemorySink } from "./sink.js";
 import type { StreamReader } from "./stream-reader.js";
 
 export interface JsonReaderOptions {
@@ -49,8 +48,18 @@ const B64 = new Int16Array(256).fill(-1);
   const a = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   for (let i = 0; i < 64; i++) B64[a.charCodeAt(i)] = i;
 }
+/** Two base64 characters (the first in the low byte) to their 12 bits; -1 if either is not in the alphabet. */
+const B64_PAIR = new Int32Array(65536).fill(-1);
+for (let a = 0; a < 256; a++) {
+  if (B64[a]! < 0) continue;
+  for (let b = 0; b < 256; b++) if (B64[b]! >= 0) B64_PAIR[a | (b << 8)] = (B64[a]! << 6) | B64[b]!;
+}
 /** Bytes handed to a base64 consumer at a time (a multiple of 3). */
 const B64_OUT = 3 << 16;
+/** Text read ahead to find where a base64 string ends, so its bytes are allocated once. */
+const B64_AHEAD = 8 << 20;
+/** Room kept at the end of a base64 output buffer: the hot loop writes four bytes for three. */
+const SLACK = 4;
 const NONE: ReadonlySet<string> = new Set();
 
 const isBlank = (b: number): boolean => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
@@ -67,6 +76,9 @@ export class JsonReader {
   private readonly maxPiece: number;
   private readonly open: Open[] = [];
   private out: Uint8Array | null = null;
+  /** The buffer `object(…, reuse)` decodes base64 members into, and how much of it this object uses. */
+  private arena: Uint8Array | null = null;
+  private arenaUsed = 0;
 
   constructor(
     private readonly r: StreamReader,
@@ -184,6 +196,14 @@ export class JsonReader {
   async value(): Promise<unknown> {
     const c = await this.peek();
     if (c === -1) throw this.fault("a value expected", this.r.offset, c);
+    // Keys, small integers and short plain strings (most of a document's values, one
+    // per page in a decoded guest) are read in place: no text decoder, no JSON.parse.
+    const v = this.r.peek(this.r.buffered);
+    const n = c === QUOTE ? plainString(v) : c === 0x2d || isDigit(c) ? plainInteger(v) : -1;
+    if (n > 0) {
+      this.r.discard(n);
+      return c === QUOTE ? (n === 2 ? "" : String.fromCharCode.apply(null, v.subarray(1, n - 1) as unknown as number[])) : intOf(v, n);
+    }
     const start = this.r.offset;
     let want = Math.min(1 << 16, this.maxValue);
     for (;;) {
@@ -214,16 +234,96 @@ export class JsonReader {
    * whatever the length. Returns the number of bytes decoded.
    */
   async base64(onBytes: (chunk: Uint8Array) => void | Promise<void>, what = "base64"): Promise<number> {
+    let total = 0;
+    const out = (this.out ??= new Uint8Array(B64_OUT + SLACK));
+    await this.decode64(what, out, async (_, o) => {
+      total += o;
+      if (o > 0) await onBytes(out.subarray(0, o));
+      return out;
+    });
+    return total;
+  }
+
+  /**
+   * The next value, a base64 string, decoded into one array: a new one (sized
+   * from the text), or with `reuse` a piece of a buffer this reader reuses
+   * from one `object(…, reuse)` to the next (a fresh array per page would cost
+   * an allocation and its page faults each time: most of `encode`).
+   */
+  async base64Bytes(what = "base64", reuse = false): Promise<Uint8Array> {
+    if (reuse) return this.base64Reused(what);
+    const r = this.r;
+    let chars = 1 << 16;
+    if ((await this.peek()) === QUOTE) {
+      // Size the array from the text: read ahead (boundedly) until the closing quote is
+      // in view; past that, guess twice what is, grown by half as needed.
+      let v = r.peek(r.buffered);
+      let q = v.indexOf(QUOTE, 1);
+      if (q < 0 && v.byteLength < B64_AHEAD) {
+        await r.fill(B64_AHEAD);
+        v = r.peek(r.buffered);
+        q = v.indexOf(QUOTE, 1);
+      }
+      chars = q > 0 ? q - 1 : Math.max(2 * v.byteLength, chars);
+    }
+    let into = new Uint8Array(((chars >> 2) + 1) * 3 + SLACK);
+    let n = 0;
+    await this.decode64(what, into, (full, o) => {
+      n = o;
+      if (full) {
+        const more = new Uint8Array(into.byteLength + (into.byteLength >> 1) + B64_OUT);
+        more.set(into.subarray(0, o));
+        into = more;
+      }
+      return into;
+    });
+    return into.subarray(0, n);
+  }
+
+  private async base64Reused(what: string): Promise<Uint8Array> {
+    let a = (this.arena ??= new Uint8Array(1 << 20));
+    let start = this.arenaUsed;
+    if (a.byteLength - start < B64_OUT) {
+      // Pieces handed out earlier keep the old buffer alive; this one starts a bigger one.
+      a = this.arena = new Uint8Array(a.byteLength * 2);
+      start = 0;
+    }
+    let into = a.subarray(start);
+    let n = 0;
+    await this.decode64(what, into, (full, o) => {
+      n = o;
+      if (full) {
+        const bigger = new Uint8Array(Math.max(a.byteLength * 2, o * 2 + B64_OUT));
+        bigger.set(into.subarray(0, o));
+        this.arena = a = into = bigger;
+        start = 0;
+      }
+      return into;
+    });
+    this.arenaUsed = start + ((n + 7) & ~7);
+    return into.subarray(0, n);
+  }
+
+  /**
+   * The base64 decoder: from the input's buffer into `dst`; when `dst` is
+   * full, `spill(true, n)` returns where to go on (the same buffer, emptied,
+   * or a larger one holding the `n` bytes so far); at the end `spill(false, n)`.
+   */
+  private async decode64(
+    what: string,
+    dst: Uint8Array,
+    spill: (full: boolean, n: number) => Uint8Array | Promise<Uint8Array>,
+  ): Promise<void> {
     const r = this.r;
     const c = await this.peek();
     if (c !== QUOTE) throw this.bad(`${what}: a base64 string expected`, r.offset, c);
     r.discard(1);
-    const out = (this.out ??= new Uint8Array(B64_OUT + 3));
+    let out = dst;
+    let dout = new DataView(out.buffer, out.byteOffset, out.byteLength);
     let o = 0;
     let acc = 0;
     let n = 0; // characters of the quartet in progress
     let pad = 0; // '=' seen
-    let total = 0;
     for (;;) {
       if (r.buffered < 1 && !(await r.fill(1))) throw this.fault(`${what}: the string does not end`, r.offset, -1);
       const v = r.peek(r.buffered);
@@ -233,23 +333,17 @@ export class JsonReader {
       let stalled = false;
       while (i < len) {
         if (n === 0 && pad === 0) {
-          // Whole quartets of alphabet characters, as many as `out` has room for: the hot loop.
-          const lim = Math.min(len - 3, i + ((((B64_OUT - o) / 3) | 0) << 2));
-          while (i < lim) {
-            const a = B64[v[i]!]!;
-            const b = B64[v[i + 1]!]!;
-            const cc = B64[v[i + 2]!]!;
-            const d = B64[v[i + 3]!]!;
-            if ((a | b | cc | d) < 0) break;
-            const x = (a << 18) | (b << 12) | (cc << 6) | d;
-            out[o] = x >>> 16;
-            out[o + 1] = (x >>> 8) & 255;
-            out[o + 2] = x & 255;
-            o += 3;
-            i += 4;
+          // Whole quartets of alphabet characters, as many as `out` has room for: the hot
+          // loop. Two characters per lookup, four bytes read and written at a time (the
+          // fourth written is the next triplet's, or the slack at the end of `out`).
+          const quads = Math.min((len - i) >> 2, ((out.byteLength - SLACK - o) / 3) | 0);
+          if (quads > 0) {
+            const o2 = quartets(v, i, quads, dout, o);
+            i += ((o2 - o) / 3) << 2;
+            o = o2;
           }
         }
-        if (o >= B64_OUT || i >= len) break;
+        if (o > out.byteLength - SLACK - 3 || i >= len) break;
         // One character at a time: quartets split across buffers, padding, the end, faults.
         const b = v[i]!;
         if (b === QUOTE) {
@@ -292,10 +386,12 @@ export class JsonReader {
         i++;
       }
       r.discard(i);
-      if (o >= B64_OUT) {
-        total += o;
-        await onBytes(out.subarray(0, o));
-        o = 0;
+      if (o > out.byteLength - SLACK - 3) {
+        const next = await spill(true, o);
+        if (next !== out) {
+          out = next;
+          dout = new DataView(out.buffer, out.byteOffset, out.byteLength);
+        } else o = 0;
       }
       if (closed) {
         if (n !== 0) throw this.bad(`${what}: base64 length is not a multiple of 4`, r.offset, QUOTE);
@@ -304,18 +400,7 @@ export class JsonReader {
       }
       if (stalled && !(await r.fill(2))) throw this.fault(`${what}: the string does not end`, r.offset + 1, -1);
     }
-    if (o > 0) {
-      total += o;
-      await onBytes(out.subarray(0, o));
-    }
-    return total;
-  }
-
-  /** The next value, a base64 string, decoded into one new array. */
-  async base64Bytes(what = "base64"): Promise<Uint8Array> {
-    const into = new MemorySink();
-    await this.base64((b) => into.write(b), what);
-    return into.bytes();
+    await spill(false, o);
   }
 
   /**
@@ -447,17 +532,136 @@ export class JsonReader {
    * decoded from base64 straight into Uint8Arrays, the object members named
    * in `nestKeys` read by the same rule, and every other member parsed by
    * `value()`. For records whose payload would otherwise be a long string.
+   * With `reuse`, the bytes are views of a buffer the next `object(…, reuse)`
+   * overwrites: for a reader that is done with each object before the next.
    */
-  async object(bytesKeys: ReadonlySet<string>, nestKeys: ReadonlySet<string> = NONE, depth = 0): Promise<Record<string, unknown>> {
+  async object(bytesKeys: ReadonlySet<string>, nestKeys: ReadonlySet<string> = NONE, depth = 0, reuse = false): Promise<Record<string, unknown>> {
+    // With `reuse`, the bytes of the previous object are done with: their buffer serves this one.
+    if (reuse && depth === 0) this.arenaUsed = 0;
+    if ((await this.peek()) === 0x7b) {
+      // An object whole in the buffer (a page's record) is read without an await per member.
+      const v = this.r.peek(this.r.buffered);
+      const mark = this.arenaUsed;
+      const got = this.objectInView(v, 0, bytesKeys, nestKeys, depth, reuse);
+      if (got) {
+        this.r.discard(got.end);
+        return got.o;
+      }
+      this.arenaUsed = mark;
+    }
     const o = safeObject();
     await this.openObject();
     for (let k = await this.nextKey(); k !== null; k = await this.nextKey()) {
       const c = await this.peek();
-      if (c === QUOTE && bytesKeys.has(k)) o[k] = await this.base64Bytes(k);
-      else if (c === 0x7b && nestKeys.has(k) && depth < 8) o[k] = await this.object(bytesKeys, nestKeys, depth + 1);
+      if (c === QUOTE && bytesKeys.has(k)) o[k] = await this.base64Bytes(k, reuse);
+      else if (c === 0x7b && nestKeys.has(k) && depth < 8) o[k] = await this.object(bytesKeys, nestKeys, depth + 1, reuse);
       else o[k] = await this.value();
     }
     return o;
+  }
+
+  /**
+   * `object` over bytes in view, synchronously: the object at `v[i]` and the
+   * index past it, or null when it is not whole in view or anything in it is
+   * unusual (escapes, a fault…): the general path then reads it, and reports
+   * any fault at its exact offset.
+   */
+  private objectInView(
+    v: Uint8Array,
+    i: number,
+    bytesKeys: ReadonlySet<string>,
+    nestKeys: ReadonlySet<string>,
+    depth: number,
+    reuse: boolean,
+  ): { o: Record<string, unknown>; end: number } | null {
+    const n = v.byteLength;
+    const blank = (k: number): number => {
+      while (k < n && isBlank(v[k]!)) k++;
+      return k;
+    };
+    if (v[i] !== 0x7b) return null;
+    const o = safeObject();
+    i = blank(i + 1);
+    if (v[i] === 0x7d) return { o, end: i + 1 };
+    for (;;) {
+      if (i >= n || v[i] !== QUOTE) return null;
+      const kl = plainString(v.subarray(i, Math.min(n, i + 128)));
+      if (kl < 0) return null;
+      const key = kl === 2 ? "" : String.fromCharCode.apply(null, v.subarray(i + 1, i + kl - 1) as unknown as number[]);
+      i = blank(i + kl);
+      if (v[i] !== 0x3a) return null;
+      i = blank(i + 1);
+      if (i >= n) return null;
+      const c = v[i]!;
+      if (c === QUOTE && bytesKeys.has(key)) {
+        const q = v.indexOf(QUOTE, i + 1);
+        if (q < 0) return null;
+        const bytes = this.base64InView(v, i + 1, q, reuse);
+        if (!bytes) return null;
+        o[key] = bytes;
+        i = q + 1;
+      } else if (c === 0x7b && nestKeys.has(key) && depth < 8) {
+        const inner = this.objectInView(v, i, bytesKeys, nestKeys, depth + 1, reuse);
+        if (!inner) return null;
+        o[key] = inner.o;
+        i = inner.end;
+      } else {
+        const rest = v.subarray(i);
+        let len = c === QUOTE ? plainString(rest.subarray(0, 128)) : c === 0x2d || isDigit(c) ? plainInteger(rest) : -1;
+        if (len > 0) {
+          o[key] = c === QUOTE ? (len === 2 ? "" : String.fromCharCode.apply(null, rest.subarray(1, len - 1) as unknown as number[])) : intOf(rest, len);
+        } else {
+          try {
+            len = scanValue(rest, 0, false, 0);
+          } catch {
+            return null;
+          }
+          if (len < 0 || len > this.maxValue) return null;
+          o[key] = JSON.parse(td.decode(rest.subarray(0, len)));
+        }
+        i += len;
+      }
+      i = blank(i);
+      if (i >= n) return null;
+      if (v[i] === 0x7d) return { o, end: i + 1 };
+      if (v[i] !== 0x2c) return null;
+      i = blank(i + 1);
+    }
+  }
+
+  /** Base64 text `v[from, to)` decoded, or null if it is anything but plain padded base64. */
+  private base64InView(v: Uint8Array, from: number, to: number, reuse: boolean): Uint8Array | null {
+    const len = to - from;
+    if (len % 4 !== 0) return null;
+    if (len === 0) return new Uint8Array(0);
+    const max = (len >> 2) * 3;
+    let into: Uint8Array;
+    if (reuse) {
+      let a = (this.arena ??= new Uint8Array(1 << 20));
+      if (a.byteLength - this.arenaUsed < max + SLACK) {
+        a = this.arena = new Uint8Array(Math.max(a.byteLength * 2, max + SLACK));
+        this.arenaUsed = 0;
+      }
+      into = a.subarray(this.arenaUsed, this.arenaUsed + max + SLACK);
+    } else into = new Uint8Array(max + SLACK);
+    const dout = new DataView(into.buffer, into.byteOffset, into.byteLength);
+    // All quartets but the last through the fast loop; the last may be padded.
+    const body = (len >> 2) - 1;
+    let o = body > 0 ? quartets(v, from, body, dout, 0) : 0;
+    if (o !== body * 3) return null;
+    const t = from + (body << 2);
+    const a = B64[v[t]!]!;
+    const b = B64[v[t + 1]!]!;
+    const pad = v[t + 3] === 0x3d ? (v[t + 2] === 0x3d ? 2 : 1) : 0;
+    const c = pad === 2 ? 0 : B64[v[t + 2]!]!;
+    const d = pad ? 0 : B64[v[t + 3]!]!;
+    if ((a | b | c | d) < 0) return null;
+    const x = (a << 18) | (b << 12) | (c << 6) | d;
+    into[o++] = x >>> 16;
+    if (pad < 2) into[o++] = (x >>> 8) & 255;
+    if (pad < 1) into[o++] = x & 255;
+    if (reuse) this.arenaUsed += (o + 7) & ~7;
+    return into.subarray(0, o);
   }
 
   /** A fault in what valid JSON says (bad base64). */
@@ -471,6 +675,26 @@ export class JsonReader {
   }
 }
 
+/**
+ * Up to `quads` quartets of alphabet characters from `v[i]` decoded into `out`
+ * at `o`, stopping before any other character; returns where the output
+ * stopped. Apart from the async reader so its variables stay in registers.
+ */
+function quartets(v: Uint8Array, i: number, quads: number, out: DataView, o: number): number {
+  const din = new DataView(v.buffer, v.byteOffset + i, quads << 2);
+  const end = quads << 2;
+  for (let k = 0; k < end; k += 4) {
+    const x = din.getUint32(k, true);
+    const h = B64_PAIR[x & 0xffff]!;
+    const l = B64_PAIR[x >>> 16]!;
+    if ((h | l) < 0) break;
+    // Big-endian: the three bytes, then one the next triplet (or the slack) overwrites.
+    out.setUint32(o, (h << 20) | (l << 8));
+    o += 3;
+  }
+  return o;
+}
+
 /** 2 or 6 for a whole valid escape at `i`, 0 if it runs past `v`, -1 if invalid. */
 function escapeLength(v: Uint8Array, i: number): number {
   if (i + 1 >= v.length) return 0;
@@ -481,6 +705,42 @@ function escapeLength(v: Uint8Array, i: number): number {
     return 6;
   }
   return e === 0x22 || e === 0x5c || e === 0x2f || e === 0x62 || e === 0x66 || e === 0x6e || e === 0x72 || e === 0x74 ? 2 : -1;
+}
+
+/**
+ * Length (quotes included) of the string at `v[0]` when it is short, whole in
+ * view, and plain (printable ASCII, no escape); else -1 (the general path).
+ */
+function plainString(v: Uint8Array): number {
+  const end = Math.min(v.byteLength, 128);
+  for (let k = 1; k < end; k++) {
+    const b = v[k]!;
+    if (b === QUOTE) return k + 1;
+    if (b === BACKSLASH || b < 0x20 || b >= 0x80) return -1;
+  }
+  return -1;
+}
+
+/**
+ * Length of the integer at `v[0]` when it is a safe one whose end is in view
+ * (the next byte is none of a number's); else -1 (the general path checks it).
+ */
+function plainInteger(v: Uint8Array): number {
+  let k = v[0] === 0x2d ? 1 : 0;
+  const first = k;
+  while (k < v.byteLength && k - first < 16 && isDigit(v[k]!)) k++;
+  if (k === first || k >= v.byteLength || k - first > 15) return -1;
+  if (v[first] === 0x30 && k - first > 1) return -1;
+  const b = v[k]!;
+  if (isDigit(b) || b === 0x2e || b === 0x65 || b === 0x45) return -1;
+  return k;
+}
+
+function intOf(v: Uint8Array, n: number): number {
+  const neg = v[0] === 0x2d;
+  let x = 0;
+  for (let k = neg ? 1 : 0; k < n; k++) x = x * 10 + (v[k]! - 0x30);
+  return neg ? -x : x;
 }
 
 const isHex = (b: number): boolean => (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x46) || (b >= 0x61 && b <= 0x66);

@@ -1,10 +1,10 @@
 import {
   ByteWriter,
-  base64Pieces,
   batched,
+  JsonWriter,
   MalformedError,
   jsonText,
-  toBase64,
+  jsonTextOf,
   type CodecOptions,
   type FamilyCodec,
   type FormatId,
@@ -185,38 +185,35 @@ function render(s: LegacySummary): string {
   return lines.join("\n");
 }
 
-async function* decodeLegacy(r: StreamReader, version: string, opts: CodecOptions): AsyncGenerator<string> {
+async function* decodeLegacy(r: StreamReader, version: string, opts: CodecOptions): AsyncGenerator<Uint8Array> {
+  const w = new JsonWriter();
   const shape = await openLegacy(r, version, opts);
-  yield `{\n  "format": ${JSON.stringify(fmt(shape.width))},\n  "guest": ${JSON.stringify(shape.guest)},\n  "items": [`;
+  w.raw(`{\n  "format": ${JSON.stringify(fmt(shape.width))},\n  "guest": ${JSON.stringify(shape.guest)},\n  "items": [`);
   let first = true;
   for await (const it of walkLegacy(r, shape)) {
-    const head = jsonText(itemJson(it));
-    yield `${first ? "" : ","}\n    `;
+    w.raw(first ? "\n    " : ",\n    ");
     first = false;
     if (!hasData(it.kind)) {
-      yield head;
-      continue;
-    }
-    yield `${head.slice(0, -1)},"data":"`;
-    if (it.payload === -1) {
-      // The QEMU record that runs to the end: base64 of whatever is left.
-      let carry = new Uint8Array(0);
-      while (await r.fill(1)) {
-        const v = r.take(r.buffered);
-        const all = new Uint8Array(carry.length + v.length);
-        all.set(carry);
-        all.set(v, carry.length);
-        const cut = all.length - (all.length % 3);
-        yield toBase64(all.subarray(0, cut));
-        carry = all.slice(cut);
-      }
-      yield toBase64(carry);
+      w.value(itemJson(it));
     } else {
-      yield* base64Pieces(r, it.payload, `${it.kind} data`);
+      // The item's members, then its payload from the input's buffer straight into the writer as base64.
+      const head = itemJson(it);
+      w.raw("{");
+      let k = 0;
+      for (const key of Object.keys(head)) {
+        if (head[key] === undefined) continue;
+        w.raw(k++ ? "," : "").str(key).raw(":").value(head[key]);
+      }
+      w.raw(k ? ',"data":"' : '"data":"');
+      // The QEMU record that runs to the end: base64 of whatever is left.
+      if (it.payload === -1) yield* w.base64Rest(r);
+      else yield* w.base64Of(r, it.payload, `${it.kind} data`);
+      w.raw('"}');
     }
-    yield `"}`;
+    if (w.full) yield* w.drain();
   }
-  yield "\n  ]\n}\n";
+  w.raw("\n  ]\n}\n");
+  yield* w.end();
 }
 
 function docWidth(d: Record<string, unknown>): Width {
@@ -322,7 +319,8 @@ export const legacyCodec: FamilyCodec = {
     if (s.toolstack && s.toolstack.size > 0 && !s.toolstack.physmap) notes.push("toolstack blob not parsed");
     return { format: s.format, items: s.chunks_total + 1, bytes: s.bytes, notes };
   },
-  decode: (input, version, opts) => decodeLegacy(input, version, opts),
+  decode: (input, version, opts) => jsonTextOf(decodeLegacy(input, version, opts)),
+  decodeBytes: (input, version, opts) => decodeLegacy(input, version, opts),
   encode: (doc, out) => encodeLegacy(doc, out),
   encodeStream: (json, out) => encodeLegacyStream(json, out),
   recode: recodeLegacy,

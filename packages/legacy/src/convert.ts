@@ -68,9 +68,11 @@ class Out {
   constructor(
     private readonly sink: Sink,
     private readonly lean: LeanSource | null,
+    /** OUT_BLOCK, or less for a small input: no payload is larger than the input. */
+    private readonly blockSize = OUT_BLOCK,
   ) {}
   private room(): Uint8Array {
-    return (this.block ??= new Uint8Array(OUT_BLOCK));
+    return (this.block ??= new Uint8Array(this.blockSize));
   }
   private async send(): Promise<void> {
     const v = this.room().subarray(0, this.used);
@@ -81,11 +83,11 @@ class Out {
   async flush(): Promise<void> {
     const v = this.w.finish();
     for (let off = 0; off < v.length; ) {
-      const k = Math.min(v.length - off, OUT_BLOCK - this.used);
+      const k = Math.min(v.length - off, this.blockSize - this.used);
       this.room().set(v.subarray(off, off + k), this.used);
       this.used += k;
       off += k;
-      if (this.used === OUT_BLOCK) await this.send();
+      if (this.used === this.blockSize) await this.send();
     }
     this.w.reset();
   }
@@ -110,9 +112,9 @@ class Out {
     let done = 0;
     while (done < n) {
       // A payload that a fresh block holds is not split over two reads.
-      if (this.used > 0 && OUT_BLOCK - this.used < n - done) await this.send();
-      const k = Math.min(n - done, OUT_BLOCK - this.used);
-      if (this.lean) this.lean.spare = OUT_BLOCK - this.used - k;
+      if (this.used > 0 && this.blockSize - this.used < n - done) await this.send();
+      const k = Math.min(n - done, this.blockSize - this.used);
+      if (this.lean) this.lean.spare = this.blockSize - this.used - k;
       try {
         await r.readInto(this.room().subarray(this.used, this.used + k), what);
       } catch (e) {
@@ -235,8 +237,10 @@ export async function convertLegacy(
   }
   // Errors carry the inner reader's offsets, which are absolute only from the stream's start.
   const lean = r.offset === 0 && r.size !== undefined ? new LeanSource(r) : null;
-  const input = lean ? new StreamReader(lean, { chunkSize: LEAN_CHUNK }) : r;
-  return convertInto(input, shape, target, new Out(sink, lean));
+  // A small input (the matrix converts thousands of them) gets buffers its size, not 5 MiB of zeros each.
+  const small = r.size !== undefined && r.size < LEAN_CHUNK ? r.size : null;
+  const input = lean ? new StreamReader(lean, { chunkSize: small === null ? LEAN_CHUNK : Math.max(16, small) }) : r;
+  return convertInto(input, shape, target, new Out(sink, lean, small === null ? OUT_BLOCK : small + (64 << 10)));
 }
 
 /**

@@ -16,7 +16,7 @@ export interface StreamedDocument {
   nestKeys?: ReadonlySet<string>;
   /** The array opens: `head` holds every member read so far (nested along `path`). */
   begin(head: Record<string, unknown>): Promise<void> | void;
-  /** One item of the array, with its byte offset in the document. */
+  /** One item of the array; its bytes members are views valid until the returned promise resolves. */
   item(value: Record<string, unknown>, index: number): Promise<void> | void;
   /** The document ended: `all` holds every member but the array (`begun` false if it never came). */
   end(all: Record<string, unknown>, begun: boolean): Promise<void> | void;
@@ -52,7 +52,8 @@ export async function readStreamedDocument(input: StreamReader, doc: StreamedDoc
         for (let i = 0; await j.nextItem(); i++) {
           await j.peek();
           const start = j.offset;
-          const v = await j.object(doc.bytesKeys, doc.nestKeys);
+          // The item's bytes are views of a buffer the next item reuses: `item` is done with them when it resolves.
+          const v = await j.object(doc.bytesKeys, doc.nestKeys, 0, true);
           await at(start, () => doc.item(v, i));
         }
       }

@@ -6,18 +6,17 @@
  * wrote; and each converted file loads in QEMU 10.0 with the guest's RAM
  * (the 1 MiB of random bytes the source had at 0x400000) intact.
  */
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { MemorySink, StreamReader, WireError } from "@vmstream/framing";
 import { atomicFileSink, fileSource } from "@vmstream/node";
 import { fc, test as fcTest } from "@fast-check/vitest";
-import { interopRequired, propertyParams } from "@vmstream/testing";
+import { propertyParams } from "@vmstream/testing";
+import { loadStream, qemuRelease, requirePeer } from "@vmstream/peers";
 import { qemuCodec, type QemuSummary } from "../src/index.js";
 import { FIXTURES, decodeText, encodeText, same } from "./qemu-helpers.js";
-import { QemuMonitor } from "./qemu-peer.js";
 
 const R10 = join(FIXTURES, "qemu-releases/10.0");
 const FILES = ["pc-10.0-mappedram-m16.mig", "pc-10.0-mappedram-multifd-m16.mig"];
@@ -126,25 +125,16 @@ describe("faults name their offsets", () => {
 });
 
 // QEMU 10.0, installed side by side (scripts/peers); the system QEMU 7.2 has no mapped-ram.
-const Q10 = "/opt/vmstream-peers/bin/qemu-system-x86_64-10.0";
-const have10 = existsSync(Q10) && spawnSync(Q10, ["--version"]).status === 0;
-if (!have10) {
-  if (interopRequired()) throw new Error(`${Q10} is required (VMSTREAM_INTEROP=required) but missing`);
-  console.warn(`mapped-ram interop: skipped, ${Q10} is not installed`);
-}
+const have10 = requirePeer("QEMU 10.0", qemuRelease("10.0"));
 
 /** Load `file` into QEMU 10.0 and read guest-physical bytes at 0x400000 and at its last page. */
 async function loadAndPeek(file: string, mapped: boolean, mem: number): Promise<{ status: string; first: string; last: string }> {
-  const args = ["-M", "pc-i440fx-10.0", "-m", String(mem), "-incoming", mapped ? "defer" : `exec:cat ${file}`];
-  const q = new QemuMonitor(args, Q10);
+  // With mapped-ram on, loadStream reads the file through `file:` (QEMU seeks in it), else through `exec:cat`.
+  const r = await loadStream("10.0", ["-M", "pc-i440fx-10.0", "-m", String(mem)], file, mapped ? ["mapped-ram"] : [], { keep: true, timeoutMs: 180_000 });
+  if (!r.ok) throw new Error(`QEMU 10.0 refused ${file}: ${r.error}`);
+  const q = r.monitor;
   try {
-    await q.start();
-    if (mapped) {
-      await q.cmd("migrate_set_capability mapped-ram on");
-      await q.cmd(`migrate_incoming "file:${file}"`);
-    }
-    const status = await q.waitFor("info status", (o) => !/inmigrate/.test(o), 180_000);
-    return { status, first: await q.cmd("xp /4wx 0x400000"), last: await q.cmd("xp /4wx 0x4ffff0") };
+    return { status: r.status, first: await q.cmd("xp /4wx 0x400000"), last: await q.cmd("xp /4wx 0x4ffff0") };
   } finally {
     await q.quit();
   }

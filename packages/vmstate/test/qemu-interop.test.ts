@@ -9,15 +9,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { StreamReader, bytesSource } from "@vmstream/framing";
-import { interopRequired } from "@vmstream/testing";
 import { qemuCodec, type QemuSummary } from "../src/index.js";
 import { convert, decodeText, encode, fixture, recode, same } from "./qemu-helpers.js";
-import { loadStream, qemuAvailable, saveStream } from "./qemu-peer.js";
+import { QemuMonitor, loadStream, qemuRelease, requirePeer, saveStream } from "@vmstream/peers";
 
-const have = qemuAvailable();
-if (!have) {
-  if (interopRequired()) throw new Error("qemu-system-x86_64 is required (VMSTREAM_INTEROP=required) but missing");
-  console.warn("qemu-interop: skipped, qemu-system-x86_64 is not installed");
+const have = requirePeer("QEMU 7.2", qemuRelease("7.2"));
+
+/** Load `file` into QEMU 7.2 and keep it up for the monitor; rejects with QEMU's message when it refuses. */
+async function loaded(args: string[], file: string): Promise<QemuMonitor> {
+  const r = await loadStream("7.2", args, file, [], { keep: true });
+  if (!r.ok) throw new Error(r.error);
+  return r.monitor;
 }
 const dir = mkdtempSync(join(tmpdir(), "vmstream-qemu-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -29,7 +31,7 @@ describe.skipIf(!have)("QEMU 7.2 interop", () => {
     expect(same(out, orig)).toBe(true);
     const f = join(dir, "recoded.mig");
     writeFileSync(f, out);
-    const q = await loadStream(["-M", "pc-i440fx-7.2", "-m", "32"], f);
+    const q = await loaded(["-M", "pc-i440fx-7.2", "-m", "32"], f);
     try {
       expect(await q.cmd("info status")).toMatch(/VM status: paused \(prelaunch\)/);
     } finally {
@@ -43,7 +45,7 @@ describe.skipIf(!have)("QEMU 7.2 interop", () => {
     await expect(qemuCodec.verify(StreamReader.of(bad), "3", {})).rejects.toMatchObject({ offset: g.offset + g.size - 4 });
     const fb = join(dir, "bad-footer.mig");
     writeFileSync(fb, bad);
-    await expect(loadStream(["-M", "pc-i440fx-7.2", "-m", "32"], fb)).rejects.toThrow(/Mismatched section id in footer for globalstate/);
+    await expect(loaded(["-M", "pc-i440fx-7.2", "-m", "32"], fb)).rejects.toThrow(/Mismatched section id in footer for globalstate/);
   });
 
   test("a fresh q35 stream: decode, edit RAM bytes and RAX, encode, load; the monitor shows the edits", async () => {
@@ -53,7 +55,7 @@ describe.skipIf(!have)("QEMU 7.2 interop", () => {
     writeFileSync(pat, pattern);
     const machine = ["-M", "pc-q35-7.2", "-m", "64", "-device", "virtio-rng-pci", "-device", "e1000e", "-device", "usb-ehci"];
     const src = join(dir, "fresh.mig");
-    await saveStream([...machine, "-S", "-device", `loader,file=${pat},addr=0x200000,force-raw=on`], src);
+    await saveStream("7.2", [...machine, "-S", "-device", `loader,file=${pat},addr=0x200000,force-raw=on`], src);
     const bytes = new Uint8Array(readFileSync(src));
 
     // The stream QEMU just wrote: verify, recode, decode/encode and 3->4->3 are exact.
@@ -86,7 +88,7 @@ describe.skipIf(!have)("QEMU 7.2 interop", () => {
     const edited = join(dir, "edited.mig");
     writeFileSync(edited, await encode(doc));
 
-    const q = await loadStream(machine, edited);
+    const q = await loaded(machine, edited);
     try {
       expect(await q.cmd("info status")).toMatch(/paused \(prelaunch\)/);
       expect(await q.cmd("xp /8xb 0x200000")).toMatch(/0*200000: 0xde 0xad 0xbe 0xef 0x1f 0x26 0x2d 0x34/);
@@ -99,7 +101,7 @@ describe.skipIf(!have)("QEMU 7.2 interop", () => {
   const old = fixture("pc-2.0-old.mig");
   test("pc-2.0 (no vmdesc, no footers) parsed with the vmdesc of a sibling QEMU writes with suppress-vmdesc=off", async () => {
     const sib = join(dir, "sibling.mig");
-    await saveStream(["-M", "pc-i440fx-2.0,suppress-vmdesc=off", "-m", "32", "-device", "rtl8139", "-device", "piix3-usb-uhci"], sib);
+    await saveStream("7.2", ["-M", "pc-i440fx-2.0,suppress-vmdesc=off", "-m", "32", "-device", "rtl8139", "-device", "piix3-usb-uhci"], sib);
     const sibBytes = new Uint8Array(readFileSync(sib));
     const opts = { schema: async () => new StreamReader(bytesSource(sibBytes)) };
     const without = (await qemuCodec.inspect(StreamReader.of(old!), "3", {})).json as QemuSummary;
@@ -118,10 +120,8 @@ describe.skipIf(!have)("QEMU 7.2 interop", () => {
 describe.skipIf(!have)("QEMU 7.2 interop: a running, bandwidth-limited guest", () => {
   test("PART sections continue the block named in an earlier section; the stream round-trips and reloads running", async () => {
     const f = join(dir, "running.mig");
-    const { QemuMonitor } = await import("./qemu-peer.js");
-    const q = new QemuMonitor(["-M", "pc-i440fx-7.2", "-m", "16"]);
+    const q = await QemuMonitor.launch("7.2", ["-M", "pc-i440fx-7.2", "-m", "16"]);
     try {
-      await q.start();
       await q.cmd("migrate_set_parameter max-bandwidth 1M");
       await q.cmd("migrate_set_parameter downtime-limit 1");
       await q.cmd(`migrate "exec:cat > ${f}"`);
@@ -139,7 +139,7 @@ describe.skipIf(!have)("QEMU 7.2 interop: a running, bandwidth-limited guest", (
     expect(same(await recode(bytes), bytes)).toBe(true);
     const out = join(dir, "running-recoded.mig");
     writeFileSync(out, await convert(await convert(bytes, "3", "4"), "4", "3"));
-    const l = await loadStream(["-M", "pc-i440fx-7.2", "-m", "16"], out);
+    const l = await loaded(["-M", "pc-i440fx-7.2", "-m", "16"], out);
     try {
       expect(await l.cmd("info status")).toMatch(/VM status: running/);
     } finally {
@@ -151,16 +151,9 @@ describe.skipIf(!have)("QEMU 7.2 interop: a running, bandwidth-limited guest", (
 describe.skipIf(!have)("QEMU 7.2 interop: capability streams", () => {
   /** Load through `-incoming defer` so the destination can turn the capability on first. */
   async function loadWith(args: string[], caps: string[], file: string): Promise<string> {
-    const { QemuMonitor } = await import("./qemu-peer.js");
-    const q = new QemuMonitor([...args, "-incoming", "defer"]);
-    try {
-      await q.start();
-      for (const c of caps) await q.cmd(`migrate_set_capability ${c} on`);
-      await q.cmd(`migrate_incoming "exec:cat ${file}"`);
-      return await q.waitFor("info status", (o) => !/inmigrate/.test(o));
-    } finally {
-      await q.quit();
-    }
+    const r = await loadStream("7.2", args, file, caps);
+    if (!r.ok) throw new Error(r.error);
+    return r.status;
   }
 
   for (const [name, caps] of [

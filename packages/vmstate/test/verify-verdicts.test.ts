@@ -18,7 +18,7 @@ import { StreamReader, WireError, type VerifyReport } from "@vmstream/framing";
 import { interopRequired } from "@vmstream/testing";
 import { qemuCodec, type QemuSummary } from "../src/index.js";
 import { fixture } from "./qemu-helpers.js";
-import { QemuMonitor, qemuAvailable } from "./qemu-peer.js";
+import { loadStream, qemuRelease } from "@vmstream/peers";
 
 const real = fixture("pc-7.2-stopped.mig");
 const MACHINE = ["-M", "pc-i440fx-7.2", "-m", "32"];
@@ -172,25 +172,16 @@ describe("verify's verdict on mutants of pc-7.2-stopped.mig", () => {
   });
 });
 
-const have = qemuAvailable();
+const have = qemuRelease("7.2") !== undefined;
 const dir = mkdtempSync(join(tmpdir(), "vmstream-verdicts-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** QEMU 7.2's verdict: null when it loads the stream, else its error output. */
 async function qemuVerdict(file: string): Promise<string | null> {
-  const q = new QemuMonitor([...MACHINE, "-incoming", "defer"]);
-  try {
-    await q.start();
-    await q.cmd(`migrate_incoming "exec:cat ${file}"`);
-    const status = await q.waitFor("info status", (o) => !/inmigrate/.test(o));
-    // Loaded: QEMU stays up, paused as the source was.
-    return /paused \(prelaunch\)|running|paused/.test(status) ? null : status;
-  } catch (e) {
-    // A refused stream ends QEMU 7.2 (exit 1) with its reason on stderr.
-    return `${(e as Error).message} ${q.stderr}`;
-  } finally {
-    await q.quit();
-  }
+  const r = await loadStream("7.2", MACHINE, file);
+  // Loaded: QEMU stays up, paused as the source was. Refused: QEMU 7.2 exits (1) with its reason on stderr.
+  if (r.ok) return /paused \(prelaunch\)|running|paused/.test(r.status) ? null : r.status;
+  return r.error || r.status || "refused without a message";
 }
 
 describe("QEMU 7.2 gives the same verdicts", () => {

@@ -17,14 +17,36 @@ export interface Probe {
   cleanup(): Promise<void>;
 }
 
+/**
+ * The destination's QEMU exited before it answered on QMP: its command line
+ * does not start there (a machine type that build lacks, a device it does not
+ * have…). That is a verdict about the destination, not a usage error.
+ */
+export class DestinationDoesNotStart extends Error {
+  constructor(
+    /** QEMU's error lines, without the program-name prefix. */
+    readonly lines: string[],
+  ) {
+    super(lines.join(" / ") || "QEMU exited at start without a message");
+    this.name = "DestinationDoesNotStart";
+  }
+}
+
+interface QmpRun {
+  stderr: string;
+  /** QEMU sent its QMP greeting: it got past its command line. */
+  greeted: boolean;
+}
+
 const TIMEOUT_MS = 120_000;
 
 /** Run QEMU with QMP on stdio: send each command after the previous answer; resolve with stderr when it exits. */
-function qmp(bin: string, args: string[], script: (send: (cmd: object) => Promise<Record<string, unknown>>) => Promise<void>): Promise<string> {
+function qmp(bin: string, args: string[], script: (send: (cmd: object) => Promise<Record<string, unknown>>) => Promise<void>): Promise<QmpRun> {
   return new Promise((resolve, reject) => {
     const p = spawn(bin, [...args, "-S", "-display", "none", "-qmp", "stdio"], { stdio: ["pipe", "pipe", "pipe"] });
     let err = "";
     let buf = "";
+    let greeted = false;
     const waiting: Array<(v: Record<string, unknown>) => void> = [];
     const timer = setTimeout(() => p.kill("SIGKILL"), TIMEOUT_MS);
     // QEMU may exit (a refused start) while a command is on its way: EPIPE is not an error here.
@@ -44,12 +66,15 @@ function qmp(bin: string, args: string[], script: (send: (cmd: object) => Promis
         } catch {
           continue;
         }
+        if ("QMP" in msg) greeted = true;
         if ("return" in msg || "error" in msg) waiting.shift()?.(msg);
       }
     });
     p.on("close", () => {
       clearTimeout(timer);
-      resolve(err);
+      // Commands still waiting get no answer: QEMU is gone.
+      for (const w of waiting.splice(0)) w({ error: { desc: "QEMU exited" } });
+      resolve({ stderr: err, greeted });
     });
     const send = (cmd: object) =>
       new Promise<Record<string, unknown>>((res) => {
@@ -69,7 +94,7 @@ export async function probeQemu(bin: string, args: string[], opts: { uuid: boole
   const stream = join(dir, "probe.mig");
   const dump = join(dir, "vmstate.json");
   const cleanup = () => rm(dir, { recursive: true, force: true });
-  const err = await qmp(bin, args, async (send) => {
+  const run = await qmp(bin, args, async (send) => {
     await send({ execute: "qmp_capabilities" });
     const caps = [...opts.capabilities.filter((c) => c !== "mapped-ram"), ...(opts.uuid ? ["validate-uuid"] : [])];
     if (caps.length) await send({ execute: "migrate-set-capabilities", arguments: { capabilities: caps.map((c) => ({ capability: c, state: true })) } });
@@ -91,6 +116,16 @@ export async function probeQemu(bin: string, args: string[], opts: { uuid: boole
     p.on("close", (code) => resolve(code === 0));
   });
   const ok = await import("node:fs").then((fs) => fs.existsSync(stream) && fs.statSync(stream).size > 0);
+  const err = run.stderr;
+  if (!ok && !run.greeted) {
+    await cleanup();
+    throw new DestinationDoesNotStart(
+      err
+        .split("\n")
+        .map((l) => l.replace(/^\S*qemu-system-[^:\s]*:\s*/, "").trim())
+        .filter((l) => l && !l.startsWith("warning:")),
+    );
+  }
   if (!ok) {
     await cleanup();
     throw new UsageError(`preflight: ${bin} did not write a probe stream: ${err.trim().split("\n").slice(-3).join(" / ") || "no message"}`);

@@ -7,12 +7,12 @@
  */
 import { open, readFile } from "node:fs/promises";
 import { WireError, parseJsonBytes } from "@vmstream/framing";
-import { type PreflightDest, type QemuSummary, type StreamFacts, preflight, streamFacts, summarize } from "@vmstream/vmstate";
+import { type PreflightDest, type PreflightResult, type QemuSummary, type StreamFacts, preflight, streamFacts, summarize } from "@vmstream/vmstate";
 import type { Flags } from "../command.js";
 import { UsageError } from "../errors.js";
 import { openInput, writeStdout } from "../io.js";
 import { type Ctx, guarded } from "../report.js";
-import { probeQemu } from "./preflight-probe.js";
+import { DestinationDoesNotStart, probeQemu } from "./preflight-probe.js";
 
 const QEMU_MAGIC = 0x5145564d; // "QEVM"
 
@@ -110,21 +110,29 @@ export async function preflightCommand(pos: string[], flags: Flags): Promise<voi
         sources.push(`dump ${p}`);
       }
     }
+    // A destination that does not start is the whole answer: QEMU never gets to the stream.
+    let startFailure: PreflightResult | null = null;
     if (qemu) {
-      const made = await probeQemu(qemu, qemuArgs, { uuid: stream.uuid !== null, capabilities: stream.capabilities });
-      ctx.file = made.stream;
-      dest.probe = await readStreamFacts(ctx, made.stream);
-      if (!dest.dump && made.dump) dest.dump = await readDumpFile(ctx, made.dump);
       sources.push(`${qemu} ${qemuArgs.join(" ")}`);
-      await made.cleanup();
+      try {
+        const made = await probeQemu(qemu, qemuArgs, { uuid: stream.uuid !== null, capabilities: stream.capabilities });
+        ctx.file = made.stream;
+        dest.probe = await readStreamFacts(ctx, made.stream);
+        if (!dest.dump && made.dump) dest.dump = await readDumpFile(ctx, made.dump);
+        await made.cleanup();
+      } catch (e) {
+        if (!(e instanceof DestinationDoesNotStart)) throw e;
+        const cause = { code: "destination-start" as const, message: `the destination does not start: ${e.message}`, fatal: true };
+        startFailure = { loads: false, causes: [cause], checked: ["the destination's command line"] };
+      }
     }
     if (typeof flags.uuid === "string") dest.uuid = flags.uuid;
     if (typeof flags.capability === "string") dest.capabilities = flags.capability.split(",").filter(Boolean);
     if (flags.postcopy === true) dest.postcopy = true;
     ctx.file = streamPath!;
-    let r;
+    let r: PreflightResult;
     try {
-      r = preflight(stream, dest);
+      r = startFailure ?? preflight(stream, dest);
     } catch (e) {
       if (e instanceof WireError) ctx.file = dumpPath ?? against ?? streamPath!;
       throw e;

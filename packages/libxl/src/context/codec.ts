@@ -10,8 +10,9 @@ import {
   type StreamReader,
   type VerifyReport,
   checkPadding,
+  JsonWriter,
   fromBase64,
-  toBase64,
+  jsonTextOf,
   toInt,
   toStr,
 } from "@vmstream/framing";
@@ -147,29 +148,24 @@ async function encodeContextStream(input: StreamReader, sink: Sink): Promise<voi
   });
 }
 
-/** Large bodies are emitted as base64 in pieces so no single string holds them. */
-const B64_PIECE = 3 * 256 * 1024;
-
-async function* decodeContext(r: StreamReader, version: string): AsyncIterable<string> {
+async function* decodeContext(r: StreamReader, version: string): AsyncGenerator<Uint8Array> {
+  const w = new JsonWriter();
   const h = await readContextHeader(r, asVersion(version));
-  yield `{\n  "format": "context@${h.version}",\n  "xen_major": ${h.xenMajor},\n  "xen_minor": ${h.xenMinor},\n`;
-  if (h.version === 2) yield `  "big_endian": ${h.bigEndian},\n`;
-  yield `  "records": [`;
+  w.raw(`{\n  "format": "context@${h.version}",\n  "xen_major": ${h.xenMajor},\n  "xen_minor": ${h.xenMinor},\n`);
+  if (h.version === 2) w.raw(`  "big_endian": ${h.bigEndian},\n`);
+  w.raw(`  "records": [`);
   for (let i = 0; ; i++) {
     const d = await readContextDescriptor(r, h, i);
     if (!d) break;
-    yield `${i ? "," : ""}\n    {"offset": ${d.offset}, "type": ${d.type}, "instance": ${d.instance}, "length": ${d.length}, "body": "`;
-    let left = d.length;
-    while (left > 0) {
-      const k = Math.min(left, B64_PIECE);
-      await r.need(k, `record[${i}] body`);
-      yield toBase64(r.take(k));
-      left -= k;
-    }
-    yield `"}`;
+    w.raw(`${i ? "," : ""}\n    {"offset": ${d.offset}, "type": ${d.type}, "instance": ${d.instance}, "length": ${d.length}, "body": "`);
+    // The body goes from the input's buffer straight into the writer as base64.
+    yield* w.base64Of(r, d.length, `record[${i}] body`);
+    w.raw(`"}`);
     await finishContextRecord(r, d);
+    if (w.full) yield* w.drain();
   }
-  yield `\n  ]\n}\n`;
+  w.raw(`\n  ]\n}\n`);
+  yield* w.end();
 }
 
 /**
@@ -267,6 +263,9 @@ export const contextCodec: FamilyCodec = {
   },
 
   decode(r: StreamReader, version: string): AsyncIterable<string> {
+    return jsonTextOf(decodeContext(r, version));
+  },
+  decodeBytes(r: StreamReader, version: string): AsyncIterable<Uint8Array> {
     return decodeContext(r, version);
   },
 

@@ -12,8 +12,9 @@ import {
   TruncatedError,
   type VerifyReport,
   fromBase64,
+  JsonWriter,
   jsonText,
-  toBase64,
+  jsonTextOf,
   toStr,
 } from "@vmstream/framing";
 import { Summary } from "../summary.js";
@@ -22,7 +23,7 @@ import { LIBXC_BYTES_KEYS, asArr, asObj, libxcHeaderFromJson, libxcHeaderJson, l
 import { type LibxcHeader, type LibxcRecord, LIBXC_REC as REC, domainTypeName } from "./model.js";
 import { type LibxcReadMode, type LibxcRecordInfo, LibxcReader } from "./reader.js";
 import { type QemuTail, qemuTailBytes, readAfterEnd } from "./tail.js";
-import { writeLibxcHeader, writeLibxcRecord, writePageDataHead } from "./writer.js";
+import { putLibxcRecord, writeLibxcHeader, writeLibxcRecord, writePageDataHead } from "./writer.js";
 
 /** The version a head of bytes announces, if it is a libxc image. */
 export function detectLibxc(head: Uint8Array): string | null {
@@ -144,7 +145,7 @@ export async function encodeLibxcStream(input: StreamReader, out: Sink): Promise
     path: ["records"],
     bytesKeys: LIBXC_BYTES_KEYS,
     begin: (d) => bs.write(writeLibxcHeader(w.reset(), libxcDocHeader(d)).finish()),
-    item: (rec, i) => bs.write(writeLibxcRecord(w.reset(), libxcRecordFromJson(rec, `records[${i}]`)).finish()),
+    item: (rec, i) => putLibxcRecord(bs, w, libxcRecordFromJson(rec, `records[${i}]`)),
     async end(d, begun) {
       if (!begun) {
         libxcDocHeader(d);
@@ -157,29 +158,45 @@ export async function encodeLibxcStream(input: StreamReader, out: Sink): Promise
   });
 }
 
-async function* decodeLibxc(r: StreamReader, version: string): AsyncIterable<string> {
+/**
+ * One libxc record into a document: its JSON value, but PAGE_DATA's page
+ * contents go from the input's buffer straight into the writer as base64.
+ */
+export async function* libxcRecordJson(w: JsonWriter, rec: LibxcRecord, x: LibxcReader): AsyncGenerator<Uint8Array> {
+  if (rec.type !== "PAGE_DATA") {
+    w.value(rec);
+    return;
+  }
+  w.raw('{"type":"PAGE_DATA","pages":[');
+  const pages = rec.pages;
+  for (let i = 0; i < pages.length; i++) w.raw(`${i ? "," : ""}{"pfn":${pages[i]!.pfn},"type":"${pages[i]!.type}"}`);
+  w.raw('],"data":"');
+  yield* x.pagesBase64(w);
+  w.raw('"}');
+}
+
+async function* decodeLibxc(r: StreamReader, version: string): AsyncGenerator<Uint8Array> {
+  const w = new JsonWriter();
   const x = new LibxcReader(r);
   const h = await x.readHeader();
   checkVersion(h, version);
-  const head = jsonText({ format: `libxc@${h.version}`, ...libxcHeaderJson(h) });
-  yield `${head.slice(0, -1)},\n"records": [`;
+  w.raw(`{"format":"libxc@${h.version}"`);
+  for (const [k, v] of Object.entries(libxcHeaderJson(h))) w.raw(`,"${k}":`).value(v);
+  w.raw(',\n"records": [');
   let first = true;
   while (!x.ended) {
     const info = await x.next("stream");
     if (!info) throw new TruncatedError("libxc stream: it ends without an END record", r.offset, 8, 0);
-    const rec = info.record!;
-    if (rec.type === "PAGE_DATA") {
-      // Page data goes from the input's buffer to base64 text in pieces: no copy, no one long string.
-      yield `${first ? "" : ","}\n${jsonText({ type: rec.type, pages: rec.pages }).slice(0, -1)},"data":"`;
-      yield* x.pagesBase64();
-      yield `"}`;
-    } else yield `${first ? "" : ","}\n${jsonText(rec)}`;
+    w.raw(first ? "\n" : ",\n");
+    yield* libxcRecordJson(w, info.record!, x);
+    if (w.full) yield* w.drain();
     first = false;
   }
   const tail = await readAfterEnd(r, h, true);
-  yield "\n]";
-  if (tail) yield `,\n"qemu_tail": ${jsonText({ signature: tail.signature, data: toBase64(tail.data) })}`;
-  yield "}\n";
+  w.raw("\n]");
+  if (tail) w.raw(',\n"qemu_tail": ').value({ signature: tail.signature, data: tail.data });
+  w.raw("}\n");
+  yield* w.end();
 }
 
 /**
@@ -304,7 +321,8 @@ export const libxcCodec: FamilyCodec = {
   detect: detectLibxc,
   inspect: (r, version) => inspectLibxc(r, version),
   verify: (r, version) => verifyLibxc(r, version),
-  decode: (r, version) => decodeLibxc(r, version),
+  decode: (r, version) => jsonTextOf(decodeLibxc(r, version)),
+  decodeBytes: (r, version) => decodeLibxc(r, version),
   async encode(doc: unknown, out: Sink): Promise<void> {
     await writeLibxc(libxcFromJson(doc), out);
   },

@@ -1,5 +1,5 @@
 import {
-  base64Pieces,
+  type JsonWriter,
   LimitError,
   MalformedError,
   type Sink,
@@ -482,11 +482,11 @@ export class LibxcReader {
       yield this.r.take(PAGE);
     }
   }
-  /** …as base64 text in pieces, made from views of the input (decode). */
-  pagesBase64(): AsyncGenerator<string> {
+  /** …as base64 into a document, encoded from views of the input (decode). */
+  pagesBase64(w: JsonWriter): AsyncGenerator<Uint8Array> {
     const n = this.pending;
     this.pending = 0;
-    return base64Pieces(this.r, n, "PAGE_DATA page contents");
+    return w.base64Of(this.r, n, "PAGE_DATA page contents");
   }
   /** …passed through to a sink in buffer-sized pieces. */
   async pipePages(sink: Pick<Sink, "write">): Promise<void> {

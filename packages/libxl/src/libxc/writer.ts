@@ -1,4 +1,4 @@
-import { ByteWriter, MalformedError, padding8, writeRecord } from "@vmstream/framing";
+import { ByteWriter, MalformedError, type Sink, padding8, writeRecord } from "@vmstream/framing";
 import { LIBXC_ID, LIBXC_PAGE_TYPES, LIBXC_REC_LENGTH_MAX } from "@vmstream/wire-spec";
 import { type LibxcHeader, type LibxcRecord, type PageEntry, LIBXC_CODES } from "./model.js";
 
@@ -79,6 +79,29 @@ export function writePageDataHead(w: ByteWriter, pages: readonly PageEntry[]): B
   return w;
 }
 
+/** `pages`, when `data` holds exactly one page per data-bearing entry. */
+function checkPageData(pages: readonly PageEntry[], data: Uint8Array): readonly PageEntry[] {
+  let n = 0;
+  for (const p of pages) if (pageTypeHasData(p.type)) n++;
+  if (data.byteLength !== n * PAGE_SIZE) {
+    throw new MalformedError(`PAGE_DATA: ${n} data-bearing pfns need ${n * PAGE_SIZE} bytes of data`, 0, { found: String(data.byteLength) });
+  }
+  return pages;
+}
+
+/**
+ * A record to a sink through `w`; PAGE_DATA's contents go out as they are
+ * after its head, never copied into `w` (encode's pages, a run per record).
+ */
+export async function putLibxcRecord(out: Pick<Sink, "write">, w: ByteWriter, rec: LibxcRecord): Promise<void> {
+  if (rec.type !== "PAGE_DATA") {
+    await out.write(writeLibxcRecord(w.reset(), rec).finish());
+    return;
+  }
+  await out.write(writePageDataHead(w.reset(), checkPageData(rec.pages, rec.data)).finish());
+  await out.write(rec.data);
+}
+
 function body(w: ByteWriter, type: number, fill: (w: ByteWriter) => void): ByteWriter {
   const at = w.length;
   w.u32le(type).u32le(0);
@@ -97,14 +120,8 @@ export function writeLibxcRecord(w: ByteWriter, rec: LibxcRecord): ByteWriter {
     case "CHECKPOINT":
     case "STATIC_DATA_END":
       return w.u32le(LIBXC_CODES.get(rec.type)!).u32le(0);
-    case "PAGE_DATA": {
-      let n = 0;
-      for (const p of rec.pages) if (pageTypeHasData(p.type)) n++;
-      if (rec.data.byteLength !== n * PAGE_SIZE) {
-        throw new MalformedError(`PAGE_DATA: ${n} data-bearing pfns need ${n * PAGE_SIZE} bytes of data`, 0, { found: String(rec.data.byteLength) });
-      }
-      return writePageDataHead(w, rec.pages).bytes(rec.data);
-    }
+    case "PAGE_DATA":
+      return writePageDataHead(w, checkPageData(rec.pages, rec.data)).bytes(rec.data);
     case "X86_PV_INFO":
       return body(w, 0x02, (b) => b.u8(rec.guest_width).u8(rec.pt_levels).zeros(6));
     case "X86_PV_P2M_FRAMES":

@@ -8,15 +8,17 @@ import {
   type Sink,
   type StreamReader,
   type VerifyReport,
+  JsonWriter,
   fromBase64,
-  jsonText,
+  jsonTextOf,
   toInt,
 } from "@vmstream/framing";
 import { readStreamedDocument } from "../doc-stream.js";
 import { LIBXC_BYTES_KEYS, asArr, asObj, libxcHeaderFromJson, libxcHeaderJson, libxcRecordFromJson } from "../libxc/json.js";
 import { type LibxcHeader, type LibxcRecord, LIBXC_REC as REC, domainTypeName } from "../libxc/model.js";
 import type { LibxcReadMode, LibxcReader } from "../libxc/reader.js";
-import { writeLibxcHeader, writeLibxcRecord, writePageDataHead } from "../libxc/writer.js";
+import { putLibxcRecord, writeLibxcHeader, writeLibxcRecord, writePageDataHead } from "../libxc/writer.js";
+import { libxcRecordJson } from "../libxc/codec.js";
 import { Summary } from "../summary.js";
 import type { LibxlRecord } from "./model.js";
 import { type LibxlHeader, type LibxlItem, readLibxlHeader, walkLibxl } from "./reader.js";
@@ -104,10 +106,10 @@ export const LIBXL_NEST_KEYS: ReadonlySet<string> = new Set(["libxc"]);
 
 /** Write one entry to a writer-backed sink. */
 export function writeLibxlEntry(e: LibxlEntry, bs: BatchedSink, w: ByteWriter): void | Promise<void> {
+  if ("libxc" in e) return putLibxcRecord(bs, w, e.libxc);
   w.reset();
   if ("libxl" in e) writeLibxlRecord(w, e.libxl);
-  else if ("libxcHeader" in e) writeLibxcHeader(w, e.libxcHeader);
-  else writeLibxcRecord(w, e.libxc);
+  else writeLibxcHeader(w, e.libxcHeader);
   return bs.write(w.finish());
 }
 
@@ -173,23 +175,34 @@ export async function readLibxl(r: StreamReader): Promise<LibxlStream> {
   return { options: h.options, entries: await readLibxlBody(r, notes) };
 }
 
-/** The `"records": [...]` part of a document, as pieces. */
-export async function* libxlRecordsJson(r: StreamReader, notes: string[]): AsyncIterable<string> {
-  yield `"records": [`;
+/**
+ * The `"records": [...]` part of a document, written as it streams: page
+ * contents go from the input's buffer straight into the writer as base64.
+ */
+export async function* libxlRecordsJson(w: JsonWriter, r: StreamReader, notes: string[]): AsyncGenerator<Uint8Array> {
+  w.raw('"records": [');
   let first = true;
-  for await (const it of walkLibxl(r, "model", notes)) {
-    yield `${first ? "" : ","}\n${jsonText(itemJson(it))}`;
+  for await (const it of walkLibxl(r, "stream", notes)) {
+    w.raw(first ? "\n" : ",\n");
     first = false;
+    if (it.layer === "libxc") {
+      w.raw('{"libxc":');
+      yield* libxcRecordJson(w, it.info.record!, it.reader);
+      w.raw("}");
+    } else w.value(itemJson(it));
+    if (w.full) yield* w.drain();
   }
-  yield "\n]";
+  w.raw("\n]");
 }
 
-async function* decodeLibxl(r: StreamReader): AsyncIterable<string> {
+async function* decodeLibxl(r: StreamReader): AsyncGenerator<Uint8Array> {
+  const w = new JsonWriter();
   const notes: string[] = [];
   const h = await readLibxlHeader(r, notes);
-  yield `{"format": "libxl@2",\n"options": ${h.options},\n`;
-  yield* libxlRecordsJson(r, notes);
-  yield "}\n";
+  w.raw(`{"format": "libxl@2",\n"options": ${h.options},\n`);
+  yield* libxlRecordsJson(w, r, notes);
+  w.raw("}\n");
+  yield* w.end();
 }
 
 /** Re-encode everything after the libxl header through the writers, piping page contents. */
@@ -316,7 +329,8 @@ export const libxlCodec: FamilyCodec = {
   detect: detectLibxl,
   inspect: (r) => inspectLibxlFrom(r, "libxl@2"),
   verify: (r) => verifyLibxl(r),
-  decode: (r) => decodeLibxl(r),
+  decode: (r) => jsonTextOf(decodeLibxl(r)),
+  decodeBytes: (r) => decodeLibxl(r),
   async encode(doc: unknown, out: Sink): Promise<void> {
     const d = asObj(doc, "document");
     if (d.format !== "libxl@2") throw new MalformedError("format: expected libxl@2", 0, { found: JSON.stringify(d.format) });

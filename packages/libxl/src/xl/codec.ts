@@ -7,8 +7,9 @@ import {
   type Sink,
   type StreamReader,
   type VerifyReport,
+  JsonWriter,
   fromBase64,
-  jsonText,
+  jsonTextOf,
   toBase64,
   toInt,
 } from "@vmstream/framing";
@@ -84,14 +85,17 @@ export async function verifyXl(r: StreamReader): Promise<VerifyReport> {
   return { format: "xl@1", items: items + 1, bytes: r.offset - start, notes };
 }
 
-async function* decodeXl(r: StreamReader): AsyncIterable<string> {
+async function* decodeXl(r: StreamReader): AsyncGenerator<Uint8Array> {
+  const w = new JsonWriter();
   const notes: string[] = [];
   const h = await readXlHeader(r, notes);
   const lh = await readLibxlHeader(r, notes);
-  const head = jsonText({ format: "xl@1", ...xlHeaderJson(h) });
-  yield `${head.slice(0, -1)},\n"libxl": {"options": ${lh.options},\n`;
-  yield* libxlRecordsJson(r, notes);
-  yield "}}\n";
+  w.raw('{"format":"xl@1"');
+  for (const [k, v] of Object.entries(xlHeaderJson(h))) w.raw(`,${JSON.stringify(k)}:`).value(v);
+  w.raw(`,\n"libxl": {"options": ${lh.options},\n`);
+  yield* libxlRecordsJson(w, r, notes);
+  w.raw("}}\n");
+  yield* w.end();
 }
 
 export const xlCodec: FamilyCodec = {
@@ -111,7 +115,8 @@ export const xlCodec: FamilyCodec = {
     return ins;
   },
   verify: (r) => verifyXl(r),
-  decode: (r) => decodeXl(r),
+  decode: (r) => jsonTextOf(decodeXl(r)),
+  decodeBytes: (r) => decodeXl(r),
   async encode(doc: unknown, out: Sink): Promise<void> {
     const d = asObj(doc, "document");
     if (d.format !== "xl@1") throw new MalformedError("format: expected xl@1", 0, { found: JSON.stringify(d.format) });

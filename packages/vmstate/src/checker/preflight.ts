@@ -72,7 +72,8 @@ export function streamFacts(sum: QemuSummary, vmdesc: unknown): StreamFacts {
   };
 }
 
-export type CauseCode = "machine-type" | "capability" | "uuid" | "postcopy" | "unknown-section" | "section-version" | "ramblock-missing" | "ramblock-size" | "layout";
+/** `destination-start`: the destination's command line does not start (set by `vmstream preflight --qemu`, which runs it). */
+export type CauseCode = "destination-start" | "machine-type" | "capability" | "uuid" | "postcopy" | "unknown-section" | "section-version" | "ramblock-missing" | "ramblock-size" | "layout";
 
 export interface PreflightCause {
   code: CauseCode;

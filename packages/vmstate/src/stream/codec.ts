@@ -2,7 +2,7 @@
 import { RefusedError, type CodecOptions, type FamilyCodec, type FormatId, type Sink, type StreamReader } from "@vmstream/framing";
 import { QEMU_VM_FILE_MAGIC } from "./constants.js";
 import { analyzeView } from "./analyze.js";
-import { decodeDoc, encodeDoc, encodeDocText } from "./document.js";
+import { decodeDoc, decodeDocBytes, encodeDoc, encodeDocText } from "./document.js";
 import { inspectStream, verifyStream } from "./inspect.js";
 import { parseVersion, pump } from "./pipeline.js";
 
@@ -36,6 +36,7 @@ export const qemuCodec: QemuCodec = {
   },
   verify: verifyStream,
   decode: decodeDoc,
+  decodeBytes: decodeDocBytes,
   encode: encodeDoc,
   encodeStream: encodeDocText,
   async recode(input: StreamReader, version: string, out: Sink, opts: CodecOptions): Promise<void> {

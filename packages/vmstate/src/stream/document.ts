@@ -25,10 +25,10 @@ import {
   MalformedError,
   RefusedError,
   WireError,
+  JsonWriter,
   fromBase64,
-  jsonReplacer,
+  jsonTextOf,
   safeObject,
-  toBase64,
   type CodecOptions,
   type Sink,
   type StreamReader,
@@ -41,64 +41,69 @@ import { compileVmdesc, deviceKey, type Vmdesc } from "./vmdesc.js";
 import { QemuWriter } from "./writer.js";
 import { mappedFromJson, mappedJson } from "./mapped-ram-json.js";
 
-const PIECE = 1 << 16;
+/** JSON string literals of block names: a page's record names its block every time. */
+const names = new Map<string, string>();
+const nameJson = (n: string): string => {
+  let j = names.get(n);
+  if (j === undefined) {
+    if (names.size > 1024) names.clear();
+    names.set(n, (j = JSON.stringify(n)));
+  }
+  return j;
+};
 
-function ramJson(r: RamRecord): string {
-  if (r.mapped) return mappedJson(r);
-  let s = `{"flags": ${r.flags}, "addr": "${r.addr}"`;
-  if (r.block !== null) s += `, "block": ${JSON.stringify(r.block)}`;
+/** One RAM record into the document; a page's contents straight into the writer as base64. */
+function ramJson(w: JsonWriter, r: RamRecord): void {
+  if (r.mapped) return mappedJson(w, r);
+  w.raw(`{"flags": ${r.flags}, "addr": "${r.addr}"`);
+  if (r.block !== null) w.raw(`, "block": ${nameJson(r.block)}`);
   if (r.blocks) {
-    s += `, "blocks": [`;
+    w.raw(`, "blocks": [`);
     for (let i = 0; i < r.blocks.length; i++) {
       const b = r.blocks[i]!;
-      s += `${i ? ", " : ""}{"name": ${JSON.stringify(b.name)}, "length": "${b.length}"`;
-      if (b.pageSize !== undefined) s += `, "pageSize": "${b.pageSize}"`;
-      if (b.gpa !== undefined) s += `, "gpa": "${b.gpa}"`;
-      s += "}";
+      w.raw(`${i ? ", " : ""}{"name": ${JSON.stringify(b.name)}, "length": "${b.length}"`);
+      if (b.pageSize !== undefined) w.raw(`, "pageSize": "${b.pageSize}"`);
+      if (b.gpa !== undefined) w.raw(`, "gpa": "${b.gpa}"`);
+      w.raw("}");
     }
-    s += "]";
+    w.raw("]");
   }
-  if (r.flags & 0x02) s += `, "fill": ${r.fill}`;
-  if (r.flags & 0x40) s += `, "xbzrle": ${r.xflag}`;
-  if (r.data) s += `, "data": "${toBase64(r.data)}"`;
-  return s + "}";
+  if (r.flags & 0x02) w.raw(`, "fill": ${r.fill}`);
+  if (r.flags & 0x40) w.raw(`, "xbzrle": ${r.xflag}`);
+  if (r.data) w.raw(`, "data": "`).base64(r.data).raw('"');
+  w.raw("}");
 }
 
-export async function* decodeDoc(input: StreamReader, version: string, opts: CodecOptions): AsyncIterable<string> {
+/** The lossless document of a savevm stream, as UTF-8 bytes (`vmstream decode`). */
+export async function* decodeDocBytes(input: StreamReader, version: string, opts: CodecOptions): AsyncGenerator<Uint8Array> {
   const v = parseVersion(version);
   const b = await loadBorrowed(opts);
   const ps = pageSizeOpt(opts);
   const st = new ParseState(ps ?? DEFAULT_PAGE_SIZE);
+  const w = new JsonWriter();
   // The prefix waits for the first event after the header: by then a configuration's
   // target-page-bits has set the page size, which encoders need before any RAM record.
-  let out = "";
   let opened = false;
   let items = 0;
   let recs = 0;
   let inRam = false;
   let vmdescText: string | null = null;
-  const item = (s: string): void => {
-    out += `${items++ ? "," : ""}\n    ${s}`;
-  };
+  const item = (): JsonWriter => w.raw(items++ ? ",\n    " : "\n    ");
   for await (const ev of parseStream(input, { version: v, pages: true, pageSize: ps, borrowed: b.vmdesc }, st)) {
     if (!opened && ev.t !== "header") {
-      out = `{\n  "format": "qemu@${v}",\n  "pageSize": ${st.ram.pageSize},\n  "stream": [` + out;
+      w.raw(`{\n  "format": "qemu@${v}",\n  "pageSize": ${st.ram.pageSize},\n  "stream": [`);
       opened = true;
     }
     switch (ev.t) {
       case "header":
         break;
       case "config":
-        item(
-          JSON.stringify({
-            configuration: { name: ev.name, subsections: ev.subs.map((s) => ({ name: s.name, version: s.version, data: toBase64(s.data) })) },
-          }),
-        );
+        item().value({ configuration: { name: ev.name, subsections: ev.subs.map((s) => ({ name: s.name, version: s.version, data: s.data })) } });
         break;
       case "command": {
-        const o: Record<string, unknown> = { command: MIG_CMD[ev.cmd]?.name ?? String(ev.cmd), cmd: ev.cmd, data: toBase64(ev.data) };
-        if (ev.pkg) o["package"] = toBase64(ev.pkg);
-        item(JSON.stringify(o));
+        const o: Record<string, unknown> = { command: MIG_CMD[ev.cmd]?.name ?? String(ev.cmd), cmd: ev.cmd, data: ev.data };
+        if (ev.pkg) o["package"] = ev.pkg;
+        item().value(o);
         break;
       }
       case "section": {
@@ -106,43 +111,46 @@ export async function* decodeDoc(input: StreamReader, version: string, opts: Cod
         if (ev.kind === "start" || ev.kind === "full")
           s += `, "idstr": ${JSON.stringify(ev.idstr)}, "instance": ${ev.instance}, "version": ${ev.version}`;
         s += ev.body === "ram" ? `, "ram": [` : ev.body === "state" ? `, "state": ` : `, "raw": `;
-        item(s);
+        item().raw(s);
         recs = 0;
         inRam = ev.body === "ram";
         break;
       }
       case "ram":
-        out += `${recs++ ? "," : ""}\n      ${ramJson(ev.rec)}`;
+        w.raw(recs++ ? ",\n      " : "\n      ");
+        ramJson(w, ev.rec);
         break;
       case "state":
-        out += JSON.stringify(ev.value, jsonReplacer);
+        w.value(ev.value);
         break;
       case "raw":
-        out += `"${toBase64(ev.data)}"`;
+        w.raw('"').base64(ev.data).raw('"');
         break;
       case "end":
-        if (inRam) out += recs > 0 ? "\n    ]" : "]";
+        if (inRam) w.raw(recs > 0 ? "\n    ]" : "]");
         inRam = false;
         recs = 0;
-        out += `, "footer": ${ev.footer}}`;
+        w.raw(`, "footer": ${ev.footer}}`);
         break;
       case "eof":
-        item(`{"eof": true}`);
+        item().raw(`{"eof": true}`);
         break;
       case "vmdesc":
         vmdescText = ev.vmdesc ? ev.vmdesc.text : null;
         break;
     }
-    if (out.length >= PIECE) {
-      yield out;
-      out = "";
-    }
+    if (w.full) yield* w.drain();
   }
-  out += `\n  ]`;
-  if (vmdescText !== null) out += `,\n  "vmdesc": ${JSON.stringify(vmdescText)}`;
-  if (b.vmdesc && !vmdescText) out += `,\n  "schemaVmdesc": ${JSON.stringify(b.vmdesc.text)}`;
-  out += "\n}\n";
-  yield out;
+  w.raw(`\n  ]`);
+  if (vmdescText !== null) w.raw(`,\n  "vmdesc": `).str(vmdescText);
+  if (b.vmdesc && !vmdescText) w.raw(`,\n  "schemaVmdesc": `).str(b.vmdesc.text);
+  w.raw("\n}\n");
+  yield* w.end();
+}
+
+/** …as text. */
+export function decodeDoc(input: StreamReader, version: string, opts: CodecOptions): AsyncIterable<string> {
+  return jsonTextOf(decodeDocBytes(input, version, opts));
 }
 
 const te = new TextEncoder();
@@ -157,8 +165,12 @@ function num(v: unknown, path: string, max = 0xffffffff): number {
     throw new MalformedError(`integer in [0, ${max}] expected`, 0, { path, found: JSON.stringify(v) });
   return n;
 }
+/** Members of a RAM record the streaming reader decodes from base64 itself. */
+const RAM_BYTES: ReadonlySet<string> = new Set(["data", "bitmap"]);
+
+/** Base64 text, or the bytes the streaming reader already decoded from it. */
 function b64(v: unknown, path: string): Uint8Array {
-  if (typeof v !== "string") throw new MalformedError("base64 string expected", 0, { path });
+  if (typeof v !== "string" && !(v instanceof Uint8Array)) throw new MalformedError("base64 string expected", 0, { path });
   return fromBase64(v, path);
 }
 function str(v: unknown, path: string): string {
@@ -372,7 +384,9 @@ export async function encodeDocText(input: StreamReader, out: Sink, _opts: Codec
                 break;
               }
               if (r > 0) await j.expect(0x2c, ",");
-              await ramOne(w, await j.value(), `${p}.ram[${r}]`);
+              // Page contents are decoded from the text straight to bytes, never a string, into a
+              // buffer the next record reuses (the writer is done with them when ramOne resolves).
+              await ramOne(w, (await j.peek()) === 0x7b ? await j.object(RAM_BYTES, undefined, 0, true) : await j.value(), `${p}.ram[${r}]`);
             }
           } else {
             it[ik] = await j.value();

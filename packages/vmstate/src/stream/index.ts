@@ -2,7 +2,7 @@
 export { qemuCodec, type QemuCodec } from "./codec.js";
 export { analyzeView, pyJson, type PyValue } from "./analyze.js";
 export { summarize, renderSummary, type QemuSummary, type SectionSummary } from "./inspect.js";
-export { decodeDoc, encodeDoc, encodeDocText } from "./document.js";
+export { decodeDoc, decodeDocBytes, encodeDoc, encodeDocText } from "./document.js";
 export { parseStream, ParseState, type Ev, type ParseOptions } from "./parse.js";
 export { QemuWriter } from "./writer.js";
 export { parseVmdesc, compileVmdesc, locateVmdesc, type Vmdesc, type Desc, type DeviceDesc } from "./vmdesc.js";

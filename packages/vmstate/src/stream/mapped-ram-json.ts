@@ -8,17 +8,20 @@
  *
  * Offsets are the file offsets QEMU chose; encode puts every byte back there.
  */
-import { MalformedError, fromBase64, toBase64 } from "@vmstream/framing";
+import { type JsonWriter, MalformedError, fromBase64 } from "@vmstream/framing";
 import type { RamBlock, RamRecord } from "./ram.js";
 
-export function mappedJson(r: RamRecord): string {
-  if (r.mapped!.kind === "pages") return `{"mappedPages": ${JSON.stringify(r.block)}, "addr": "${r.addr}", "data": "${toBase64(r.data!)}"}`;
+export function mappedJson(w: JsonWriter, r: RamRecord): void {
+  if (r.mapped!.kind === "pages") {
+    w.raw(`{"mappedPages": ${JSON.stringify(r.block)}, "addr": "${r.addr}", "data": "`).base64(r.data!).raw('"}');
+    return;
+  }
   const b = r.blocks![0]!;
   const h = b.mapped!;
-  let s = `{"mappedBlock": {"name": ${JSON.stringify(b.name)}, "length": "${b.length}"`;
-  if (b.gpa !== undefined) s += `, "gpa": "${b.gpa}"`;
-  s += `, "version": ${h.version}, "pageSize": ${h.pageSize}, "bitmapOffset": "${h.bitmapOffset}", "pagesOffset": "${h.pagesOffset}"}`;
-  return `${s}, "bitmap": "${toBase64(r.mapped!.bitmap)}"}`;
+  w.raw(`{"mappedBlock": {"name": ${JSON.stringify(b.name)}, "length": "${b.length}"`);
+  if (b.gpa !== undefined) w.raw(`, "gpa": "${b.gpa}"`);
+  w.raw(`, "version": ${h.version}, "pageSize": ${h.pageSize}, "bitmapOffset": "${h.bitmapOffset}", "pagesOffset": "${h.pagesOffset}"}`);
+  w.raw(`, "bitmap": "`).base64(r.mapped!.bitmap).raw('"}');
 }
 
 function num(v: unknown, path: string, max = Number.MAX_SAFE_INTEGER): number {
@@ -32,7 +35,7 @@ function str(v: unknown, path: string): string {
   return v;
 }
 function b64(v: unknown, path: string): Uint8Array {
-  if (typeof v !== "string") throw new MalformedError("base64 string expected", 0, { path });
+  if (typeof v !== "string" && !(v instanceof Uint8Array)) throw new MalformedError("base64 string expected", 0, { path });
   return fromBase64(v, path);
 }
 

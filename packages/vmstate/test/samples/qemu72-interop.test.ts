@@ -9,18 +9,13 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ByteReader } from "@vmstream/framing";
-import { interopRequired } from "@vmstream/testing";
 import { afterAll, describe, expect, test } from "vitest";
 import { fixture } from "../qemu-helpers.js";
-import { loadStream, qemuAvailable } from "../qemu-peer.js";
+import { loadStream, qemuRelease, requirePeer } from "@vmstream/peers";
 import { loadState, saveState } from "../../src/schema/index.js";
 import { mc146818rtc } from "../../src/samples/qemu72.js";
 
-const have = qemuAvailable();
-if (!have) {
-  if (interopRequired()) throw new Error("qemu-system-x86_64 is required (VMSTREAM_INTEROP=required) but missing");
-  console.warn("qemu72-interop: skipped, qemu-system-x86_64 is not installed");
-}
+const have = requirePeer("QEMU 7.2", qemuRelease("7.2"));
 
 /** Offset of a FULL section's payload, found by its idstr, with its version. */
 function findSection(stream: Uint8Array, idstr: string): { payload: number; version: number; id: number } {
@@ -59,7 +54,9 @@ describe.skipIf(!have)("QEMU 7.2 loads what the interpreter saves", () => {
     edited.set(bytes, sec.payload);
     const file = join(dir, "rtc.mig");
     writeFileSync(file, edited);
-    const q = await loadStream(["-M", "pc-i440fx-7.2", "-m", "32"], file);
+    const load = await loadStream("7.2", ["-M", "pc-i440fx-7.2", "-m", "32"], file, [], { keep: true });
+    expect(load.ok, load.error).toBe(true);
+    const q = load.monitor;
     try {
       expect(await q.cmd("info status")).toMatch(/paused \(prelaunch\)/);
       await q.cmd("o /b 0x70 0x38");
