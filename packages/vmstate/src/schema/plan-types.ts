@@ -39,6 +39,13 @@ export interface FieldPlan {
   /** vmstate_size() against the state. */
   size(state: State, offset: number): number;
   elem: ElementCodec;
+  /**
+   * The whole field's load and save, when its value representation is not the
+   * interpreter's state value (fields of a stream's vmdesc: document values).
+   * Chosen once by the compiler; absent means the loop's own array handling.
+   */
+  load?(r: ByteReader, target: State, ctx: RunContext): void;
+  save?(w: ByteWriter, state: State, ctx: RunContext): void;
 }
 
 export interface VmsdPlan {

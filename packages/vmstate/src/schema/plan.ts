@@ -6,6 +6,7 @@
  */
 import { type ByteReader, type ByteWriter, MalformedError, RefusedError, WireError } from "@vmstream/framing";
 import { nameToBytes } from "../latin1.js";
+import { documentField } from "./document-codec.js";
 import type { ElementCodec, FieldPlan, VmsdPlan } from "./plan-types.js";
 import { loadVmsd, saveVmsd } from "./run.js";
 import { VMDESC_TYPES } from "./type-names.js";
@@ -37,12 +38,21 @@ export function compileVmsd(vmsd: Vmsd): VmsdPlan {
     if (!Number.isSafeInteger(v)) throw new RefusedError(`${vmsd.name}: ${k} must be an integer`, 0, { found: String(v) });
   }
   cache.set(vmsd, plan);
-  const names = vmsd.fields.map((f) => f.name);
-  vmsd.fields.forEach((f, i) => {
-    const dup = names.filter((n) => n === f.name).length > 1;
-    const k = names.slice(0, i).filter((n) => n === f.name).length;
-    plan.fields.push(compileField(vmsd, f, dup ? `${f.name}[${k}]` : f.name));
-  });
+  // A name declared more than once keys its k-th field `name[k]` (vmdesc names it so too).
+  const declared = new Map<string, number>();
+  for (const f of vmsd.fields) declared.set(f.name, (declared.get(f.name) ?? 0) + 1);
+  const seen = new Map<string, number>();
+  for (const f of vmsd.fields) {
+    if (f.vmdesc) {
+      // A field of a stream's vmdesc: its key and document values come from the vmdesc entry.
+      const nested = f.vmsd;
+      plan.fields.push(documentField(f, nested ? () => compileVmsd(nested) : null));
+      continue;
+    }
+    const k = seen.get(f.name) ?? 0;
+    seen.set(f.name, k + 1);
+    plan.fields.push(compileField(vmsd, f, declared.get(f.name)! > 1 ? `${f.name}[${k}]` : f.name));
+  }
   return plan;
 }
 

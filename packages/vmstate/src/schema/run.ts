@@ -2,7 +2,10 @@
  * The interpreter loop: vmstate_load_state / vmstate_save_state and the
  * subsection rules, over compiled plans. Format 3 finds subsections by QEMU's
  * peek heuristic; format 4 reads an explicit SUBSECTIONS_END after every
- * description, so nothing is ever guessed.
+ * description, so nothing is ever guessed. A description built from a
+ * stream's vmdesc lists the subsections that were sent, so they are read in
+ * that order. This is the only walk of device state: the stream codec runs it
+ * for every section body (schema/document-codec.ts).
  */
 import {
   type ByteReader,
@@ -15,9 +18,10 @@ import {
   WireError,
   checkCount,
   hex,
+  safeObject,
 } from "@vmstream/framing";
 import { QEMU_SECTION, QEMU_VM_SUBSECTIONS_END } from "@vmstream/wire-spec";
-import { bytesToLatin1, nameToBytes } from "../latin1.js";
+import { bytesToLatin1, latin1ToBytes, nameToBytes } from "../latin1.js";
 import type { QemuJsonWriter } from "./json-writer.js";
 import type { FieldPlan, RunContext, VmsdPlan } from "./plan-types.js";
 import type { State } from "./types.js";
@@ -62,7 +66,8 @@ export function loadVmsd(plan: VmsdPlan, r: ByteReader, version: number, target:
       const f = fields[i]!;
       if (f.present(target, version)) {
         try {
-          loadField(f, r, target, ctx);
+          if (f.load) f.load(r, target, ctx);
+          else loadField(f, r, target, ctx);
         } catch (e) {
           if (e instanceof WireError) e.within(f.key);
           throw e;
@@ -71,7 +76,8 @@ export function loadVmsd(plan: VmsdPlan, r: ByteReader, version: number, target:
         throw new MalformedError(`input validation failed: ${vmsd.name}/${f.def.name}`, r.offset, { path: f.key });
       }
     }
-    if (ctx.format === 4) loadSubsectionsExplicit(plan, r, target, ctx);
+    if (vmsd.vmdesc) loadSubsectionsListed(plan, r, target, ctx);
+    else if (ctx.format === 4) loadSubsectionsExplicit(plan, r, target, ctx);
     else loadSubsectionsPeek(plan, r, target, ctx);
   } catch (e) {
     throw root ? rooted(e, vmsd.name) : e;
@@ -161,6 +167,85 @@ function loadSubsectionsExplicit(plan: VmsdPlan, r: ByteReader, target: State, c
   }
 }
 
+/**
+ * A description built from a stream's vmdesc lists exactly the subsections
+ * that were sent, in order: each is read at its place, its name and version
+ * must be the listed ones, and in format 4 the end marker must come after the
+ * last (old-style save_state bodies get none). Values go under the listing's
+ * keys, which stay unique beside the fields'.
+ */
+function loadSubsectionsListed(plan: VmsdPlan, r: ByteReader, target: State, ctx: RunContext): void {
+  const listing = plan.vmsd.vmdesc!;
+  const subs = plan.subsections();
+  if (ctx.format === 4 && listing.vmstate) {
+    let k = 0;
+    for (;;) {
+      const at = r.offset;
+      const b = r.u8();
+      if (b === QEMU_VM_SUBSECTIONS_END) break;
+      if (b !== SUBSECTION)
+        throw new MalformedError(`no subsection or SUBSECTIONS_END after ${plan.vmsd.name || "section"}`, at, {
+          expected: "0x05 or 0x09",
+          found: hex(b, 2),
+        });
+      const sub = subs[k];
+      if (!sub) throw new MalformedError(`subsection not listed in vmdesc for ${plan.vmsd.name}`, at);
+      target[listing.keys[k]!] = loadListedSubsection(sub, r, ctx, at, true);
+      k++;
+    }
+    if (k !== subs.length) throw new MalformedError(`subsection ${subs[k]!.vmsd.name} missing`, r.offset - 1, { expected: "0x05", found: "0x09" });
+    return;
+  }
+  for (let k = 0; k < subs.length; k++) target[listing.keys[k]!] = loadListedSubsection(subs[k]!, r, ctx, r.offset, false);
+}
+
+function loadListedSubsection(sub: VmsdPlan, r: ByteReader, ctx: RunContext, at: number, markerRead: boolean): State {
+  const want = sub.vmsd;
+  if (!markerRead) {
+    const b = r.u8();
+    if (b !== SUBSECTION) throw new MalformedError(`subsection ${want.name} expected`, at, { expected: "0x05", found: hex(b, 2) });
+  }
+  const len = r.u8();
+  const name = bytesToLatin1(r.bytesView(len, "subsection name"));
+  if (name !== want.name) throw new MalformedError(`subsection name differs from vmdesc`, at + 1, { expected: want.name, found: name });
+  const vat = r.offset;
+  const version = r.u32be();
+  const listed = want.vmdesc!.version;
+  if (version !== listed) throw new MalformedError(`subsection ${name} version differs from vmdesc`, vat, { expected: String(listed), found: String(version) });
+  const out = safeObject();
+  try {
+    loadVmsd(sub, r, 0, out, ctx);
+  } catch (e) {
+    if (e instanceof WireError) e.within(name);
+    throw e;
+  }
+  return out;
+}
+
+/** Every listed subsection, in order, from the value under its key (see loadSubsectionsListed). */
+function saveSubsectionsListed(plan: VmsdPlan, w: ByteWriter, value: State, ctx: RunContext): void {
+  const listing = plan.vmsd.vmdesc!;
+  const subs = plan.subsections();
+  for (let k = 0; k < subs.length; k++) {
+    const sub = subs[k]!;
+    const key = listing.keys[k]!;
+    const name = latin1ToBytes(sub.vmsd.name);
+    if (!name || name.byteLength === 0 || name.byteLength > 255)
+      throw new MalformedError("subsection name must be 1-255 latin1 chars", 0, { found: JSON.stringify(sub.vmsd.name).slice(0, 80) });
+    w.u8(SUBSECTION).u8(name.byteLength).bytes(name).u32be(sub.vmsd.vmdesc!.version >>> 0);
+    const own = Object.hasOwn(value, key) ? value[key] : undefined;
+    try {
+      if (typeof own !== "object" || own === null || Array.isArray(own))
+        throw new MalformedError("object expected", 0, { found: JSON.stringify(own)?.slice(0, 80) ?? String(own) });
+      saveVmsd(sub, w, own as State, 0, ctx, null);
+    } catch (e) {
+      if (e instanceof WireError) e.within(key);
+      throw e;
+    }
+  }
+  if (ctx.format === 4 && listing.vmstate) w.u8(QEMU_VM_SUBSECTIONS_END);
+}
+
 function loadOneSubsection(plan: VmsdPlan, r: ByteReader, target: State, ctx: RunContext): void {
   const at = r.offset;
   r.skip(1, "subsection marker");
@@ -201,7 +286,8 @@ export function saveVmsd(
       const f = fields[i]!;
       if (f.present(value, version)) {
         try {
-          saveField(f, w, value, ctx, desc);
+          if (f.save) f.save(w, value, ctx);
+          else saveField(f, w, value, ctx, desc);
         } catch (e) {
           if (e instanceof WireError) e.within(f.key);
           throw e;
@@ -211,6 +297,10 @@ export function saveVmsd(
       }
     }
     if (desc) desc.endArray();
+    if (vmsd.vmdesc) {
+      saveSubsectionsListed(plan, w, value, ctx);
+      return;
+    }
     let opened = false;
     const subs = plan.subsections();
     for (let k = 0; k < subs.length; k++) {

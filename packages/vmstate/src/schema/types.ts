@@ -87,6 +87,41 @@ export interface VmsdField {
   max?: number;
   /** `-dump-vmstate` "size" (C sizeof) when it differs from the wire size (structs). */
   cSize?: number;
+  /** Set only by the stream's vmdesc parser: the field as that vmdesc describes it (see `VmdescSlot`). */
+  vmdesc?: VmdescSlot;
+}
+
+/**
+ * One vmdesc `fields[]` entry as the stream codec runs it: the decode document
+ * keeps its values as that entry's type and size say (ints up to 32 bits as
+ * numbers, 64-bit ones as decimal strings, everything else as bytes), and the
+ * analyze view prints them as QEMU's script does.
+ */
+export interface VmdescSlot {
+  /** The vmdesc name (analyze-migration's key); the document key is the field's `key`. */
+  name: string;
+  /** The vmdesc type name. */
+  type: string;
+  /** How analyze-migration prints it (type-names.ts `Az`). */
+  az: number;
+  /** Bytes per element, as vmdesc says. */
+  size: number;
+  /** Elements the entry covers (`array_len`, else 1). */
+  count: number;
+  /** -1, or the element index of an `index` entry. */
+  index: number;
+  /** Length of the decoded array (`array_len`, or the entries of an index group); 0 when the value is not an array. */
+  total: number;
+}
+
+/** Set only by the stream's vmdesc parser on the descriptions it builds. */
+export interface VmdescListing {
+  /** The vmdesc `version` (a listed subsection must carry exactly this one). */
+  version: number;
+  /** The document key of each subsection, parallel to `subsections`. */
+  keys: readonly string[];
+  /** Written by VMState (gets format 4's SUBSECTIONS_END); false for old-style save_state bodies. */
+  vmstate: boolean;
 }
 
 export interface Vmsd {
@@ -105,6 +140,11 @@ export interface Vmsd {
    * when the parent state holds a value under the subsection's name.
    */
   needed?: (state: State, own: State | undefined) => boolean;
+  /**
+   * Built from a stream's vmdesc: the subsections are exactly those that were
+   * sent, in order (no peeking, no lookup by name), and the fields carry `vmdesc`.
+   */
+  vmdesc?: VmdescListing;
 }
 
 export interface VmsdInit {

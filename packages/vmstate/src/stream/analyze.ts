@@ -10,8 +10,10 @@ import { DEFAULT_PAGE_SIZE } from "./constants.js";
 import { latin1AsUtf8 } from "../latin1.js";
 import { type Ev, parseStream, ParseState } from "./parse.js";
 import { loadBorrowed, pageSizeOpt, parseVersion } from "./pipeline.js";
-import { writeDesc } from "./state.js";
-import { Az, Kind, type Desc, type Slot } from "./vmdesc.js";
+import { saveDocument } from "../schema/document-codec.js";
+import { compileVmsd } from "../schema/plan.js";
+import type { FieldPlan, VmsdPlan } from "../schema/plan-types.js";
+import { Az } from "../schema/type-names.js";
 
 /** Python dicts keep insertion order and re-assignment keeps the first position: so do Maps. */
 export type PyValue = string | boolean | PyValue[] | Map<string, PyValue>;
@@ -64,7 +66,7 @@ export class AnalyzeEvents {
         if (ev.rec.blocks && this.sizes) for (const bl of ev.rec.blocks) this.sizes.set(latin1AsUtf8(bl.name), `0x${bl.length.toString(16).padStart(16, "0")}`);
         break;
       case "state":
-        sections.set(this.cur.id, { idstr: this.cur.idstr, data: analyzeDesc(ev.dev.desc, ev.value) });
+        sections.set(this.cur.id, { idstr: this.cur.idstr, data: analyzeDesc(ev.dev.plan, ev.value) });
         break;
       case "raw":
         this.refused ??= new RefusedError(
@@ -98,15 +100,18 @@ export class AnalyzeEvents {
  * appended. Every element is an entry (`array_len` is unfolded), so arrays of
  * structs that 10.0 describes as separate entries print as one list.
  */
-function analyzeDesc(d: Desc, value: Record<string, unknown>): Map<string, PyValue> {
+function analyzeDesc(plan: VmsdPlan, value: Record<string, unknown>): Map<string, PyValue> {
   const m = new Map<string, PyValue>();
-  for (const s of d.slots) {
-    const v = value[s.key];
-    if (s.index >= 0) put(m, s.name, elem(s, (v as unknown[])[s.index]));
-    else if (s.arrayed) for (const x of v as unknown[]) put(m, s.name, elem(s, x));
-    else put(m, s.name, elem(s, v));
+  for (const f of plan.fields) {
+    const s = f.def.vmdesc!;
+    const v = value[f.key];
+    if (s.index >= 0) put(m, s.name, elem(f, (v as unknown[])[s.index]));
+    else if (s.total > 0) for (const x of v as unknown[]) put(m, s.name, elem(f, x));
+    else put(m, s.name, elem(f, v));
   }
-  for (let k = 0; k < d.subs.length; k++) m.set(latin1AsUtf8(d.subs[k]!.name), analyzeDesc(d.subs[k]!, value[d.subKeys[k]!] as Record<string, unknown>));
+  const subs = plan.subsections();
+  const keys = plan.vmsd.vmdesc!.keys;
+  for (let k = 0; k < subs.length; k++) m.set(latin1AsUtf8(subs[k]!.vmsd.name), analyzeDesc(subs[k]!, value[keys[k]!] as Record<string, unknown>));
   return m;
 }
 
@@ -118,20 +123,22 @@ function put(m: Map<string, PyValue>, name: string, x: PyValue): void {
   else m.set(name, [old, x]);
 }
 
-function elem(s: Slot, v: unknown): PyValue {
+function elem(f: FieldPlan, v: unknown): PyValue {
+  const s = f.def.vmdesc!;
   // QEMU 10.0 marks a NULL entry of an array of pointers with the byte '0' and a type the script prints by name.
   if (s.type === "nullptr") return "nullptr";
+  const bytes = f.def.type === "buffer";
   switch (s.az) {
     case Az.Struct:
-      return analyzeDesc(s.struct!, v as Record<string, unknown>);
+      return analyzeDesc(compileVmsd(f.def.vmsd!), v as Record<string, unknown>);
     case Az.Bool:
-      if (s.kind === Kind.Bool) return v !== false && v !== 0;
+      if (!bytes) return v !== false && v !== 0;
       return (v as Uint8Array).byteLength > 0 && (v as Uint8Array)[0] !== 0;
     case Az.Int:
     case Az.UInt: {
       const bits = BigInt(s.size * 8);
       let x: bigint;
-      if (s.kind === Kind.Bytes) {
+      if (bytes) {
         x = 0n;
         for (const c of v as Uint8Array) x = (x << 8n) | BigInt(c);
         if (s.az === Az.Int && s.size > 0 && x >> (bits - 1n)) x -= 1n << bits;
@@ -144,10 +151,10 @@ function elem(s: Slot, v: unknown): PyValue {
     }
     default: {
       let b = v as Uint8Array;
-      if (s.kind === Kind.Struct) {
+      if (f.def.type === "struct") {
         // tmp/vstruct: the script prints the format-3 bytes.
         const w = new ByteWriter(64);
-        writeDesc(w, s.struct!, v, false, s.name);
+        saveDocument(compileVmsd(f.def.vmsd!), w, v, false, s.name);
         b = w.finish();
       }
       let out = "";

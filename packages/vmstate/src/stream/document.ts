@@ -281,7 +281,7 @@ async function encodeItem(w: QemuWriter, item: unknown, p: string, sc: Schemas):
       const key = deviceKey(h.idstr, h.instance);
       const dev = sc.own?.devices.get(key) ?? sc.borrowed?.devices.get(key);
       if (!dev) throw new MalformedError(`no vmdesc entry for ${h.idstr} instance ${h.instance}`, 0, { path: `${p}.state` });
-      w.state(dev.desc, it["state"], `${p}.state`);
+      w.state(dev.plan, it["state"], `${p}.state`);
     } else {
       w.raw(b64(it["raw"], `${p}.raw`));
     }

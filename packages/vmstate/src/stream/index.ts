@@ -6,6 +6,7 @@ export { decodeDoc, decodeDocBytes, encodeDoc, encodeDocText } from "./document.
 export { parseStream, ParseState, type Ev, type ParseOptions } from "./parse.js";
 export { QemuWriter } from "./writer.js";
 export { parseVmdesc, compileVmdesc, locateVmdesc, type Vmdesc, type Desc, type DeviceDesc } from "./vmdesc.js";
+export { loadDocument, saveDocument } from "../schema/document-codec.js";
 export { readRamRecord, writeRamRecord, RamState, type RamRecord, type RamBlock } from "./ram.js";
 // The RAM flags are defined, and exported, by @vmstream/wire-spec (QEMU_RAM_FLAG).
 export { DEFAULT_PAGE_SIZE } from "./constants.js";

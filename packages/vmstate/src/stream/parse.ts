@@ -30,7 +30,7 @@ import {
 } from "./constants.js";
 import { bytesToLatin1 } from "../latin1.js";
 import { RamState, plainRun, readRamRecord, type RamRecord } from "./ram.js";
-import { readDesc, type StateValue } from "./state.js";
+import { loadDocument } from "../schema/document-codec.js";
 import { deviceKey, locateDamagedVmdesc, locateVmdesc, parseVmdesc, type DeviceDesc, type Vmdesc } from "./vmdesc.js";
 
 export type SectionKind = "start" | "part" | "end" | "full";
@@ -56,7 +56,7 @@ export type Ev =
   | { t: "ram"; rec: RamRecord }
   /** Plain PAGE/ZERO records, whole (only with `ramRuns`): a view valid until the next event. */
   | { t: "ramRun"; offset: number; bytes: Uint8Array }
-  | { t: "state"; offset: number; dev: DeviceDesc; value: StateValue }
+  | { t: "state"; offset: number; dev: DeviceDesc; value: Record<string, unknown> }
   | { t: "raw"; offset: number; data: Uint8Array }
   | { t: "end"; offset: number; id: number; footer: boolean }
   | { t: "eof"; offset: number }
@@ -268,9 +268,9 @@ export async function* parseStream(input: StreamReader, o: ParseOptions, st: Par
       const bat = input.offset;
       const view = input.peek(input.buffered);
       const r = new ByteReader(view, bat);
-      let value: StateValue | null = null;
+      let value: Record<string, unknown> | null = null;
       try {
-        value = readDesc(r, dev!.desc, v4);
+        value = loadDocument(dev!.plan, r, v4);
       } catch (e) {
         // A borrowed schema may not fit this stream's device state: keep the body raw then.
         if (!(e instanceof WireError) || st.vmdesc) {
@@ -491,9 +491,10 @@ function ownDevice(vd: Vmdesc, idstr: string, instance: number, version: number,
   // QEMU writes the section version and the vmdesc version from the same
   // vmsd->version_id. Newer: the loader refuses it; older: it refuses it below
   // minimum_version_id (which the stream does not say) or reads another field set.
-  if (dev.desc.vmstate && version !== dev.desc.version)
-    throw new MalformedError(`section ${idstr} has version ${version}, its vmdesc description version ${dev.desc.version}`, at + 10 + n, {
-      expected: String(dev.desc.version),
+  const listed = dev.vmsd.vmdesc!;
+  if (listed.vmstate && version !== listed.version)
+    throw new MalformedError(`section ${idstr} has version ${version}, its vmdesc description version ${listed.version}`, at + 10 + n, {
+      expected: String(listed.version),
       found: String(version),
     });
   return dev;

@@ -99,9 +99,9 @@ export async function pump(input: StreamReader, inVersion: number, outVersion: n
           w.ram.current = st.ram.current;
           break;
         case "state":
-          if (inVersion !== outVersion && ev.dev.desc.opaqueVmstate)
+          if (inVersion !== outVersion && ev.dev.opaque)
             throw new RefusedError(`section ${cur} holds a qtailq/qlist/gtree whose nested descriptions the vmdesc does not give: cannot convert it to qemu@${outVersion}`, ev.offset);
-          w.state(ev.dev.desc, ev.value, cur);
+          w.state(ev.dev.plan, ev.value, cur);
           break;
         case "raw":
           if (inVersion !== outVersion && curKind === "full")

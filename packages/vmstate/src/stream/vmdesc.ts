@@ -2,65 +2,29 @@
  * The vmdesc trailer: QEMU's own JSON description of every FULL section it sent
  * (field names, types, per-element sizes, the subsections actually sent). It
  * makes device bodies parseable without knowing any VMSD, the way
- * scripts/analyze-migration.py does. Here it is compiled once per stream into
- * plain slot lists that the state reader and writer walk.
+ * scripts/analyze-migration.py does. Here it is parsed once per stream into a
+ * `Vmsd` per device (fields marked with their vmdesc entry) and compiled into
+ * the plans the VMState interpreter (schema/run.ts) runs for every section body.
  */
 import { LimitError, MAX_DEPTH, MalformedError } from "@vmstream/framing";
+import { compileVmsd, type VmsdPlan } from "../schema/plan.js";
 import { Az, analyzeReader } from "../schema/type-names.js";
+import type { FieldType, VmdescSlot, Vmsd, VmsdField } from "../schema/types.js";
 import { QEMU_SECTION } from "./constants.js";
-
-/** How a slot's bytes become a JSON value in `decode`. */
-export const Kind = { Int: 0, UInt: 1, Bool: 2, Bytes: 3, Struct: 4 } as const;
-export type Kind = (typeof Kind)[keyof typeof Kind];
-
-export { Az };
-
-export interface Slot {
-  /** Unique key in the decoded object (the vmdesc name; `name#2`… for repeats). */
-  key: string;
-  /** The vmdesc name, which is analyze-migration's key. */
-  name: string;
-  type: string;
-  kind: Kind;
-  az: Az;
-  /** Bytes per element (leaves). */
-  size: number;
-  /** Elements this slot covers: `array_len`, else 1. */
-  count: number;
-  /** -1, or the element index of an `index` entry. */
-  index: number;
-  /** True when the decoded value is an array (array_len or index entries). */
-  arrayed: boolean;
-  /** Length of the decoded array: `count`, or for index entries the number of entries in the group. */
-  total: number;
-  struct: Desc | null;
-}
-
-export interface Desc {
-  /** vmsd_name; "" for old-style save_state sections. */
-  name: string;
-  version: number;
-  slots: Slot[];
-  subs: Desc[];
-  /** Key of each subsection in the decoded object, parallel to `subs`. */
-  subKeys: string[];
-  /** Written by VMState (gets format 4's SUBSECTIONS_END); false for old-style save_state bodies. */
-  vmstate: boolean;
-  /** Holds (at any depth) a qtailq/qlist/gtree whose element descriptions the vmdesc cannot give. */
-  opaqueVmstate: boolean;
-  /** Elements one walk visits (bounded by MAX_ELEMENTS). */
-  weight: number;
-  /** Bytes the description covers in format 3 (fields, and the headers and bodies of its subsections). */
-  bytes: number;
-  /** The first struct (at any depth) whose size is not what its fields add up to in format 3, or null. */
-  contradiction: string | null;
-}
 
 export interface DeviceDesc {
   name: string;
   instance: number;
-  desc: Desc;
+  /** The section body as the vmdesc describes it, for the VMState interpreter (schema/run.ts). */
+  vmsd: Vmsd;
+  /** `vmsd` compiled once: what parse, verify, decode, encode and recode run. */
+  plan: VmsdPlan;
+  /** Holds (at any depth) a qtailq/qlist/gtree whose element descriptions the vmdesc cannot give (kept as bytes). */
+  opaque: boolean;
 }
+
+/** @deprecated the compiled description of a section is now a `Vmsd` (DeviceDesc.vmsd). */
+export type Desc = Vmsd;
 
 export interface Vmdesc {
   pageSize: number | undefined;
@@ -141,7 +105,7 @@ export function compileVmdesc(json: unknown, text: string, offset: number): Vmde
       throw new MalformedError(`vmdesc.devices[${i}]: name and instance_id expected`, offset);
     const desc = compileDesc(d, `vmdesc.devices[${i}]`, offset, 0);
     contradiction ??= desc.contradiction;
-    devices.set(deviceKey(name, inst >>> 0), { name, instance: inst >>> 0, desc });
+    devices.set(deviceKey(name, inst >>> 0), { name, instance: inst >>> 0, vmsd: desc.vmsd, plan: compileVmsd(desc.vmsd), opaque: desc.opaque });
   }
   return { pageSize: typeof ps === "number" ? ps : undefined, devices, text, contradiction };
 }
@@ -151,7 +115,22 @@ function obj(v: unknown, where: string, offset: number): Record<string, unknown>
   return v as Record<string, unknown>;
 }
 
-function compileDesc(d: Record<string, unknown>, where: string, offset: number, depth: number): Desc {
+/** A description built from one vmdesc entry, with what the parser checks about it. */
+interface Built {
+  vmsd: Vmsd;
+  /** Holds (at any depth) a qtailq/qlist/gtree kept as bytes. */
+  opaque: boolean;
+  /** Elements one walk visits (bounded by MAX_ELEMENTS). */
+  weight: number;
+  /** Bytes the description covers in format 3 (fields, and the headers and bodies of its subsections). */
+  bytes: number;
+  /** The first struct (at any depth) whose size is not what its fields add up to in format 3, or null. */
+  contradiction: string | null;
+}
+
+const INT_TYPES: Record<number, [FieldType, FieldType]> = { 1: ["int8", "uint8"], 2: ["int16", "uint16"], 4: ["int32", "uint32"], 8: ["int64", "uint64"] };
+
+function compileDesc(d: Record<string, unknown>, where: string, offset: number, depth: number): Built {
   if (depth > MAX_DEPTH) throw new LimitError(`${where}: nesting deeper than ${MAX_DEPTH}`, offset);
   const vmstate = typeof d["vmsd_name"] === "string";
   const fields = d["fields"] ?? [];
@@ -163,8 +142,9 @@ function compileDesc(d: Record<string, unknown>, where: string, offset: number, 
     used.add(k);
     return k;
   };
-  const arrays = new Map<string, { key: string; next: number; group: Slot[] }>();
-  const slots: Slot[] = [];
+  const arrays = new Map<string, { key: string; next: number; group: VmdescSlot[] }>();
+  const out: VmsdField[] = [];
+  const nested: (Built | null)[] = [];
   let opaque = false;
   for (let i = 0; i < fields.length; i++) {
     const f = obj(fields[i], `${where}.fields[${i}]`, offset);
@@ -193,82 +173,84 @@ function compileDesc(d: Record<string, unknown>, where: string, offset: number, 
       key = unique(name);
     }
     const st = f["struct"];
-    let struct: Desc | null = null;
-    let kind: Kind;
+    let struct: Built | null = null;
+    let ft: FieldType;
     let az: Az;
     if (type === "struct" && st !== undefined) {
       struct = compileDesc(obj(st, `${where}.fields[${i}].struct`, offset), `${where}.${name}`, offset, depth + 1);
-      kind = Kind.Struct;
+      ft = "struct";
       az = Az.Struct;
     } else if ((type === "tmp" || type === "vstruct") && typeof f["vmsd_name"] === "string" && Array.isArray(f["fields"])) {
       // QEMU writes these nested descriptions inline in the field's own object.
       struct = compileDesc(f, `${where}.${name}`, offset, depth + 1);
-      kind = Kind.Struct;
+      ft = "struct";
       az = Az.Hex;
     } else if (INLINE_LISTS.has(type) && typeof f["vmsd_name"] === "string") {
       // qtailq/qlist/gtree elements are described with duplicate keys: only the last survives.
       opaque = true;
       az = Az.Hex;
-      kind = Kind.Bytes;
+      ft = "buffer";
     } else {
       // The shared type-name table says how analyze prints it; sizes other than C's widths stay bytes.
       az = analyzeReader(type);
-      if (az === Az.Int || az === Az.UInt) kind = size === 1 || size === 2 || size === 4 || size === 8 ? (az === Az.Int ? Kind.Int : Kind.UInt) : Kind.Bytes;
-      else if (az === Az.Bool) kind = size === 1 ? Kind.Bool : Kind.Bytes;
+      if (az === Az.Int || az === Az.UInt) ft = INT_TYPES[size]?.[az === Az.Int ? 0 : 1] ?? "buffer";
+      else if (az === Az.Bool) ft = size === 1 ? "bool" : "buffer";
       else {
         // "struct" without a body, device-specific infos ("pci config", …): bytes.
         az = Az.Hex;
-        kind = Kind.Bytes;
+        ft = "buffer";
       }
     }
-    const slot: Slot = {
-      key,
-      name,
-      type,
-      kind,
-      az,
-      size,
-      count: arrayLen > 1 ? arrayLen : 1,
-      index,
-      arrayed: arrayLen > 1 || index >= 0,
-      total: arrayLen > 1 ? arrayLen : 1,
-      struct,
-    };
-    slots.push(slot);
+    const slot: VmdescSlot = { name, type, az, size, count: arrayLen > 1 ? arrayLen : 1, index, total: arrayLen > 1 ? arrayLen : 0 };
+    const field: VmsdField = { name, key, type: ft, vmdesc: slot };
+    if (struct) field.vmsd = struct.vmsd;
+    out.push(field);
+    nested.push(struct);
     if (index >= 0) arrays.get(name)!.group.push(slot);
   }
   for (const a of arrays.values()) for (const g of a.group) g.total = a.next;
-  const subs: Desc[] = [];
+  const subs: Built[] = [];
   const subKeys: string[] = [];
   const ss = d["subsections"] ?? [];
   if (!Array.isArray(ss)) throw new MalformedError(`${where}.subsections: array expected`, offset);
   for (let i = 0; i < ss.length; i++) {
     const s = compileDesc(obj(ss[i], `${where}.subsections[${i}]`, offset), `${where}.subsections[${i}]`, offset, depth + 1);
     subs.push(s);
-    subKeys.push(unique(s.name));
-    if (s.opaqueVmstate) opaque = true;
+    subKeys.push(unique(s.vmsd.name));
+    if (s.opaque) opaque = true;
   }
-  for (const sl of slots) if (sl.struct?.opaqueVmstate) opaque = true;
+  for (const n of nested) if (n?.opaque) opaque = true;
   // QEMU writes each struct element's size as the bytes it wrote for it, so in
   // format 3 a size that differs from what its own fields add up to means the
   // description itself is damaged (not the device state it describes).
   let bytes = 0;
   let contradiction: string | null = null;
-  for (const sl of slots) {
-    contradiction ??= sl.struct?.contradiction ?? null;
-    if (sl.struct && sl.struct.bytes !== sl.size) contradiction ??= `${where}: struct ${sl.name} has size ${sl.size} but its fields add up to ${sl.struct.bytes}`;
+  for (let i = 0; i < out.length; i++) {
+    const sl = out[i]!.vmdesc!;
+    const n = nested[i];
+    contradiction ??= n?.contradiction ?? null;
+    if (n && n.bytes !== sl.size) contradiction ??= `${where}: struct ${sl.name} has size ${sl.size} but its fields add up to ${n.bytes}`;
     bytes += sl.count * sl.size;
   }
   for (const sb of subs) {
     contradiction ??= sb.contradiction;
-    bytes += 6 + utf8Length(sb.name) + sb.bytes;
+    bytes += 6 + utf8Length(sb.vmsd.name) + sb.bytes;
   }
   // Elements a walk of this description visits: a hostile vmdesc could make an
   // array of empty elements cost time without bytes, so the total is capped.
   let weight = 1;
-  for (const sl of slots) weight += sl.count * (sl.struct ? sl.struct.weight : 1);
+  for (let i = 0; i < out.length; i++) weight += out[i]!.vmdesc!.count * (nested[i] ? nested[i]!.weight : 1);
   for (const sb of subs) weight += sb.weight;
   if (weight > MAX_ELEMENTS) throw new LimitError(`${where}: describes more than ${MAX_ELEMENTS} elements`, offset);
   const version = typeof d["version"] === "number" ? (d["version"] as number) : 0;
-  return { name: vmstate ? (d["vmsd_name"] as string) : "", version, slots, subs, subKeys, vmstate, opaqueVmstate: opaque, weight, bytes, contradiction };
+  const vmsd: Vmsd = {
+    kind: "vmsd",
+    name: vmstate ? (d["vmsd_name"] as string) : "",
+    version: 0,
+    minimumVersion: 0,
+    fields: out,
+    subsections: subs.map((b) => b.vmsd),
+    vmdesc: { version, keys: subKeys, vmstate },
+  };
+  return { vmsd, opaque, weight, bytes, contradiction };
 }

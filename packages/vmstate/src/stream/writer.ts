@@ -9,8 +9,8 @@ import type { ConfigSub, SectionKind } from "./parse.js";
 import { SECTION_CODES } from "./parse.js";
 import { RamState, writeRamRecord, type RamRecord } from "./ram.js";
 import { writeMappedBlock } from "./mapped-ram-writer.js";
-import { writeDesc } from "./state.js";
-import type { Desc } from "./vmdesc.js";
+import { saveDocument } from "../schema/document-codec.js";
+import type { VmsdPlan } from "../schema/plan-types.js";
 
 const FLUSH_AT = 1 << 18;
 const ZEROS = new Uint8Array(1 << 20);
@@ -118,8 +118,9 @@ export class QemuWriter {
     }
   }
 
-  state(desc: Desc, value: unknown, path: string): void {
-    writeDesc(this.w, desc, value, this.v4, path);
+  /** A device section body from its document value, by the plan of its vmdesc entry. */
+  state(plan: VmsdPlan, value: unknown, path: string): void {
+    saveDocument(plan, this.w, value, this.v4, path);
   }
 
   raw(data: Uint8Array): void {

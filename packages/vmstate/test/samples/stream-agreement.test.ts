@@ -1,23 +1,23 @@
 /**
  * The interpreter and the stream codec must agree on formats 3 and 4: bytes
  * saved from a description, walked with the stream codec's vmdesc-driven
- * reader using the vmdesc entry we wrote for them, are consumed exactly.
+ * description (the interpreter run on the vmdesc entry we wrote for them, with
+ * document values) are consumed exactly.
  */
 import { fc, test } from "@fast-check/vitest";
 import { ByteReader } from "@vmstream/framing";
 import { arbitraryState, propertyParams } from "@vmstream/testing";
 import { describe, expect } from "vitest";
 import { defineVmsd, saveWithVmdesc, type State, type Vmsd } from "../../src/schema/index.js";
-import { compileVmdesc } from "../../src/stream/index.js";
-import { readDesc } from "../../src/stream/state.js";
+import { compileVmdesc, loadDocument } from "../../src/stream/index.js";
 import { qemu72Devices, sampleDevices, sampleReleases } from "../../src/samples/index.js";
 
 function walkWithOwnVmdesc(schema: Vmsd, state: State, format: 3 | 4): void {
   const { bytes, vmdesc } = saveWithVmdesc(schema, state, { idstr: schema.name, format });
   const text = `{"page_size": 4096, "devices": [${vmdesc}]}`;
-  const desc = [...compileVmdesc(JSON.parse(text), text, 0).devices.values()][0]!.desc;
+  const plan = [...compileVmdesc(JSON.parse(text), text, 0).devices.values()][0]!.plan;
   const r = new ByteReader(bytes);
-  readDesc(r, desc, format === 4);
+  loadDocument(plan, r, format === 4);
   expect(r.remaining).toBe(0);
 }
 
