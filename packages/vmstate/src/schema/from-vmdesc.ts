@@ -4,11 +4,18 @@
  * edit and re-save a section of a stream that carries its vmdesc, and to
  * check our vmdesc writer against QEMU's on every device of a real stream.
  *
+ * The entry is read by the stream codec's own vmdesc reader
+ * (stream/vmdesc.ts `readVmdescEntry`: shapes, sizes, counts, index order and
+ * depth checked there); this file only turns what it read into a state-valued
+ * description: `index` groups folded into one array field, the subsections of
+ * struct elements merged, info names mapped to field types.
+ *
  * What vmdesc cannot say is refused (RefusedError) rather than guessed:
  * qtailq/qlist/gtree bodies (QEMU writes their elements as duplicate keys),
  * and unknown infos with arrays of differing element sizes.
  */
 import { RefusedError } from "@vmstream/framing";
+import { readVmdescEntry, type VmdescEntry, type VmdescEntryField } from "../stream/vmdesc.js";
 import { VMDESC_TYPES } from "./type-names.js";
 import { defineVmsd, type FieldType, type Vmsd, type VmsdField } from "./types.js";
 
@@ -21,9 +28,7 @@ const BY_INFO: Record<string, FieldType> = Object.fromEntries(
   (Object.entries(VMDESC_TYPES) as [FieldType, { name: string }][]).filter(([t]) => !NOT_LEAF.has(t)).map(([t, e]) => [e.name, t]),
 );
 
-type J = Record<string, unknown>;
-
-function isObj(v: unknown): v is J {
+function isObj(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === "object" && !Array.isArray(v);
 }
 
@@ -32,25 +37,21 @@ function refuse(where: string, why: string): RefusedError {
 }
 
 /** Fields of a vmsd body; `[k]` duplicates stay literal names (they are unique in the body). */
-function body(b: J, where: string, depth: number): Vmsd {
-  if (depth > 32) throw refuse(where, "nested too deep");
-  const name = typeof b.vmsd_name === "string" ? b.vmsd_name : "";
-  const version = typeof b.version === "number" ? b.version : 0;
-  const list = Array.isArray(b.fields) ? b.fields : [];
+function body(b: VmdescEntry, where: string): Vmsd {
+  const list = b.fields;
   const fields: VmsdField[] = [];
   for (let i = 0; i < list.length; ) {
-    const e = list[i];
-    if (!isObj(e) || typeof e.name !== "string" || typeof e.type !== "string") throw refuse(`${where}.fields[${i}]`, "not a field entry");
+    const e = list[i]!;
     // "index" entries: one per element of an uncompressible array, consecutive.
-    let n = typeof e.array_len === "number" ? e.array_len : 1;
+    const indexed = e.index >= 0;
+    let n = e.arrayLen > 0 ? e.arrayLen : 1;
     let j = i + 1;
-    const elems: J[] = [e];
-    if (typeof e.index === "number") {
-      while (j < list.length && isObj(list[j]) && (list[j] as J).name === e.name && typeof (list[j] as J).index === "number") elems.push(list[j++] as J);
+    const elems: VmdescEntryField[] = [e];
+    if (indexed) {
+      while (j < list.length && list[j]!.name === e.name && list[j]!.index >= 0) elems.push(list[j++]!);
       n = elems.length;
     }
-    const indexed = typeof e.index === "number";
-    const f = field(e, elems, n > 1 || indexed ? n : undefined, `${where}.${e.name}`, depth);
+    const f = field(e, elems, n > 1 || indexed ? n : undefined, `${where}.${e.name}`);
     // "index" entries mean QEMU found the array uncompressible: a field_exists test, or a
     // struct with subsections (sent or not). Keep that, so our vmdesc says the same.
     if (indexed && !(f.type === "struct" && f.vmsd!.subsections.length > 0)) {
@@ -60,13 +61,8 @@ function body(b: J, where: string, depth: number): Vmsd {
     fields.push(f);
     i = j;
   }
-  const subsections = Array.isArray(b.subsections)
-    ? b.subsections.map((s, k) => {
-        if (!isObj(s)) throw refuse(`${where}.subsections[${k}]`, "not an object");
-        return body(s, `${where}.subsections[${k}]`, depth + 1);
-      })
-    : [];
-  return defineVmsd({ name, version, minimumVersion: 0, fields, subsections });
+  const subsections = b.subsections.map((s, k) => body(s, `${where}.subsections[${k}]`));
+  return defineVmsd({ name: b.vmsdName ?? "", version: b.version, minimumVersion: 0, fields, subsections });
 }
 
 /** A subsection vmdesc did not show (it was not needed); never sent, never matched. */
@@ -82,21 +78,22 @@ function mergeSubsections(vmsds: Vmsd[]): Vmsd {
   return { ...first, subsections: [...subs.values()] };
 }
 
-function field(e: J, elems: J[], num: number | undefined, where: string, depth: number): VmsdField {
-  const type = e.type as string;
-  const name = e.name as string;
-  const size = typeof e.size === "number" ? e.size : 0;
+/** An inline tmp/vstruct description the reader did not find (no `vmsd_name` or `fields`): empty. */
+const EMPTY: VmdescEntry = { vmsdName: null, version: 0, fields: [], subsections: [] };
+
+function field(e: VmdescEntryField, elems: VmdescEntryField[], num: number | undefined, where: string): VmsdField {
+  const { type, name, size } = e;
   const base: VmsdField = { name, type: "buffer" };
   if (num !== undefined) base.num = num;
   if (type === "struct") {
     const structs = elems.map((x, k) => {
-      if (!isObj(x.struct)) throw refuse(where, `struct entry ${k} has no "struct" body`);
-      return body(x.struct, where, depth + 1);
+      if (!x.body) throw refuse(where, `struct entry ${k} has no "struct" body`);
+      return body(x.body, where);
     });
     return { ...base, type: "struct", vmsd: mergeSubsections(structs) };
   }
   if (type === "vstruct" || type === "tmp") {
-    const inline = elems.map((x) => body(x, where, depth + 1));
+    const inline = elems.map((x) => body(x.body ?? EMPTY, where));
     const vmsd = mergeSubsections(inline);
     // A nested description runs at the version vmdesc names: struct_version_id for
     // vstruct, and for tmp the load version is the field's own (QEMU's asymmetry).
@@ -121,5 +118,6 @@ export function vmsdFromVmdesc(entry: unknown): Vmsd {
     const size = typeof entry.size === "number" ? entry.size : 0;
     return defineVmsd({ name: where, fields: [{ name: "data", type: "buffer", size }] });
   }
-  return body(entry, where, 0);
+  // Not from a stream: no offset to name.
+  return body(readVmdescEntry(entry, where, 0), where);
 }

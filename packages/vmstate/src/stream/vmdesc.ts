@@ -103,7 +103,7 @@ export function compileVmdesc(json: unknown, text: string, offset: number): Vmde
     const inst = d["instance_id"];
     if (typeof name !== "string" || typeof inst !== "number")
       throw new MalformedError(`vmdesc.devices[${i}]: name and instance_id expected`, offset);
-    const desc = compileDesc(d, `vmdesc.devices[${i}]`, offset, 0);
+    const desc = compileDesc(readVmdescEntry(d, `vmdesc.devices[${i}]`, offset), `vmdesc.devices[${i}]`, offset);
     contradiction ??= desc.contradiction;
     devices.set(deviceKey(name, inst >>> 0), { name, instance: inst >>> 0, vmsd: desc.vmsd, plan: compileVmsd(desc.vmsd), opaque: desc.opaque });
   }
@@ -113,6 +113,87 @@ export function compileVmdesc(json: unknown, text: string, offset: number): Vmde
 function obj(v: unknown, where: string, offset: number): Record<string, unknown> {
   if (typeof v !== "object" || v === null || Array.isArray(v)) throw new MalformedError(`${where}: object expected`, offset);
   return v as Record<string, unknown>;
+}
+
+/**
+ * One vmdesc description body (a `devices[]` entry, a struct's `struct`, a
+ * tmp/vstruct field's inline description, a subsection) as read and checked:
+ * the one walk over vmdesc JSON. The stream codec compiles it (compileDesc);
+ * schema/from-vmdesc.ts turns it into a state-valued `Vmsd`.
+ */
+export interface VmdescEntry {
+  /** `vmsd_name`, or null for an old-style save_state entry. */
+  vmsdName: string | null;
+  /** `version`, or 0 when absent. */
+  version: number;
+  /** In the order QEMU wrote them; each element of an `index` group is its own entry. */
+  fields: VmdescEntryField[];
+  /** The subsections actually sent, in order. */
+  subsections: VmdescEntry[];
+}
+
+export interface VmdescEntryField {
+  name: string;
+  /** The vmdesc type name. */
+  type: string;
+  /** Bytes per element. */
+  size: number;
+  /** `array_len`, or 0 when absent. */
+  arrayLen: number;
+  /** `index` (one element of an uncompressible array), or -1 when absent. */
+  index: number;
+  /** A struct's `struct` body, or a tmp/vstruct field's inline description; null otherwise. */
+  body: VmdescEntry | null;
+  /** A qtailq/qlist/gtree whose elements QEMU describes with duplicate keys (only the last survives). */
+  inlineList: boolean;
+}
+
+/** Read one vmdesc description body: shapes, sizes, counts and `index` order checked, depth bounded. */
+export function readVmdescEntry(v: unknown, where: string, offset: number, depth = 0): VmdescEntry {
+  if (depth > MAX_DEPTH) throw new LimitError(`${where}: nesting deeper than ${MAX_DEPTH}`, offset);
+  const d = obj(v, where, offset);
+  const fields = d["fields"] ?? [];
+  if (!Array.isArray(fields)) throw new MalformedError(`${where}.fields: array expected`, offset);
+  const next = new Map<string, number>();
+  const out: VmdescEntryField[] = [];
+  for (let i = 0; i < fields.length; i++) {
+    const f = obj(fields[i], `${where}.fields[${i}]`, offset);
+    const name = f["name"];
+    const type = f["type"];
+    const size = f["size"];
+    if (typeof name !== "string" || typeof type !== "string" || typeof size !== "number" || !Number.isSafeInteger(size) || size < 0)
+      throw new MalformedError(`${where}.fields[${i}]: name, type and size expected`, offset);
+    const arrayLen = typeof f["array_len"] === "number" ? (f["array_len"] as number) : 0;
+    if (!Number.isSafeInteger(arrayLen) || arrayLen < 0 || arrayLen > MAX_ELEMENTS)
+      throw new LimitError(`${where}.fields[${i}]: array_len ${arrayLen}`, offset);
+    const index = typeof f["index"] === "number" ? (f["index"] as number) : -1;
+    if (index >= 0) {
+      const n = next.get(name);
+      if (index === 0 || n === undefined) {
+        if (index !== 0) throw new MalformedError(`${where}.fields[${i}]: ${name} starts at index ${index}`, offset);
+      } else if (n !== index) throw new MalformedError(`${where}.fields[${i}]: ${name} index ${index} out of order`, offset);
+      next.set(name, index + 1);
+    }
+    const st = f["struct"];
+    let body: VmdescEntry | null = null;
+    let inlineList = false;
+    if (type === "struct" && st !== undefined) body = readVmdescEntry(obj(st, `${where}.fields[${i}].struct`, offset), `${where}.${name}`, offset, depth + 1);
+    else if ((type === "tmp" || type === "vstruct") && typeof f["vmsd_name"] === "string" && Array.isArray(f["fields"]))
+      // QEMU writes these nested descriptions inline in the field's own object.
+      body = readVmdescEntry(f, `${where}.${name}`, offset, depth + 1);
+    else if (INLINE_LISTS.has(type) && typeof f["vmsd_name"] === "string") inlineList = true;
+    out.push({ name, type, size, arrayLen, index, body, inlineList });
+  }
+  const ss = d["subsections"] ?? [];
+  if (!Array.isArray(ss)) throw new MalformedError(`${where}.subsections: array expected`, offset);
+  const subsections: VmdescEntry[] = [];
+  for (let i = 0; i < ss.length; i++) subsections.push(readVmdescEntry(ss[i], `${where}.subsections[${i}]`, offset, depth + 1));
+  return {
+    vmsdName: typeof d["vmsd_name"] === "string" ? (d["vmsd_name"] as string) : null,
+    version: typeof d["version"] === "number" ? (d["version"] as number) : 0,
+    fields: out,
+    subsections,
+  };
 }
 
 /** A description built from one vmdesc entry, with what the parser checks about it. */
@@ -130,11 +211,8 @@ interface Built {
 
 const INT_TYPES: Record<number, [FieldType, FieldType]> = { 1: ["int8", "uint8"], 2: ["int16", "uint16"], 4: ["int32", "uint32"], 8: ["int64", "uint64"] };
 
-function compileDesc(d: Record<string, unknown>, where: string, offset: number, depth: number): Built {
-  if (depth > MAX_DEPTH) throw new LimitError(`${where}: nesting deeper than ${MAX_DEPTH}`, offset);
-  const vmstate = typeof d["vmsd_name"] === "string";
-  const fields = d["fields"] ?? [];
-  if (!Array.isArray(fields)) throw new MalformedError(`${where}.fields: array expected`, offset);
+/** The stream codec's description of a read entry: document keys (`name#2`), one key per index group, opaque lists as bytes. */
+function compileDesc(e: VmdescEntry, where: string, offset: number): Built {
   const used = new Set<string>();
   const unique = (name: string): string => {
     let k = name;
@@ -146,47 +224,33 @@ function compileDesc(d: Record<string, unknown>, where: string, offset: number, 
   const out: VmsdField[] = [];
   const nested: (Built | null)[] = [];
   let opaque = false;
-  for (let i = 0; i < fields.length; i++) {
-    const f = obj(fields[i], `${where}.fields[${i}]`, offset);
-    const name = f["name"];
-    const type = f["type"];
-    const size = f["size"];
-    if (typeof name !== "string" || typeof type !== "string" || typeof size !== "number" || !Number.isSafeInteger(size) || size < 0)
-      throw new MalformedError(`${where}.fields[${i}]: name, type and size expected`, offset);
-    const arrayLen = typeof f["array_len"] === "number" ? (f["array_len"] as number) : 0;
-    if (!Number.isSafeInteger(arrayLen) || arrayLen < 0 || arrayLen > MAX_ELEMENTS)
-      throw new LimitError(`${where}.fields[${i}]: array_len ${arrayLen}`, offset);
-    const index = typeof f["index"] === "number" ? (f["index"] as number) : -1;
+  for (const f of e.fields) {
+    const { name, type, size, arrayLen, index } = f;
     let key: string;
     if (index >= 0) {
       const a = arrays.get(name);
       if (index === 0 || !a) {
-        if (index !== 0) throw new MalformedError(`${where}.fields[${i}]: ${name} starts at index ${index}`, offset);
         key = unique(name);
         arrays.set(name, { key, next: 1, group: [] });
       } else {
-        if (a.next !== index) throw new MalformedError(`${where}.fields[${i}]: ${name} index ${index} out of order`, offset);
         a.next++;
         key = a.key;
       }
     } else {
       key = unique(name);
     }
-    const st = f["struct"];
     let struct: Built | null = null;
     let ft: FieldType;
     let az: Az;
-    if (type === "struct" && st !== undefined) {
-      struct = compileDesc(obj(st, `${where}.fields[${i}].struct`, offset), `${where}.${name}`, offset, depth + 1);
+    if (f.body && type === "struct") {
+      struct = compileDesc(f.body, `${where}.${name}`, offset);
       ft = "struct";
       az = Az.Struct;
-    } else if ((type === "tmp" || type === "vstruct") && typeof f["vmsd_name"] === "string" && Array.isArray(f["fields"])) {
-      // QEMU writes these nested descriptions inline in the field's own object.
-      struct = compileDesc(f, `${where}.${name}`, offset, depth + 1);
+    } else if (f.body) {
+      struct = compileDesc(f.body, `${where}.${name}`, offset);
       ft = "struct";
       az = Az.Hex;
-    } else if (INLINE_LISTS.has(type) && typeof f["vmsd_name"] === "string") {
-      // qtailq/qlist/gtree elements are described with duplicate keys: only the last survives.
+    } else if (f.inlineList) {
       opaque = true;
       az = Az.Hex;
       ft = "buffer";
@@ -211,10 +275,8 @@ function compileDesc(d: Record<string, unknown>, where: string, offset: number, 
   for (const a of arrays.values()) for (const g of a.group) g.total = a.next;
   const subs: Built[] = [];
   const subKeys: string[] = [];
-  const ss = d["subsections"] ?? [];
-  if (!Array.isArray(ss)) throw new MalformedError(`${where}.subsections: array expected`, offset);
-  for (let i = 0; i < ss.length; i++) {
-    const s = compileDesc(obj(ss[i], `${where}.subsections[${i}]`, offset), `${where}.subsections[${i}]`, offset, depth + 1);
+  for (let i = 0; i < e.subsections.length; i++) {
+    const s = compileDesc(e.subsections[i]!, `${where}.subsections[${i}]`, offset);
     subs.push(s);
     subKeys.push(unique(s.vmsd.name));
     if (s.opaque) opaque = true;
@@ -242,15 +304,14 @@ function compileDesc(d: Record<string, unknown>, where: string, offset: number, 
   for (let i = 0; i < out.length; i++) weight += out[i]!.vmdesc!.count * (nested[i] ? nested[i]!.weight : 1);
   for (const sb of subs) weight += sb.weight;
   if (weight > MAX_ELEMENTS) throw new LimitError(`${where}: describes more than ${MAX_ELEMENTS} elements`, offset);
-  const version = typeof d["version"] === "number" ? (d["version"] as number) : 0;
   const vmsd: Vmsd = {
     kind: "vmsd",
-    name: vmstate ? (d["vmsd_name"] as string) : "",
+    name: e.vmsdName ?? "",
     version: 0,
     minimumVersion: 0,
     fields: out,
     subsections: subs.map((b) => b.vmsd),
-    vmdesc: { version, keys: subKeys, vmstate },
+    vmdesc: { version: e.version, keys: subKeys, vmstate: e.vmsdName !== null },
   };
   return { vmsd, opaque, weight, bytes, contradiction };
 }
