@@ -71,7 +71,7 @@ export function renderMarkdown(rows, machine, notes, rssLimitMiB, { check }) {
     `- Peak RSS is the largest of all rounds (${machine.rss}); the limit is ${rssLimitMiB} MiB for every vmstream command. The CPU ratio (user + system time, medians) is shown beside the wall-clock ratio: on a loaded machine it is the steadier of the two.`,
     "- Peers run as installed: Debian's `verify-stream-v2` and `convert-legacy-stream` by their own `#!/usr/bin/python3` line (with the package's PYTHONPATH), never through the `python3` on PATH (a version manager's shim here: see the \"python3 from PATH\" row); each QEMU release's `analyze-migration.py` (installed by scripts/peers) by `/usr/bin/python3`, on streams that release wrote.",
     "- `cat | vmstream verify -` is compared with `cat | node drain.mjs`, a Node process that only reads the same pipe to its end; the target is at least 0.8× its speed (ratio of times ≤ 1.25).",
-    "- decode is compared with `base64 -w0` of the input, encode with `base64 -d` of the input's bytes in base64 (the page data is nearly all of them).",
+    "- decode is compared with `base64 -w0` of the input, encode with `base64 -d` of the input's bytes in base64 (the page data is nearly all of them); decode and its peer write to /dev/null, encode and its peer each write a file in the bench's work folder.",
     "",
     "## Machine",
     "",

@@ -275,7 +275,10 @@ try {
       notes.push(`encode [${inp.label}]: not measured, the decode that makes its document failed: ${String(e.stderr ?? e.message).split("\n")[0]}`);
     }
     if (made) {
-      await row("encode", inp, `${VM} encode ${q(doc)} ${q(out)}`, `base64 -d ${q(b64)} > /dev/null`, { ratio: 3 }, { peerName: "base64 -d", after: rm(out) });
+      // Both sides write their bytes to a file beside the input (a user's encode writes a file;
+      // writing the peer's to /dev/null would time a page-cache write for us only).
+      const peerOut = `${out}.base64`;
+      await row("encode", inp, `${VM} encode ${q(doc)} ${q(out)}`, `base64 -d ${q(b64)} > ${q(peerOut)}`, { ratio: 3 }, { peerName: "base64 -d", after: rm(out), afterPeer: rm(peerOut) });
       let same = "not compared (encode failed)";
       try {
         execFileSync("sh", ["-c", `${VM} encode ${q(doc)} ${q(out)}`], { stdio: "ignore" });
