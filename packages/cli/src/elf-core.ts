@@ -8,11 +8,10 @@
  * section header 0's sh_info, as QEMU and Linux do.
  */
 
-export interface Load {
-  gpa: number;
-  offset: number;
-  length: number;
-}
+import type { GpaRange } from "@vmstream/vmstate";
+
+/** One PT_LOAD: `length` bytes at guest-physical `gpa`, at file `offset` (vmstate's range shape). */
+export type Load = GpaRange;
 
 const PT_LOAD = 1;
 const PT_NOTE = 4;
