@@ -28,6 +28,10 @@ export class QemuMonitor {
     this.p = spawn(bin, ["-display", "none", "-nodefaults", "-monitor", "stdio", ...args]);
     this.p.stdout.setEncoding("utf8").on("data", (d: string) => (this.out += d));
     this.p.stderr.setEncoding("utf8").on("data", (d: string) => (this.err += d));
+    // QEMU can exit (a refused load) between our exit check and a write: the
+    // write then fails with EPIPE. That is not an error of its own; the next
+    // prompt() sees the exit code and throws QemuExited with QEMU's message.
+    this.p.stdin.on("error", () => {});
     this.exited = new Promise((resolve) => {
       // "close", not "exit": by then stderr has been read to its end.
       this.p.on("close", (code) => {
