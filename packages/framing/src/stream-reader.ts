@@ -50,6 +50,9 @@ export class StreamReader {
   private spare: Uint8Array | null = null;
   /** AHEAD_HEAD, or less for small chunks. */
   private readonly head: number;
+  /** Pass-through (see `passThrough`): where consumed bytes go, and buf[passed] is the first not yet written there. */
+  private passOut: Pick<Sink, "write"> | null = null;
+  private passed = 0;
   readonly source: Source;
 
   constructor(source: Source, opts: StreamReaderOptions = {}) {
@@ -155,6 +158,36 @@ export class StreamReader {
     return this.reader(n);
   }
 
+  /**
+   * From now on, write every byte consumed (taken, discarded, skipped, piped,
+   * read into) to `out` as well, in the large pieces the buffer holds: a
+   * checked stream is copied through from the reader's own memory, with no
+   * re-framing and no copy in JS. The pieces are written when the buffer is
+   * refilled, so a view from `take` stays valid as usual; `skip` reads what
+   * it would seek over. `endPassThrough` writes the rest.
+   */
+  passThrough(out: Pick<Sink, "write">): void {
+    this.passOut = out;
+    this.passed = this.start;
+  }
+
+  /** Write what was consumed and not yet passed through, and stop passing bytes through. */
+  async endPassThrough(): Promise<void> {
+    await this.flushPassed();
+    this.passOut = null;
+  }
+
+  /** Write buf[passed, start) to the pass-through output (before the buffer's bytes move). */
+  private async flushPassed(): Promise<void> {
+    if (this.passOut === null) return;
+    const from = this.passed;
+    this.passed = this.start;
+    if (this.start > from) {
+      const p = this.passOut.write(this.buf.subarray(from, this.start));
+      if (p) await p;
+    }
+  }
+
   /** Discard `n` bytes, seeking on sources that can. */
   async skip(n: number, what = "data"): Promise<void> {
     if (this.ahead && n > this.end - this.start) await this.landAhead();
@@ -164,6 +197,19 @@ export class StreamReader {
     this.pos += inBuf;
     let left = n - inBuf;
     if (left === 0) return;
+    // Passing bytes through: what is skipped is read (in whole chunks) to be written.
+    if (this.passOut !== null) {
+      while (left > 0) {
+        if (!(await this.fill(Math.min(left, this.chunk)))) {
+          if (this.end === this.start) throw new TruncatedError(what, startOffset, n, n - left);
+        }
+        const k = Math.min(left, this.end - this.start);
+        this.start += k;
+        this.pos += k;
+        left -= k;
+      }
+      return;
+    }
     // A short remainder is cheaper to read through than to seek over.
     if (this.source.seek && !this.eof && left >= AFTER_SEEK_READ) {
       const size = this.source.size;
@@ -208,6 +254,8 @@ export class StreamReader {
     this.start += k;
     this.pos += k;
     let got = k;
+    // Passing through: the buffered part goes out first, the rest from `into` once read.
+    if (got < n) await this.flushPassed();
     while (got < n) {
       const r = this.eof ? 0 : await this.source.read(into.subarray(got));
       if (r === 0) {
@@ -216,6 +264,10 @@ export class StreamReader {
       }
       got += r;
       this.pos += r;
+    }
+    if (k < n && this.passOut !== null) {
+      const p = this.passOut.write(into.subarray(k));
+      if (p) await p;
     }
     this.onProgress?.(this.pos);
   }
@@ -259,6 +311,9 @@ export class StreamReader {
     // Grow geometrically from what is actually present, never straight to `want`.
     const target = have + Math.min(want, Math.max(this.chunk, have));
     if (target > this.buf.byteLength - this.start) {
+      // The consumed bytes are about to be overwritten: pass them through first.
+      await this.flushPassed();
+      this.passed = 0;
       if (target <= this.buf.byteLength) {
         this.buf.copyWithin(0, this.start, this.end);
       } else {
@@ -312,6 +367,7 @@ export class StreamReader {
       this.eof = true;
       return false;
     }
+    await this.flushPassed();
     const spare = this.spare!;
     const have = this.end - this.start;
     if (have <= this.head) {
@@ -320,6 +376,7 @@ export class StreamReader {
       this.buf = spare;
       this.start = this.head - have;
       this.end = this.head + k;
+      this.passed = this.start;
     } else {
       if (this.buf.byteLength - this.end < k) {
         const room = have + k;
@@ -331,6 +388,7 @@ export class StreamReader {
         }
         this.start = 0;
         this.end = have;
+        this.passed = 0;
       }
       this.buf.set(spare.subarray(this.head, this.head + k), this.end);
       this.end += k;

@@ -18,8 +18,10 @@ import {
 } from "@vmstream/framing";
 import type { ContextRecord, ContextStream } from "./model.js";
 import {
+  type ContextDescriptor,
   type ContextHeaderInfo,
   detectContext,
+  drainContextRecords,
   finishContextRecord,
   nextContextDescriptor,
   readContextDescriptor,
@@ -28,6 +30,7 @@ import {
 } from "./reader.js";
 import { type ContextWriterHeader, checkRecordType, contextHeaderBytes, writeContext, writeContextDescriptor } from "./writer.js";
 import { readStreamedDocument } from "../doc-stream.js";
+import { passCheckedStream } from "../pass-through.js";
 import { ByteWriter, padding8, zeroPadding } from "@vmstream/framing";
 
 const asVersion = (v: string): "1" | "2" => {
@@ -37,7 +40,10 @@ const asVersion = (v: string): "1" | "2" => {
 
 interface Walk {
   header: ContextHeaderInfo;
+  /** Inspect's listing (empty for verify). */
   records: Array<{ index: number; offset: number; type: number; instance: number; length: number }>;
+  /** Records before END. */
+  count: number;
   end: number;
 }
 
@@ -45,8 +51,12 @@ interface Walk {
 async function walk(r: StreamReader, version: string, keep: boolean): Promise<Walk> {
   const header = await readContextHeader(r, asVersion(version));
   const records: Walk["records"] = [];
+  const seen = keep ? (d: ContextDescriptor) => records.push({ index: d.index, offset: d.offset, type: d.type, instance: d.instance, length: d.length }) : undefined;
   const scratch = scratchDescriptor();
-  for (let i = 0; ; i++) {
+  let i = 0;
+  for (;;) {
+    // Whole buffered records are checked in bulk; the loop below takes the one that straddles a refill, and END.
+    i += drainContextRecords(r, header, i, scratch, seen);
     let d = nextContextDescriptor(r, header, i, scratch);
     if (d instanceof Promise) d = await d;
     if (!d) break;
@@ -58,10 +68,10 @@ async function walk(r: StreamReader, version: string, keep: boolean): Promise<Wa
       await r.skip(d.length, `record[${i}] body`);
       await finishContextRecord(r, d);
     }
-    if (keep) records.push({ index: i, offset: d.offset, type: d.type, instance: d.instance, length: d.length });
-    else records.length++;
+    seen?.(d);
+    i++;
   }
-  return { header, records, end: r.offset };
+  return { header, records, count: i, end: r.offset };
 }
 
 function recordName(type: number): string {
@@ -259,7 +269,7 @@ export const contextCodec: FamilyCodec = {
 
   async verify(r: StreamReader, version: string): Promise<VerifyReport> {
     const w = await walk(r, version, false);
-    return { format: `context@${w.header.version}`, items: w.records.length + 1, bytes: w.end, notes: [] };
+    return { format: `context@${w.header.version}`, items: w.count + 1, bytes: w.end, notes: [] };
   },
 
   decode(r: StreamReader, version: string): AsyncIterable<string> {
@@ -280,7 +290,7 @@ export const contextCodec: FamilyCodec = {
   encodeStream: (json: StreamReader, out: Sink) => encodeContextStream(json, out),
 
   async recode(r: StreamReader, version: string, out: Sink): Promise<void> {
-    await transcode(r, version, { version: Number(asVersion(version)) as 1 | 2 }, out);
+    await passCheckedStream(r, out, () => walk(r, version, false));
   },
 
   async convert(r: StreamReader, version: string, to: FormatId, out: Sink, _opts: CodecOptions): Promise<void> {

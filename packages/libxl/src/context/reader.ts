@@ -5,6 +5,7 @@ import {
   TruncatedError,
   WireError,
   hex,
+  padding8,
   readPadding,
 } from "@vmstream/framing";
 import { CONTEXT_MAGIC } from "@vmstream/wire-spec";
@@ -137,29 +138,39 @@ async function endOfStream(r: StreamReader, index: number): Promise<null> {
 
 /** Decode and check the buffered descriptor, consuming it (no reader object, no path string unless refusing). */
 function takeDescriptor(r: StreamReader, h: ContextHeaderInfo, index: number, into?: ContextDescriptor): ContextDescriptor {
-  const offset = r.offset;
   const size = descriptorSize(h);
-  const b = r.take(size);
+  const d = parseDescriptor(r.peek(size), 0, r.offset, r.size, h, index, into ?? scratchDescriptor());
+  r.discard(size);
+  return d;
+}
+
+/**
+ * Decode and check the descriptor at b[at], whose stream offset is `offset`,
+ * into `into`. A length that would run past the end of a stream of known
+ * size is refused here, before anything is read for it.
+ */
+function parseDescriptor(b: Uint8Array, at: number, offset: number, streamSize: number | undefined, h: ContextHeaderInfo, index: number, into: ContextDescriptor): ContextDescriptor {
+  const size = descriptorSize(h);
   let type: number;
   let instance: number;
   let length: number;
   if (h.version === 1) {
-    type = b[0]! | (b[1]! << 8);
-    instance = b[2]! | (b[3]! << 8);
-    length = u32(b, 4, true);
+    type = b[at]! | (b[at + 1]! << 8);
+    instance = b[at + 2]! | (b[at + 3]! << 8);
+    length = u32(b, at + 4, true);
   } else {
     const le = !h.bigEndian;
-    type = u32(b, 0, le);
-    instance = u32(b, 4, le);
-    const high = u32(b, le ? 12 : 8, le);
-    const low = u32(b, le ? 8 : 12, le);
+    type = u32(b, at, le);
+    instance = u32(b, at + 4, le);
+    const high = u32(b, at + (le ? 12 : 8), le);
+    const low = u32(b, at + (le ? 8 : 12), le);
     if (high > 0x1fffff) {
       throw new LimitError(`record length ${(BigInt(high) << 32n) | BigInt(low)} is beyond any stream`, offset + 8, { path: `record[${index}]` });
     }
     length = high * 0x1_0000_0000 + low;
   }
-  if (r.size !== undefined && length > r.size - (offset + size)) {
-    throw new TruncatedError("record body", offset + size, length, r.size - (offset + size), { path: `record[${index}](type ${type})` });
+  if (streamSize !== undefined && length > streamSize - (offset + size)) {
+    throw new TruncatedError("record body", offset + size, length, streamSize - (offset + size), { path: `record[${index}](type ${type})` });
   }
   if (type === CONTEXT_END) {
     const path = `record[${index}]`;
@@ -172,7 +183,6 @@ function takeDescriptor(r: StreamReader, h: ContextHeaderInfo, index: number, in
       { path: `record[${index}]` },
     );
   }
-  if (into === undefined) return { index, type, instance, length, offset, bodyOffset: offset + size };
   into.index = index;
   into.type = type;
   into.instance = instance;
@@ -180,6 +190,41 @@ function takeDescriptor(r: StreamReader, h: ContextHeaderInfo, index: number, in
   into.offset = offset;
   into.bodyOffset = offset + size;
   return into;
+}
+
+/**
+ * Check every whole record already buffered (descriptor, body, zero padding)
+ * and consume them, synchronously: no promise, view or object per record,
+ * which is what makes a stream of many small records cheap. Stops before END
+ * (whose check needs the end of the stream) and at the first record not
+ * wholly buffered; returns how many records it consumed, the first being
+ * record `index`. `seen` (inspect's listing) gets each, in `scratch`.
+ */
+export function drainContextRecords(r: StreamReader, h: ContextHeaderInfo, index: number, scratch: ContextDescriptor, seen?: (d: ContextDescriptor) => void): number {
+  const size = descriptorSize(h);
+  const avail = r.buffered;
+  if (avail < size) return 0;
+  const win = r.peek(avail);
+  const base = r.offset;
+  const streamSize = r.size;
+  let p = 0;
+  let n = 0;
+  while (avail - p >= size) {
+    // END is left to nextContextDescriptor: it checks that nothing follows.
+    if (h.version === 1 ? (win[p]! | win[p + 1]!) === 0 : u32(win, p, true) === 0) break;
+    const d = parseDescriptor(win, p, base + p, streamSize, h, index + n, scratch);
+    const pad = padding8(d.length);
+    if (d.length + pad > avail - p - size) break;
+    const padAt = p + size + d.length;
+    for (let k = padAt; k < padAt + pad; k++) {
+      if (win[k] !== 0) throw new WireError("NONZERO_PADDING", "non-zero record padding", base + k, { path: `record[${d.index}]`, expected: "0x00", found: hex(win[k]!, 2) });
+    }
+    seen?.(d);
+    p = padAt + pad;
+    n++;
+  }
+  if (p) r.discard(p);
+  return n;
 }
 
 const u32 = (b: Uint8Array, at: number, le: boolean): number =>

@@ -20,6 +20,7 @@ import type { LibxcReadMode, LibxcReader } from "../libxc/reader.js";
 import { putLibxcRecord, writeLibxcHeader, writeLibxcRecord, writePageDataHead } from "../libxc/writer.js";
 import { libxcRecordJson } from "../libxc/codec.js";
 import { Summary } from "../summary.js";
+import { passCheckedStream } from "../pass-through.js";
 import type { LibxlRecord } from "./model.js";
 import { type LibxlHeader, type LibxlItem, readLibxlHeader, walkLibxl } from "./reader.js";
 import { writeLibxlHeader, writeLibxlRecord } from "./writer.js";
@@ -205,25 +206,6 @@ async function* decodeLibxl(r: StreamReader): AsyncGenerator<Uint8Array> {
   yield* w.end();
 }
 
-/** Re-encode everything after the libxl header through the writers, piping page contents. */
-export async function recodeLibxlBody(r: StreamReader, bs: BatchedSink, w: ByteWriter, notes: string[]): Promise<void> {
-  for await (const it of walkLibxl(r, "stream", notes)) {
-    w.reset();
-    if (it.layer === "libxl") writeLibxlRecord(w, it.record!);
-    else if (it.layer === "libxc-header") writeLibxcHeader(w, it.header);
-    else {
-      const rec = it.info.record!;
-      if (rec.type === "PAGE_DATA") {
-        await bs.write(writePageDataHead(w, rec.pages).finish());
-        await it.reader.pipePages(bs);
-        continue;
-      }
-      writeLibxcRecord(w, rec);
-    }
-    await bs.write(w.finish());
-  }
-}
-
 /** Verify everything after the libxl header. */
 export async function verifyLibxlBody(r: StreamReader, notes: string[], mode: LibxcReadMode = "verify", summary?: Summary): Promise<{ items: number; libxc: LibxcHeader | null; stats: LibxlStats }> {
   let items = 0;
@@ -337,13 +319,5 @@ export const libxlCodec: FamilyCodec = {
     await writeLibxl({ options: toInt(d.options ?? 0, "options", 0, 3), entries: libxlEntriesFromJson(d.records) }, out);
   },
   encodeStream: (json, out) => encodeLibxlStream(json, out),
-  async recode(r: StreamReader, _version: string, out: Sink): Promise<void> {
-    const notes: string[] = [];
-    const h = await readLibxlHeader(r, notes);
-    const w = new ByteWriter(1 << 16);
-    const bs = batched(out);
-    await bs.write(writeLibxlHeader(w, { legacy: (h.options & 2) !== 0 }).finish());
-    await recodeLibxlBody(r, bs, w, notes);
-    await bs.flush();
-  },
+  recode: (r: StreamReader, _version: string, out: Sink) => passCheckedStream(r, out, () => verifyLibxl(r)),
 };

@@ -14,7 +14,8 @@ import {
   toInt,
 } from "@vmstream/framing";
 import { asObj } from "../libxc/json.js";
-import { type LibxlStream, encodeLibxlStream, inspectLibxlFrom, libxlEntriesFromJson, libxlRecordsJson, readLibxl, recodeLibxlBody, verifyLibxlBody, writeLibxlEntries } from "../libxl/codec.js";
+import { passCheckedStream } from "../pass-through.js";
+import { type LibxlStream, encodeLibxlStream, inspectLibxlFrom, libxlEntriesFromJson, libxlRecordsJson, readLibxl, verifyLibxlBody, writeLibxlEntries } from "../libxl/codec.js";
 import { readLibxlHeader } from "../libxl/reader.js";
 import { writeLibxlHeader } from "../libxl/writer.js";
 import { XL_FLAG_STREAMV2, type XlHeader, configText, readXlHeader, writeXlHeader, xlFlags } from "./header.js";
@@ -124,15 +125,5 @@ export const xlCodec: FamilyCodec = {
     await writeXl({ header: xlHeaderFromJson(d), libxl: { options: toInt(l.options ?? 0, "libxl.options", 0, 3), entries: libxlEntriesFromJson(l.records) } }, out);
   },
   encodeStream: (json, out) => encodeLibxlStream(json, out, xlDocHeaderBytes),
-  async recode(r: StreamReader, _v: string, out: Sink): Promise<void> {
-    const notes: string[] = [];
-    const h = await readXlHeader(r, notes);
-    const lh = await readLibxlHeader(r, notes);
-    const w = new ByteWriter(1 << 16);
-    const bs = batched(out);
-    await bs.write(writeXlHeader(w, h).finish());
-    await bs.write(writeLibxlHeader(w.reset(), { legacy: (lh.options & 2) !== 0 }).finish());
-    await recodeLibxlBody(r, bs, w, notes);
-    await bs.flush();
-  },
+  recode: (r: StreamReader, _v: string, out: Sink) => passCheckedStream(r, out, () => verifyXl(r)),
 };
