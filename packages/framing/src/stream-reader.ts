@@ -188,6 +188,13 @@ export class StreamReader {
     }
   }
 
+  /** Pass through into[from, to), read by readInto straight from the source. */
+  private async passRead(into: Uint8Array, from: number, to: number): Promise<void> {
+    if (this.passOut === null || to <= from) return;
+    const p = this.passOut.write(into.subarray(from, to));
+    if (p) await p;
+  }
+
   /** Discard `n` bytes, seeking on sources that can. */
   async skip(n: number, what = "data"): Promise<void> {
     if (this.ahead && n > this.end - this.start) await this.landAhead();
@@ -260,15 +267,13 @@ export class StreamReader {
       const r = this.eof ? 0 : await this.source.read(into.subarray(got));
       if (r === 0) {
         this.eof = true;
+        await this.passRead(into, k, got);
         throw new TruncatedError(what, startOffset, n, got);
       }
       got += r;
       this.pos += r;
     }
-    if (k < n && this.passOut !== null) {
-      const p = this.passOut.write(into.subarray(k));
-      if (p) await p;
-    }
+    await this.passRead(into, k, n);
     this.onProgress?.(this.pos);
   }
 

@@ -43,8 +43,9 @@ describe("checkpointed libxl streams", () => {
       await libxlCodec.verify(pipeReader(b, 4093), "2", {});
       const ins = await libxlCodec.inspect(StreamReader.of(b), "2", {});
       expect(ins.json).toMatchObject({ page_records: rounds * pages + (end ? 1 : 0) });
-      const { recoded, encoded } = await roundTrip(libxlCodec, b, "2");
+      const { recoded, piped, encoded } = await roundTrip(libxlCodec, b, "2");
       expect(Buffer.from(recoded).equals(Buffer.from(b))).toBe(true);
+      expect(Buffer.from(piped).equals(Buffer.from(b))).toBe(true);
       expect(Buffer.from(encoded).equals(Buffer.from(b))).toBe(true);
     });
   }

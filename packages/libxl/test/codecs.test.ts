@@ -51,8 +51,9 @@ describe("every fixture", () => {
       expect(rep.bytes).toBe(b.byteLength);
       // A pipe in 7-byte pieces, no seeking: same verdict.
       await expect(c.verify(pipeReader(b), v, {})).resolves.toMatchObject({ bytes: b.byteLength });
-      const { recoded, doc, encoded } = await roundTrip(c, b, v);
+      const { recoded, piped, doc, encoded } = await roundTrip(c, b, v);
       expect(Buffer.from(recoded).equals(Buffer.from(b))).toBe(true);
+      expect(Buffer.from(piped).equals(Buffer.from(b))).toBe(true);
       expect(Buffer.from(encoded).equals(Buffer.from(b))).toBe(true);
       expect(Object.keys(JSON.parse(doc))[0]).toBe("format");
       expect(JSON.parse(doc).format).toBe(kind);

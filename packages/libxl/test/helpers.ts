@@ -27,9 +27,14 @@ export const pipeReader = (b: Uint8Array, piece = 7): StreamReader => {
   return new StreamReader(chunksSource(chunks), { chunkSize: 64 });
 };
 
+/**
+ * Recode (from memory, and through a pipe in 13-byte pieces whose records
+ * straddle every refill) and decode → encode.
+ */
 export async function roundTrip(c: FamilyCodec, b: Uint8Array, version: string) {
   const recoded = await sinkOf((s) => c.recode(StreamReader.of(b), version, s, {}));
+  const piped = await sinkOf((s) => c.recode(pipeReader(b, 13), version, s, {}));
   const doc = await collect(c.decode(StreamReader.of(b), version, {}));
   const encoded = await sinkOf((s) => c.encode(JSON.parse(doc), s, {}));
-  return { recoded, doc, encoded };
+  return { recoded, piped, doc, encoded };
 }

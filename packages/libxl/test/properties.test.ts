@@ -15,8 +15,9 @@ describe("libxc properties", () => {
     const v = String(img.header.version);
     await libxcCodec.verify(StreamReader.of(b), v, {});
     await libxcCodec.verify(pipeReader(b, 13), v, {});
-    const { recoded, encoded } = await roundTrip(libxcCodec, b, v);
+    const { recoded, piped, encoded } = await roundTrip(libxcCodec, b, v);
     expect(same(recoded, b)).toBe(true);
+    expect(same(piped, b)).toBe(true);
     expect(same(encoded, b)).toBe(true);
   });
 
@@ -44,15 +45,17 @@ describe("libxl and xl properties", () => {
   test.prop([libxlStream()], params)("valid libxl streams survive recode and decode → encode (xenstore keys like __proto__ included)", async (s) => {
     const b = libxlStreamBytes(s);
     await libxlCodec.verify(pipeReader(b, 29), "2", {});
-    const { recoded, encoded } = await roundTrip(libxlCodec, b, "2");
+    const { recoded, piped, encoded } = await roundTrip(libxlCodec, b, "2");
     expect(same(recoded, b)).toBe(true);
+    expect(same(piped, b)).toBe(true);
     expect(same(encoded, b)).toBe(true);
   });
 
   test.prop([xlFile()], params)("valid xl files survive recode and decode → encode", async (f) => {
     const b = xlFileBytes(f);
-    const { recoded, encoded } = await roundTrip(xlCodec, b, "1");
+    const { recoded, piped, encoded } = await roundTrip(xlCodec, b, "1");
     expect(same(recoded, b)).toBe(true);
+    expect(same(piped, b)).toBe(true);
     expect(same(encoded, b)).toBe(true);
   });
 });
@@ -92,6 +95,40 @@ describe("robustness", () => {
       }
     }
   });
+
+  /*
+   * Recode checks a stream as verify does and passes its bytes through: it
+   * must accept exactly what the model reader under decode accepts (so the
+   * check is as strict as re-encoding from the model would be), refuse with
+   * verify's fault, and write back the input it accepted.
+   */
+  const families = [
+    [libxcCodec, base],
+    [libxlCodec, lbase],
+    [xlCodec, xbase],
+  ] as const;
+  test.prop([fc.constantFrom(...families).chain(([c, streams]) => arb(streams).map((b) => [c, b] as const))], propertyParams(200))(
+    "damaged streams: recode accepts what verify and decode accept, refuses with verify's fault, and writes the input back",
+    async ([c, b]) => {
+      const v = c.detect(b.subarray(0, 4096)) ?? c.versions[c.versions.length - 1]!;
+      const outcome = (p: Promise<unknown>) =>
+        p.then(
+          () => "ok",
+          (e: unknown) => (isWireError(e) ? `${e.code}@${e.offset}` : `not a WireError: ${String(e)}`),
+        );
+      const verified = await outcome(c.verify(StreamReader.of(b), v, {}));
+      const decoded = await outcome(
+        (async () => {
+          for await (const _ of c.decode(StreamReader.of(b), v, {}));
+        })(),
+      );
+      let out = new Uint8Array(0);
+      const recoded = await outcome(sinkOf((s) => c.recode(StreamReader.of(b), v, s, {})).then((o) => (out = o)));
+      expect(recoded).toBe(verified);
+      expect(decoded === "ok").toBe(verified === "ok");
+      if (recoded === "ok") expect(same(out, b)).toBe(true);
+    },
+  );
 
   test.prop([arb(xbase)], propertyParams(100))("damaged xl files likewise", async (b) => {
     try {

@@ -47,7 +47,8 @@ export function detectContext(head: Uint8Array): string | null {
 
 export async function readContextHeader(r: StreamReader, expected?: "1" | "2"): Promise<ContextHeaderInfo> {
   const start = r.offset;
-  if (!(await r.fill(8))) throw new TruncatedError("stream header", start, 8, r.buffered);
+  // Both headers are at least 16 bytes (v1's HEADER record is 24, v2's header 16); a pipe may deliver fewer at a time.
+  if (!(await r.fill(16)) && r.buffered < 8) throw new TruncatedError("stream header", start, 8, r.buffered);
   const head = r.peek(16);
   const found = detectContext(head);
   if (found === null) {
