@@ -336,7 +336,12 @@ export class StreamReader {
     // whole chunk that would mostly be skipped again.
     const limit = this.sought ? Math.min(this.buf.byteLength, this.end + Math.max(min, AFTER_SEEK_READ)) : this.buf.byteLength;
     this.sought = false;
-    while (got < min) {
+    // A pipe hands over at most what it holds (64 KiB to 1 MiB a read): read on
+    // until the buffer is full, so that what a caller does per refill (an await,
+    // a bulk check of the records that arrived) happens once a chunk, not once
+    // a pipe-full. A file's read already returns all that is asked.
+    const goal = this.source.size === undefined ? Math.max(min, limit - this.end) : min;
+    while (got < goal) {
       const k = await this.source.read(this.buf.subarray(this.end, limit));
       if (k === 0) {
         this.eof = true;

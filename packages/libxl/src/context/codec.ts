@@ -22,6 +22,7 @@ import {
   type ContextHeaderInfo,
   detectContext,
   drainContextRecords,
+  pendingRecordBytes,
   finishContextRecord,
   nextContextDescriptor,
   readContextDescriptor,
@@ -47,6 +48,9 @@ interface Walk {
   end: number;
 }
 
+/** A record up to this size is read whole before it is checked; a larger one's body is skipped (a seek on files). */
+const SMALL_RECORD = 256 << 10;
+
 /** Walk every record, skipping bodies (seeks on files), checking every rule. */
 async function walk(r: StreamReader, version: string, keep: boolean): Promise<Walk> {
   const header = await readContextHeader(r, asVersion(version));
@@ -57,6 +61,10 @@ async function walk(r: StreamReader, version: string, keep: boolean): Promise<Wa
   for (;;) {
     // Whole buffered records are checked in bulk; the loop below takes the one that straddles a refill, and END.
     i += drainContextRecords(r, header, i, scratch, seen);
+    // It stopped at a record not wholly buffered: a small one (the usual case)
+    // is refilled and drained on, so a chunk costs one await, not one per record.
+    const more = pendingRecordBytes(r, header, SMALL_RECORD);
+    if (more > r.buffered && (await r.fill(more))) continue;
     let d = nextContextDescriptor(r, header, i, scratch);
     if (d instanceof Promise) d = await d;
     if (!d) break;

@@ -5,7 +5,6 @@ import {
   TruncatedError,
   WireError,
   hex,
-  padding8,
   readPadding,
 } from "@vmstream/framing";
 import { CONTEXT_MAGIC } from "@vmstream/wire-spec";
@@ -208,24 +207,59 @@ export function drainContextRecords(r: StreamReader, h: ContextHeaderInfo, index
   const win = r.peek(avail);
   const base = r.offset;
   const streamSize = r.size;
+  /** Stream bytes from win[0] on, when the size is known: a body must fit in them. */
+  const room = streamSize === undefined ? Infinity : streamSize - base;
+  const v1 = h.version === 1;
+  const le = !h.bigEndian;
   let p = 0;
   let n = 0;
   while (avail - p >= size) {
-    // END is left to nextContextDescriptor: it checks that nothing follows.
-    if (h.version === 1 ? (win[p]! | win[p + 1]!) === 0 : u32(win, p, true) === 0) break;
-    const d = parseDescriptor(win, p, base + p, streamSize, h, index + n, scratch);
-    const pad = padding8(d.length);
-    if (d.length + pad > avail - p - size) break;
-    const padAt = p + size + d.length;
-    for (let k = padAt; k < padAt + pad; k++) {
-      if (win[k] !== 0) throw new WireError("NONZERO_PADDING", "non-zero record padding", base + k, { path: `record[${d.index}]`, expected: "0x00", found: hex(win[k]!, 2) });
+    // The usual record (a type above HEADER, a length below 4 GiB that fits the stream) is read
+    // here in a few loads; anything else takes parseDescriptor, which refuses it or reads it whole.
+    let type: number;
+    let length: number;
+    if (v1) {
+      type = win[p]! | (win[p + 1]! << 8);
+      length = u32(win, p + 4, true);
+    } else {
+      type = u32(win, p, le);
+      length = u32(win, p + (le ? 12 : 8), le) === 0 ? u32(win, p + (le ? 8 : 12), le) : -1;
     }
-    seen?.(d);
+    if (type <= CONTEXT_HEADER || length < 0 || length > room - p - size || seen !== undefined) {
+      // END is left to nextContextDescriptor: it checks that nothing follows.
+      if (type === CONTEXT_END) break;
+      length = parseDescriptor(win, p, base + p, streamSize, h, index + n, scratch).length;
+    }
+    const pad = (8 - (length & 7)) & 7;
+    const padAt = p + size + length;
+    if (padAt + pad > avail) break;
+    for (let k = padAt; k < padAt + pad; k++) {
+      if (win[k] !== 0) throw new WireError("NONZERO_PADDING", "non-zero record padding", base + k, { path: `record[${index + n}]`, expected: "0x00", found: hex(win[k]!, 2) });
+    }
+    seen?.(scratch);
     p = padAt + pad;
     n++;
   }
   if (p) r.discard(p);
   return n;
+}
+
+/**
+ * What the walk must buffer before draining on, after drainContextRecords
+ * stopped: the next descriptor, or the whole next record when that is small
+ * (up to `max` bytes); 0 for END or a large record, which take the
+ * record-by-record path (nextContextDescriptor, a skip of the body).
+ */
+export function pendingRecordBytes(r: StreamReader, h: ContextHeaderInfo, max: number): number {
+  const size = descriptorSize(h);
+  if (r.buffered < size) return size;
+  const b = r.peek(size);
+  const le = h.version === 1 || !h.bigEndian;
+  const type = h.version === 1 ? b[0]! | (b[1]! << 8) : u32(b, 0, le);
+  if (type === CONTEXT_END) return 0;
+  const length = h.version === 1 ? u32(b, 4, true) : u32(b, le ? 12 : 8, le) === 0 ? u32(b, le ? 8 : 12, le) : Infinity;
+  const whole = size + length + ((8 - (length & 7)) & 7);
+  return whole <= max ? whole : 0;
 }
 
 const u32 = (b: Uint8Array, at: number, le: boolean): number =>
