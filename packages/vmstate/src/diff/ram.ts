@@ -21,49 +21,36 @@ interface BlockDigests {
   carried: Uint8Array;
 }
 
-const scratch = new Int32Array(16384);
-const scratchBytes = new Uint8Array(scratch.buffer);
-
 /**
- * 64 bits from four 32-bit lanes, each over every fourth word of the page:
- * a multiply and a shift per word, as independent chains (one chain of two
- * multiplies per word ran at half the speed: each step waited on the last).
- * Each step is a bijection of its lane for a fixed word and of the word for a
- * fixed lane, so a page that differs in one word always changes its lane;
- * the lanes are mixed into both output words.
+ * 64 bits from four 32-bit lanes, each over every fourth word of the page at
+ * `q` in `dv`: a multiply and a shift per word, as independent chains (one
+ * chain of two multiplies per word ran at half the speed: each step waited on
+ * the last). Words are read through a DataView, so a page at any alignment
+ * (one after a 9-byte ZERO record) is read in place, with no copy and no view
+ * per page. Each step is a bijection of its lane for a fixed word and of the
+ * word for a fixed lane, so a page that differs in one word always changes
+ * its lane; the lanes are mixed into both output words.
  */
-function digest(page: Uint8Array, out: Uint32Array, at: number): void {
-  let words: Int32Array;
-  const n = page.byteLength >>> 2;
-  if ((page.byteOffset & 3) === 0) words = new Int32Array(page.buffer, page.byteOffset, n);
-  else {
-    // A page after a 9-byte ZERO record sits at an odd offset: copy it once into aligned words.
-    if (n <= scratch.length) {
-      scratchBytes.set(page.subarray(0, n * 4));
-      words = scratch;
-    } else {
-      words = new Int32Array(n);
-      new Uint8Array(words.buffer).set(page.subarray(0, n * 4));
-    }
-  }
+function digest(dv: DataView, q: number, size: number, out: Uint32Array, at: number): void {
   let a = 0x811c9dc5 | 0;
   let b = 0x9747b28c | 0;
   let c = 0x1b873593;
   let d = 0xcc9e2d51 | 0;
-  const m = n & ~3;
-  for (let i = 0; i < m; i += 4) {
-    a = Math.imul(a ^ words[i]!, 0x01000193);
-    b = Math.imul(b ^ words[i + 1]!, 0x85ebca77 | 0);
-    c = Math.imul(c ^ words[i + 2]!, 0xc2b2ae3d | 0);
-    d = Math.imul(d ^ words[i + 3]!, 0x27d4eb2f);
+  const e = q + size;
+  const whole = q + (size & ~15);
+  for (let i = q; i < whole; i += 16) {
+    a = Math.imul(a ^ dv.getInt32(i, true), 0x01000193);
+    b = Math.imul(b ^ dv.getInt32(i + 4, true), 0x85ebca77 | 0);
+    c = Math.imul(c ^ dv.getInt32(i + 8, true), 0xc2b2ae3d | 0);
+    d = Math.imul(d ^ dv.getInt32(i + 12, true), 0x27d4eb2f);
     a ^= a >>> 15;
     b ^= b >>> 13;
     c ^= c >>> 16;
     d ^= d >>> 15;
   }
-  // Pages are whole words in fours (page sizes are powers of two ≥ 16); a short tail goes to lane a.
-  for (let i = m; i < n; i++) {
-    a = Math.imul(a ^ words[i]!, 0x01000193);
+  // Page sizes are powers of two of 512 bytes or more, so this tail is empty; kept for any size.
+  for (let i = whole; i < e; i++) {
+    a = Math.imul(a ^ dv.getUint8(i), 0x01000193);
     a ^= a >>> 15;
   }
   out[at] = (Math.imul(a ^ (c >>> 7), 0x85ebca6b | 0) ^ b) >>> 0;
@@ -97,6 +84,8 @@ export class PageDigests implements MemoryTarget {
   readonly blocks = new Map<string, BlockDigests>();
   private held = 0;
   private zeroDigest: Uint32Array | null = null;
+  /** A DataView of the buffer the last pages came in (the reader's, reused from chunk to chunk). */
+  private dv: DataView | null = null;
   constructor(private readonly store: PageStore | null = null) {}
 
   async block(b: RamBlock, _machine: string | null, pageSize: number): Promise<void> {
@@ -107,15 +96,18 @@ export class PageDigests implements MemoryTarget {
     this.blocks.set(b.name, { pageSize, pages, length: b.length, digests: new Uint32Array(pages * 2), carried: new Uint8Array((pages + 7) >>> 3) });
     if (!this.zeroDigest) {
       this.zeroDigest = new Uint32Array(2);
-      digest(new Uint8Array(pageSize), this.zeroDigest, 0);
+      digest(new DataView(new ArrayBuffer(pageSize)), 0, pageSize, this.zeroDigest, 0);
     }
   }
 
   write(block: string, offset: number, data: Uint8Array): Promise<void> | void {
     const d = this.blocks.get(block)!;
-    for (let p = 0; p < data.byteLength; p += d.pageSize) {
-      const i = (offset + p) / d.pageSize;
-      digest(data.subarray(p, p + d.pageSize), d.digests, i * 2);
+    let dv = this.dv;
+    if (dv === null || dv.buffer !== data.buffer) dv = this.dv = new DataView(data.buffer);
+    const ps = d.pageSize;
+    for (let p = 0; p < data.byteLength; p += ps) {
+      const i = (offset + p) / ps;
+      digest(dv, data.byteOffset + p, ps, d.digests, i * 2);
       d.carried[i >>> 3]! |= 1 << (i & 7);
     }
     if (this.store) return this.store.write(block, offset, data);
