@@ -113,6 +113,18 @@ export class PageDigests implements MemoryTarget {
     if (this.store) return this.store.write(block, offset, data);
   }
 
+  /** A page read in place from the run's buffer (no view per page); with a store, as `write`. */
+  pageAt(block: string, offset: number, run: Uint8Array, at: number): Promise<void> | void {
+    const d = this.blocks.get(block)!;
+    const ps = d.pageSize;
+    if (this.store) return this.write(block, offset, run.subarray(at, at + ps));
+    let dv = this.dv;
+    if (dv === null || dv.buffer !== run.buffer) dv = this.dv = new DataView(run.buffer);
+    const i = offset / ps;
+    digest(dv, run.byteOffset + at, ps, d.digests, i * 2);
+    d.carried[i >>> 3]! |= 1 << (i & 7);
+  }
+
   zero(block: string, offset: number, count: number): void {
     const d = this.blocks.get(block)!;
     const z0 = this.zeroDigest![0]!;

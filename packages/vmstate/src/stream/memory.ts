@@ -26,6 +26,12 @@ export interface MemoryTarget {
    * most pages are gathered synchronously, without a promise each.
    */
   write(block: string, offset: number, data: Uint8Array): Promise<void> | void;
+  /**
+   * Optional: one whole page at `run[at, at + pageSize)`, a buffer valid only during the call. The run
+   * walk calls it instead of `write` for PAGE records when present, so no view is made per page
+   * (diff's digests read the page in place).
+   */
+  pageAt?(block: string, offset: number, run: Uint8Array, at: number): Promise<void> | void;
   /** The current content of one page (for XBZRLE). */
   read(block: string, offset: number, length: number): Promise<Uint8Array>;
   /** `count` zero pages from `offset` that were not passed to `write` (they read as zero already): for targets that count carried pages. */
@@ -137,6 +143,7 @@ class RunWalk {
     let zStart = -1;
     let zNext = -1;
     let p = this.p;
+    const inPlace = target.pageAt !== undefined;
     while (p < end) {
       const hi = (b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!;
       const lo = (b[p + 4]! << 24) | (b[p + 5]! << 16) | (b[p + 6]! << 8) | b[p + 7]!;
@@ -148,7 +155,7 @@ class RunWalk {
         data[i >>> 3]! |= bit;
         counts.data++;
         if (zStart >= 0) target.zero?.(block, zStart * ps, zNext - zStart), (zStart = -1);
-        const w = target.write(block, i * ps, b.subarray(p + 8, p + 8 + ps));
+        const w = inPlace ? target.pageAt!(block, i * ps, b, p + 8) : target.write(block, i * ps, b.subarray(p + 8, p + 8 + ps));
         p += 8 + ps;
         if (w) return this.pause(p, w);
         continue;
