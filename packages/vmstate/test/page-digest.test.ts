@@ -58,6 +58,22 @@ describe("page digests", () => {
     },
   );
 
+  test.prop([fc.integer({ min: 0, max: 99 }), fc.integer({ min: 0, max: 100 })], params)(
+    "a stretch of zero pages (one fill) marks exactly the pages that writing each zero page marks",
+    async (first, n) => {
+      const count = Math.min(n, 100 - first);
+      const big = { name: "pc.ram", length: 100 * PS };
+      const a = new PageDigests();
+      const b = new PageDigests();
+      await a.block(big, null, PS);
+      await b.block(big, null, PS);
+      a.zero(big.name, first * PS, count);
+      for (let i = first; i < first + count; i++) b.write(big.name, i * PS, new Uint8Array(PS));
+      expect(diffRam(a, b)).toEqual([]);
+      expect(a.blocks.get(big.name)!.carried).toEqual(b.blocks.get(big.name)!.carried);
+    },
+  );
+
   test("a page of zeros written as data digests as the zero pages a stream marks (PageDigests.zero)", async () => {
     const a = await side([new Uint8Array(PS)], 1);
     const b = new PageDigests();

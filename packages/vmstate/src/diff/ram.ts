@@ -18,6 +18,8 @@ interface BlockDigests {
   pages: number;
   length: number;
   digests: Uint32Array;
+  /** The same digests, one 64-bit element per page: a stretch of zero pages is one native fill. */
+  pairs: BigUint64Array;
   carried: Uint8Array;
 }
 
@@ -84,6 +86,7 @@ export class PageDigests implements MemoryTarget {
   readonly blocks = new Map<string, BlockDigests>();
   private held = 0;
   private zeroDigest: Uint32Array | null = null;
+  private zeroPair = 0n;
   /** A DataView of the buffer the last pages came in (the reader's, reused from chunk to chunk). */
   private dv: DataView | null = null;
   constructor(private readonly store: PageStore | null = null) {}
@@ -93,10 +96,12 @@ export class PageDigests implements MemoryTarget {
     this.held += pages;
     if (this.held > MAX_PAGES) throw new LimitError(`diff keeps a digest per page: more than ${MAX_PAGES} pages`, 0);
     this.store?.block(b.name, b.length);
-    this.blocks.set(b.name, { pageSize, pages, length: b.length, digests: new Uint32Array(pages * 2), carried: new Uint8Array((pages + 7) >>> 3) });
+    const digests = new Uint32Array(pages * 2);
+    this.blocks.set(b.name, { pageSize, pages, length: b.length, digests, pairs: new BigUint64Array(digests.buffer), carried: new Uint8Array((pages + 7) >>> 3) });
     if (!this.zeroDigest) {
       this.zeroDigest = new Uint32Array(2);
       digest(new DataView(new ArrayBuffer(pageSize)), 0, pageSize, this.zeroDigest, 0);
+      this.zeroPair = new BigUint64Array(this.zeroDigest.buffer)[0]!;
     }
   }
 
@@ -127,14 +132,18 @@ export class PageDigests implements MemoryTarget {
 
   zero(block: string, offset: number, count: number): void {
     const d = this.blocks.get(block)!;
-    const z0 = this.zeroDigest![0]!;
-    const z1 = this.zeroDigest![1]!;
     const first = offset / d.pageSize;
-    for (let i = first; i < first + count; i++) {
-      d.digests[i * 2] = z0;
-      d.digests[i * 2 + 1] = z1;
-      d.carried[i >>> 3]! |= 1 << (i & 7);
+    const end = first + count;
+    d.pairs.fill(this.zeroPair, first, end);
+    // Carried bits: the bits before the first whole byte, the whole bytes, the bits after.
+    let i = first;
+    for (; i < end && (i & 7) !== 0; i++) d.carried[i >>> 3]! |= 1 << (i & 7);
+    const whole = end & ~7;
+    if (i < whole) {
+      d.carried.fill(0xff, i >>> 3, whole >>> 3);
+      i = whole;
     }
+    for (; i < end; i++) d.carried[i >>> 3]! |= 1 << (i & 7);
   }
 
   async read(block: string, offset: number, length: number): Promise<Uint8Array> {
