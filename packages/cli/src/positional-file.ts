@@ -1,10 +1,8 @@
-import { closeSync, ftruncateSync, openSync, readSync, rmSync, writeSync, writevSync } from "node:fs";
+import { closeSync, ftruncateSync, openSync, readSync, rmSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 
 /** Adjacent page writes are gathered into one positional write of up to this many bytes. */
 const GATHER = 1 << 20;
-/** Views written by one pwritev (Linux's IOV_MAX). */
-const IOV_MAX = 1024;
 
 /**
  * A file written at offsets under a temporary name, renamed into place when
@@ -31,48 +29,8 @@ export class PositionalFile {
     return new PositionalFile(openSync(tmp, "wx+", 0o644), tmp, path);
   }
 
-  /** Views queued for one pwritev at `iovAt` (see `view`). */
-  private iov: Uint8Array[] = [];
-  private iovAt = -1;
-  private iovLen = 0;
-
-  /**
-   * Bytes that stay valid until `release()`: queued as views and written by
-   * one pwritev per contiguous stretch (up to IOV_MAX views), so the kernel
-   * copies them from the caller's buffer and no copy is made here. A page run
-   * of the input is written this way straight from the reader's buffer.
-   */
-  view(pos: number, data: Uint8Array): void {
-    this.size = Math.max(this.size, pos + data.byteLength);
-    this.flush();
-    if (this.iov.length > 0 && (pos !== this.iovAt + this.iovLen || this.iov.length >= IOV_MAX)) this.release();
-    if (this.iov.length === 0) this.iovAt = pos;
-    this.iov.push(data);
-    this.iovLen += data.byteLength;
-  }
-
-  /** Write the queued views: the buffer they are views of is about to be reused. */
-  release(): void {
-    if (this.iov.length === 0) return;
-    const iov = this.iov;
-    let done = writevSync(this.fd, iov, this.iovAt);
-    // A short pwritev (not seen on regular files, allowed by POSIX): the rest one view at a time.
-    if (done < this.iovLen) {
-      let pos = this.iovAt;
-      for (const v of iov) {
-        const skip = Math.min(done, v.byteLength);
-        done -= skip;
-        if (skip < v.byteLength) this.put(pos + skip, v.subarray(skip));
-        pos += v.byteLength;
-      }
-    }
-    this.iov = [];
-    this.iovLen = 0;
-  }
-
   /** Gathered into the pending buffer when it extends it; otherwise the pending bytes are written first. */
   write(pos: number, data: Uint8Array): void {
-    this.release();
     this.size = Math.max(this.size, pos + data.byteLength);
     if (this.len > 0 && pos === this.at + this.len && this.len + data.byteLength <= GATHER) {
       this.pending.set(data, this.len);
@@ -87,7 +45,6 @@ export class PositionalFile {
   }
 
   async read(pos: number, n: number): Promise<Uint8Array> {
-    this.release();
     this.flush();
     const out = new Uint8Array(n);
     let got = 0;
@@ -111,7 +68,6 @@ export class PositionalFile {
 
   /** Give the file its full size (a hole at the end has no byte to give it) and close it. */
   async finish(size = this.size): Promise<void> {
-    this.release();
     this.flush();
     ftruncateSync(this.fd, size);
     this.close();

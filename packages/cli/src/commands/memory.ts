@@ -24,10 +24,7 @@ class GpaTarget implements MemoryTarget {
     private readonly machine: string | undefined,
   ) {}
 
-  private ps = 0;
-
   async block(b: RamBlock, machine: string | null, ps: number): Promise<void> {
-    this.ps = ps;
     if (b.name !== "pc.ram") {
       this.left.push(b.name);
       return;
@@ -69,18 +66,6 @@ class GpaTarget implements MemoryTarget {
     // The common case: the page lies in one range (no promise unless the file must flush).
     for (const r of this.ranges) if (offset >= r.offset && offset + data.byteLength <= r.offset + r.length) return this.file.write(r.pos + (offset - r.offset), data);
     return this.straddle(offset, data);
-  }
-
-  /** A page of a run, written from the run's buffer (PositionalFile.view) until `runEnd`. */
-  pageAt(block: string, offset: number, run: Uint8Array, at: number): Promise<void> | void {
-    if (block !== "pc.ram" || !this.ranges) return;
-    const n = this.ps;
-    for (const r of this.ranges) if (offset >= r.offset && offset + n <= r.offset + r.length) return this.file.view(r.pos + (offset - r.offset), run.subarray(at, at + n));
-    return this.straddle(offset, run.subarray(at, at + n));
-  }
-
-  runEnd(): void {
-    this.file.release();
   }
 
   /** A run of pages across the split below 4 GiB: each range's part. */

@@ -32,8 +32,6 @@ export interface MemoryTarget {
    * (diff's digests read the page in place).
    */
   pageAt?(block: string, offset: number, run: Uint8Array, at: number): Promise<void> | void;
-  /** Optional: the run the pages of `pageAt` came from is done (its bytes are about to be reused). */
-  runEnd?(): void;
   /** The current content of one page (for XBZRLE). */
   read(block: string, offset: number, length: number): Promise<Uint8Array>;
   /** `count` zero pages from `offset` that were not passed to `write` (they read as zero already): for targets that count carried pages. */
@@ -180,7 +178,6 @@ class RunWalk {
     }
     if (zStart >= 0) target.zero?.(block, zStart * ps, zNext - zStart);
     this.p = p;
-    target.runEnd?.();
     return undefined;
   }
 
