@@ -51,6 +51,33 @@ describe("page digests", () => {
     },
   );
 
+  test("bit 31 of one word and bits 31 and 16 of the same lane's next word: differs", async () => {
+    // A multiply-and-xorshift lane passes a top-bit difference through
+    // unchanged whatever the data (bit 31 after the multiply, bits 31 and 16
+    // after the shift), so this pattern cancelled in the next word and diff
+    // called the pages equal. Words i and i + 4 share a lane.
+    const p = new Uint8Array(PS).map((_, i) => (i * 131 + 7) & 255);
+    const q = p.slice();
+    q[3]! ^= 0x80;
+    q[16 + 3]! ^= 0x80;
+    q[16 + 2]! ^= 0x01;
+    const [r] = diffRam(await side([p], 0), await side([q], 0));
+    expect(r?.differ).toBe(1);
+  });
+
+  test.prop([page, fc.integer({ min: 0, max: PS / 4 - 5 }), fc.integer({ min: 1, max: 4 }), fc.integer(), fc.integer()], params)(
+    "two words of one lane changed by any masks (the top bits included): differs",
+    async (p, word, lanes, m1, m2) => {
+      const q = p.slice();
+      const dv = new DataView(q.buffer);
+      const j = Math.min(word + 4 * lanes, PS / 4 - 1);
+      dv.setInt32(word * 4, dv.getInt32(word * 4, true) ^ (m1 | 0x80000000), true);
+      dv.setInt32(j * 4, dv.getInt32(j * 4, true) ^ (m2 & 0x80018000), true);
+      const [r] = diffRam(await side([p], 0), await side([q], 0));
+      expect(r?.differ).toBe(1);
+    },
+  );
+
   test.prop([fc.array(page, { minLength: 1, maxLength: 4 }), fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 3 })], params)(
     "the same pages at any alignment: equal",
     async (pages, sa, sb) => {

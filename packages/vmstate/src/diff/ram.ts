@@ -23,15 +23,22 @@ interface BlockDigests {
   carried: Uint8Array;
 }
 
+/** xxHash32's primes (odd, with well-spread bits). */
+const P1 = 0x9e3779b1 | 0;
+const P2 = 0x85ebca77 | 0;
+
 /**
  * 64 bits from four 32-bit lanes, each over every fourth word of the page at
- * `q` in `dv`: a multiply and a shift per word, as independent chains (one
- * chain of two multiplies per word ran at half the speed: each step waited on
- * the last). Words are read through a DataView, so a page at any alignment
- * (one after a 9-byte ZERO record) is read in place, with no copy and no view
- * per page. Each step is a bijection of its lane for a fixed word and of the
- * word for a fixed lane, so a page that differs in one word always changes
- * its lane; the lanes are mixed into both output words.
+ * `q` in `dv`, as independent chains (one chain of two dependent multiplies
+ * per word ran at half the speed). A lane step is xxHash32's round: add the
+ * word times a prime, rotate, multiply. The rotation matters: with a plain
+ * multiply-and-xorshift step a difference in a word's top bit passes through
+ * the multiply unchanged, whatever the data, so two pages differing in bit 31
+ * of one word and bits 31 and 16 of the lane's next word digested the same
+ * (diff called them equal). Rotated first, every difference goes through the
+ * multiply's carries, which depend on the data. Words are read through a
+ * DataView, so a page at any alignment (one after a 9-byte ZERO record) is
+ * read in place, with no copy and no view per page.
  */
 function digest(dv: DataView, q: number, size: number, out: Uint32Array, at: number): void {
   let a = 0x811c9dc5 | 0;
@@ -41,24 +48,23 @@ function digest(dv: DataView, q: number, size: number, out: Uint32Array, at: num
   const e = q + size;
   const whole = q + (size & ~15);
   for (let i = q; i < whole; i += 16) {
-    a = Math.imul(a ^ dv.getInt32(i, true), 0x01000193);
-    b = Math.imul(b ^ dv.getInt32(i + 4, true), 0x85ebca77 | 0);
-    c = Math.imul(c ^ dv.getInt32(i + 8, true), 0xc2b2ae3d | 0);
-    d = Math.imul(d ^ dv.getInt32(i + 12, true), 0x27d4eb2f);
-    a ^= a >>> 15;
-    b ^= b >>> 13;
-    c ^= c >>> 16;
-    d ^= d >>> 15;
+    a = (a + Math.imul(dv.getInt32(i, true), P2)) | 0;
+    b = (b + Math.imul(dv.getInt32(i + 4, true), P2)) | 0;
+    c = (c + Math.imul(dv.getInt32(i + 8, true), P2)) | 0;
+    d = (d + Math.imul(dv.getInt32(i + 12, true), P2)) | 0;
+    a = Math.imul((a << 13) | (a >>> 19), P1);
+    b = Math.imul((b << 13) | (b >>> 19), P1);
+    c = Math.imul((c << 13) | (c >>> 19), P1);
+    d = Math.imul((d << 13) | (d >>> 19), P1);
   }
   // Page sizes are powers of two of 512 bytes or more, so this tail is empty; kept for any size.
   for (let i = whole; i < e; i++) {
-    a = Math.imul(a ^ dv.getUint8(i), 0x01000193);
-    a ^= a >>> 15;
+    a = (a + Math.imul(dv.getUint8(i), P2)) | 0;
+    a = Math.imul((a << 13) | (a >>> 19), P1);
   }
-  out[at] = (Math.imul(a ^ (c >>> 7), 0x85ebca6b | 0) ^ b) >>> 0;
-  out[at + 1] = (Math.imul(c ^ (a >>> 9), 0xc2b2ae35 | 0) ^ d ^ (b >>> 11)) >>> 0;
+  out[at] = (Math.imul(a ^ (c >>> 15), 0x85ebca6b | 0) ^ b ^ (d >>> 13)) >>> 0;
+  out[at + 1] = (Math.imul(c ^ (a >>> 16), 0xc2b2ae35 | 0) ^ d ^ (b >>> 11)) >>> 0;
 }
-
 /**
  * Where a diff keeps page contents when a stream has XBZRLE pages (a delta
  * needs the page it applies to): a scratch store by block and offset, on disk
