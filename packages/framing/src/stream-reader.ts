@@ -262,7 +262,7 @@ export class StreamReader {
     this.pos += k;
     let got = k;
     // Passing through: the buffered part goes out first, the rest from `into` once read.
-    if (got < n) await this.flushPassed();
+    if (got < n && this.passOut !== null) await this.flushPassed();
     while (got < n) {
       const r = this.eof ? 0 : await this.source.read(into.subarray(got));
       if (r === 0) {
@@ -317,7 +317,7 @@ export class StreamReader {
     const target = have + Math.min(want, Math.max(this.chunk, have));
     if (target > this.buf.byteLength - this.start) {
       // The consumed bytes are about to be overwritten: pass them through first.
-      await this.flushPassed();
+      if (this.passOut !== null) await this.flushPassed();
       this.passed = 0;
       if (target <= this.buf.byteLength) {
         this.buf.copyWithin(0, this.start, this.end);
@@ -377,7 +377,7 @@ export class StreamReader {
       this.eof = true;
       return false;
     }
-    await this.flushPassed();
+    if (this.passOut !== null) await this.flushPassed();
     const spare = this.spare!;
     const have = this.end - this.start;
     if (have <= this.head) {
