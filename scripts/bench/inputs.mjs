@@ -79,6 +79,7 @@ export function realQemuStream(release, ramMiB, { mappedRam = false, dataMiB } =
   const recipe = [qemu, release, ramMiB, mappedRam, fileURLToPath(import.meta.url), ...(dataMiB === undefined ? [] : [dataMiB])];
   return cached(name, recipe, (tmp) => {
     const rnd = `${tmp}.ram`;
+    const backing = `${tmp}.backing`;
     try {
       // All RAM above 1 MiB but the top (the BIOS area and firmware tables live there), or `dataMiB` of it.
       randomFile(rnd, (dataMiB ?? ramMiB - Math.min(32, ramMiB / 4)) * MiB);
@@ -89,14 +90,22 @@ export function realQemuStream(release, ramMiB, { mappedRam = false, dataMiB } =
         "",
       ].join("\n");
       const args = ["-M", `pc-i440fx-${release}`, "-m", String(ramMiB), "-S", "-nodefaults", "-display", "none"];
-      // A guest larger than this machine's memory: RAM mapped without reserving swap
-      // (MAP_NORESERVE), untouched pages read as the shared zero page.
-      if (dataMiB !== undefined) args.push("-object", `memory-backend-ram,id=pc.ram,size=${ramMiB}M,reserve=off`, "-machine", "memory-backend=pc.ram");
+      // A guest larger than this machine's memory. QEMU reads every page while
+      // it saves (zero-page detection); with anonymous RAM those reads left a
+      // 64 GiB guest's pages resident (22 GiB, then the OOM killer). Backed by
+      // a private mapping of a sparse file instead, the pages it reads are
+      // clean page cache the kernel reclaims: a 64 GiB guest saves in about a
+      // minute here. reserve=off: no swap reservation (MAP_NORESERVE).
+      if (dataMiB !== undefined) {
+        execFileSync("truncate", ["-s", `${ramMiB}M`, backing]);
+        args.push("-object", `memory-backend-file,id=pc.ram,size=${ramMiB}M,mem-path=${backing},share=off,reserve=off`, "-machine", "memory-backend=pc.ram");
+      }
       args.push("-device", `loader,file=${rnd},addr=0x100000,force-raw=on`, "-monitor", "stdio");
       execFileSync(qemu, args, { input: monitor, stdio: ["pipe", "ignore", "pipe"], timeout: 900_000 });
       if (!existsSync(tmp) || statSync(tmp).size < (dataMiB ?? ramMiB) * MiB * 0.7) throw new Error(`QEMU ${release} wrote no complete stream`);
     } finally {
       rmSync(rnd, { force: true });
+      rmSync(backing, { force: true });
     }
   });
 }

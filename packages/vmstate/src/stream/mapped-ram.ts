@@ -52,14 +52,20 @@ export const bitmapBytes = (pages: number): number => Math.ceil(pages / 64) * 8;
 
 const bitSet = (bm: Uint8Array, i: number): boolean => (bm[i >>> 3]! & (1 << (i & 7))) !== 0;
 
+/**
+ * Set bits of a bitmap whose length is a whole number of 64-bit words (as
+ * bitmapBytes makes it). A 64 GiB guest's bitmap is 2 MiB: counted 32 bits
+ * at a time (SWAR), not byte by byte, it costs well under a millisecond.
+ */
 function popcount(bm: Uint8Array): number {
+  const words = new Int32Array(bm.buffer, bm.byteOffset, bm.byteLength >>> 2);
   let n = 0;
-  for (let i = 0; i < bm.byteLength; i++) {
-    let b = bm[i]!;
-    while (b) {
-      b &= b - 1;
-      n++;
-    }
+  for (let i = 0; i < words.length; i++) {
+    let v = words[i]!;
+    if (v === 0) continue;
+    v = v - ((v >>> 1) & 0x55555555);
+    v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
+    n += (Math.imul((v + (v >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24);
   }
   return n;
 }
@@ -172,8 +178,11 @@ async function readBlock(input: StreamReader, st: RamState, cur: MappedCursor, p
   block.mapped = { version, pageSize: hps, bitmapOffset, pagesOffset };
   await seekTo(input, bitmapOffset, "bitmap", hat + 12);
   const mat = input.offset;
-  await input.need(bmLen, "mapped-ram bitmap");
-  const bitmap = input.take(bmLen).slice();
+  // Read straight into the bitmap's own memory (it outlives the reader's
+  // buffer): no copy, and the reader's buffer does not grow to hold 2 MiB.
+  // bmLen is backed by the file: the pages lie beyond it, inside its size.
+  const bitmap = new Uint8Array(bmLen);
+  await input.readInto(bitmap, "mapped-ram bitmap");
   for (let i = pages; i < bmLen * 8; i++)
     if (bitSet(bitmap, i)) throw new MalformedError(`mapped-ram bitmap of "${block.name}" marks page ${i} beyond the block`, mat + (i >>> 3));
   await zeros(input, pagesOffset - input.offset, "the gap before mapped-ram pages");
