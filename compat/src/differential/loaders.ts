@@ -1,5 +1,6 @@
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
+import { type QemuRelease, loadStream } from "@vmstream/peers";
 
 /** What a loader made of one stream. */
 export interface Verdict {
@@ -23,49 +24,24 @@ const lastLine = (s: string): string =>
 function qemuReason(stderr: string): string {
   const lines = stderr
     .split("\n")
-    .map((l) => l.replace(/^qemu-system-x86_64: /, "").trim())
+    .map((l) => l.trim())
     .filter(Boolean);
   return lines.find((l) => !/^load of migration failed/.test(l)) ?? lines[0] ?? "";
 }
 
 /**
- * Load `file` into a real QEMU as an incoming migration (`-incoming exec:cat FILE`)
- * and wait until it leaves `inmigrate`: a refused stream makes QEMU exit 1
- * with its reason on stderr; an accepted one leaves it paused or running.
+ * Load `file` into the QEMU of `release` as a user restores a file
+ * (`-incoming exec:cat FILE`, through @vmstream/peers' loadStream) and wait
+ * until it leaves `inmigrate`: a refused stream makes QEMU exit 1 with its
+ * reason on stderr; an accepted one leaves it paused or running.
  */
-export function qemuLoad(bin: string, args: readonly string[], file: string, timeoutMs = 30_000): Promise<Verdict> {
-  return new Promise((resolve) => {
-    const p = spawn(bin, ["-display", "none", "-nodefaults", "-monitor", "stdio", ...args, "-incoming", `exec:cat ${file}`], { stdio: ["pipe", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    let done = false;
-    const finish = (v: Verdict): void => {
-      if (done) return;
-      done = true;
-      clearInterval(poll);
-      clearTimeout(limit);
-      if (p.exitCode === null && p.signalCode === null) {
-        p.stdin.write("quit\n");
-        setTimeout(() => p.kill("SIGKILL"), 3000).unref();
-      }
-      resolve(v);
-    };
-    p.stdout.setEncoding("utf8").on("data", (d: string) => {
-      out += d;
-      // eslint-disable-next-line no-control-regex
-      const m = /VM status: ([a-z-]+(?: \([a-z-]+\))?)/.exec(out.replace(/\x1b\[[0-9;]*[A-Za-z]/g, ""));
-      if (m && !m[1]!.includes("inmigrate")) finish({ verdict: "loads", message: `VM status: ${m[1]}` });
-      else if (m) out = "";
-    });
-    p.stderr.setEncoding("utf8").on("data", (d: string) => (err += d));
-    p.stdin.on("error", () => {});
-    p.on("exit", (code, signal) => {
-      const why = qemuReason(err) || (signal ? `killed by ${signal}` : `exit ${code}`);
-      finish({ verdict: "refused", message: signal ? `crashed (${signal}): ${why}` : why });
-    });
-    const poll = setInterval(() => p.stdin.write("info status\n"), 100);
-    const limit = setTimeout(() => finish({ verdict: "hang", message: `still loading after ${timeoutMs} ms` }), timeoutMs);
-  });
+export async function qemuLoad(release: QemuRelease, args: readonly string[], file: string, timeoutMs = 30_000): Promise<Verdict> {
+  const r = await loadStream(release, args, file, [], { incoming: "argument", timeoutMs });
+  if (r.ok) return { verdict: "loads", message: `VM status: ${/VM status: ([a-z-]+(?: \([a-z-]+\))?)/.exec(r.status)?.[1] ?? r.status}` };
+  if (r.timedOut) return { verdict: "hang", message: `still loading after ${timeoutMs} ms` };
+  const sig = r.monitor.exitSignal;
+  const why = qemuReason(r.error);
+  return { verdict: "refused", message: sig ? `crashed (${sig}): ${why}` : why };
 }
 
 /**

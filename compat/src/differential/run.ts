@@ -2,6 +2,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { QemuRelease } from "@vmstream/peers";
 import { type KnownDisagreement, type Row, explain } from "./known.js";
 import { type Verdict, oursVerify, qemuLoad, xenVerify, xenVerifyFixed } from "./loaders.js";
 import { type Mutant, mutants } from "./mutants.js";
@@ -96,7 +97,7 @@ export async function runDifferential(o: DifferentialOptions): Promise<Different
         list.map((m) => async () => {
           const file = join(dir, `q${t}-${m.index}.mig`);
           writeFileSync(file, m.bytes);
-          const peer = await qemuLoad(bin, target.args, file);
+          const peer = await qemuLoad(target.release as QemuRelease, target.args, file);
           const ours = oursVerify(cli, file);
           rmSync(file, { force: true });
           push(judge(base("qemu", target.release, target.file, m, ours, peer), o.known));

@@ -1,16 +1,8 @@
-import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { QEMU_RELEASES, type QemuRelease, qemuRelease } from "@vmstream/peers";
 
-/** Where the side-by-side QEMUs are installed (scripts/peers/install.sh). */
-const PEERS = process.env.VMSTREAM_PEERS ?? "/opt/vmstream-peers";
-
-/** The QEMU binary of one release, or undefined when it is not installed. */
+/** The QEMU binary of one release (@vmstream/peers' qemuRelease), or undefined when it is not installed. */
 export function qemuBinary(release: string): string | undefined {
-  const side = join(PEERS, "bin", `qemu-system-x86_64-${release}`);
-  if (existsSync(side)) return side;
-  // Debian bookworm's own QEMU is 7.2.
-  if (release === "7.2" && existsSync("/usr/bin/qemu-system-x86_64")) return "/usr/bin/qemu-system-x86_64";
-  return undefined;
+  return (QEMU_RELEASES as readonly string[]).includes(release) ? qemuRelease(release as QemuRelease)?.bin : undefined;
 }
 
 /** The device set of fixtures/qemu-releases/README.md (`$DEV`), accepted by 5.2, 7.2 and 10.0. */

@@ -140,7 +140,7 @@ async function openSnapshot(ctx: Ctx, path: string, flags: Flags, ra: RandomAcce
   const src = containerFaults(img.vmState(snap), ctx, path, ctx.format);
   const label = `${path} [snapshot ${snap.id} ${snap.name}]`;
   ctx.file = label;
-  const text = `${qcow2Line(path, img, ra.size)}\n${snapshotTable([snap])}\n`;
+  const text = `${qcow2Line(path, img, ra.size)}\n${await snapshotTable([snap])}\n`;
   return {
     reader: new StreamReader(src, opts),
     size: snap.vmStateSize,
@@ -192,22 +192,12 @@ export function qcow2Line(path: string, img: Qcow2Image, fileSize: number): stri
   return `${path}: qcow2 version ${h.version} image, ${n(fileSize)} bytes, ${kib(h.clusterSize)} clusters, virtual size ${kib(h.size)}${flags.length ? `, ${flags.join(", ")}` : ""}; ${img.snapshots.length} internal snapshot${img.snapshots.length === 1 ? "" : "s"}`;
 }
 
-const pad2 = (x: number) => String(x).padStart(2, "0");
-function date(s: Qcow2Snapshot): string {
-  const d = new Date(s.date.sec * 1000);
-  return `${d.getUTCFullYear()}-${pad2(d.getUTCMonth() + 1)}-${pad2(d.getUTCDate())} ${pad2(d.getUTCHours())}:${pad2(d.getUTCMinutes())}:${pad2(d.getUTCSeconds())} UTC`;
-}
-/** VM clock as QEMU's `info snapshots` shows it: hours:minutes:seconds.millis. */
-function clock(ns: bigint): string {
-  const ms = Number(ns / 1_000_000n);
-  const h = Math.floor(ms / 3_600_000);
-  return `${pad2(h)}:${pad2(Math.floor(ms / 60_000) % 60)}:${pad2(Math.floor(ms / 1000) % 60)}.${String(ms % 1000).padStart(3, "0")}`;
-}
-
-export function snapshotTable(snaps: Qcow2Snapshot[]): string {
+/** The snapshot table (loads @vmstream/containers for its formatters, as everything here loads it: on use). */
+export async function snapshotTable(snaps: Qcow2Snapshot[]): Promise<string> {
+  const { snapshotDate, vmClock } = await import("@vmstream/containers");
   const rows = [["id", "name", "date", "VM clock", "VM state", "icount", "VM state at"]];
   for (const s of snaps) {
-    rows.push([s.id, s.name, date(s), clock(s.vmClockNsec), s.vmStateSize ? `${n(s.vmStateSize)} B` : "none", s.icount < 0n ? "-" : String(s.icount), s.vmStateSize ? `guest ${kib(s.vmStateOffset)}` : "-"]);
+    rows.push([s.id, s.name, snapshotDate(s.date.sec), vmClock(s.vmClockNsec), s.vmStateSize ? `${n(s.vmStateSize)} B` : "none", s.icount < 0n ? "-" : String(s.icount), s.vmStateSize ? `guest ${kib(s.vmStateOffset)}` : "-"]);
   }
   const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return rows.map((r) => `  ${r.map((c, i) => c.padEnd(w[i]!)).join("  ")}`.trimEnd()).join("\n");

@@ -1,11 +1,11 @@
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { interopRequired } from "@vmstream/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { QemuMonitor } from "@vmstream/peers";
+import { QemuMonitor, type QemuRelease, loadStream, qemuRelease, requirePeer } from "@vmstream/peers";
 import { REPO, vmstream } from "./run.js";
 
 /*
@@ -32,6 +32,16 @@ afterAll(() => {
   for (const [f, h] of hashes) expect(sha(fx(f)), `${f} changed`).toBe(h);
 });
 
+/** Run `cmd`, which must be refused quickly (exit 1, within 10 s) with one error line; resolves that line. */
+async function refusal(cmd: string[]): Promise<string> {
+  const t0 = Date.now();
+  const r = await vmstream(cmd);
+  expect(Date.now() - t0).toBeLessThan(10_000);
+  expect(r.code, r.stderr).toBe(1);
+  const lines = r.stderr.trimEnd().split("\n");
+  expect(lines, r.stderr).toHaveLength(1);
+  return lines[0]!;
+}
 const decompress = (prog: string, bytes: Uint8Array) => new Uint8Array(spawnSync(prog, ["-dc"], { input: bytes, maxBuffer: 64 << 20 }).stdout);
 const streamOf = (file: string) => readFileSync(fx(file)).subarray(92 + 67_179);
 
@@ -214,13 +224,7 @@ describe("hostile containers through the CLI: one line, an offset, exit 1, quick
     const p = out(name);
     writeFileSync(p, b);
     for (const cmd of [["verify", p], ["extract", p, "--snapshot", "1", out(`${name}.x`)].filter((_, i) => from.endsWith(".qcow2") || (i !== 2 && i !== 3))]) {
-      const t0 = Date.now();
-      const r = await vmstream(cmd);
-      expect(Date.now() - t0).toBeLessThan(10_000);
-      expect(r.code, r.stderr).toBe(1);
-      const lines = r.stderr.trimEnd().split("\n");
-      expect(lines, r.stderr).toHaveLength(1);
-      expect(lines[0]).toMatch(message);
+      expect(await refusal(cmd)).toMatch(message);
       expect(readdirSync(dir)).not.toContain(`${name}.x`);
     }
   });
@@ -243,14 +247,9 @@ describe("hostile save images through the CLI, beyond the tables: each one line 
     const p = out(`cut-${kind}.save`);
     writeFileSync(p, b.subarray(0, b.byteLength - 3000));
     for (const cmd of [["verify", p], ["extract", p, out(`cut-${kind}.x`)]]) {
-      const t0 = Date.now();
-      const r = await vmstream(cmd);
-      expect(Date.now() - t0).toBeLessThan(10_000);
-      expect(r.code, r.stderr).toBe(1);
-      const lines = r.stderr.trimEnd().split("\n");
-      expect(lines, r.stderr).toHaveLength(1);
-      const m = new RegExp(`/cut-${kind}\\.save: libvirt-save@2: offset (\\d+): ${kind} stream from offset ${92 + 67_179} is corrupt or cut short`).exec(lines[0]!);
-      expect(m, lines[0]).not.toBeNull();
+      const line = await refusal(cmd);
+      const m = new RegExp(`/cut-${kind}\\.save: libvirt-save@2: offset (\\d+): ${kind} stream from offset ${92 + 67_179} is corrupt or cut short`).exec(line);
+      expect(m, line).not.toBeNull();
       expect(Number(m![1])).toBeGreaterThanOrEqual(92 + 67_179);
       expect(Number(m![1])).toBeLessThanOrEqual(b.byteLength - 3000);
       expect(readdirSync(dir)).not.toContain(`cut-${kind}.x`);
@@ -371,72 +370,36 @@ describe.skipIf(missing.length > 0)("real peers: QEMU 7.2 savevm → vmstream ex
 
 /* ---- the fixtures' VM states, loaded by the QEMU that saved them ---- */
 
-const QEMU_10 = "/opt/vmstream-peers/bin/qemu-system-x86_64-10.0";
-/** Whether the side-by-side QEMUs are part of this checkout's peers (then CI installs them and their absence is a failure). */
-const peersInRepo = existsSync(join(REPO, "packages/peers/package.json"));
-
 /**
- * Load `file` as an incoming migration in `binary` with `args`; resolves the
- * run state once the load is over, rejects when QEMU exits (a refused stream).
+ * Load `file` as a user restores it (`-incoming exec:cat FILE` on the command
+ * line) into QEMU `release` with `args`: QEMU's verdict, with QEMU's exit code
+ * when it exited (a refused stream ends QEMU).
  */
-function loadWith(binary: string, args: string[], file: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(binary, ["-display", "none", "-nodefaults", "-monitor", "stdio", ...args, "-incoming", `exec:cat ${file}`]);
-    let out = "";
-    let err = "";
-    let done = false;
-    const finish = (f: () => void) => {
-      if (done) return;
-      done = true;
-      clearInterval(poll);
-      clearTimeout(limit);
-      f();
-    };
-    p.stdout.setEncoding("utf8").on("data", (d: string) => {
-      out += d;
-      const m = /VM status: ([^\r\n]*)/g;
-      for (const x of out.matchAll(m)) {
-        if (!/inmigrate/.test(x[1]!)) {
-          finish(() => {
-            p.stdin.end("quit\n");
-            setTimeout(() => p.kill("SIGKILL"), 5000).unref();
-            resolve(x[1]!.trim());
-          });
-          return;
-        }
-      }
-    });
-    p.stderr.setEncoding("utf8").on("data", (d: string) => (err += d));
-    p.on("exit", (code) => finish(() => reject(new Error(`QEMU exited (${code}) while loading: ${err.trim()}`))));
-    p.on("error", (e) => finish(() => reject(e)));
-    // QEMU may exit between two polls (a refused stream): the write then fails with EPIPE, which is no test failure.
-    p.stdin.on("error", () => {});
-    const poll = setInterval(() => p.stdin.write("info status\n"), 300);
-    const limit = setTimeout(() => finish(() => (p.kill("SIGKILL"), reject(new Error("QEMU load timed out")))), 60_000);
-  });
+async function loadWith(release: QemuRelease, args: string[], file: string): Promise<{ ok: boolean; status: string; error: string; exited: number | null }> {
+  const r = await loadStream(release, args, file, [], { incoming: "argument", timeoutMs: 60_000 });
+  return { ok: r.ok, status: r.status, error: r.error, exited: r.monitor.exitCode };
 }
 
 describe("the fixtures' extracted VM states load in the QEMU that saved them", () => {
-  const cases: [string, string, string, string][] = [
-    ["qcow2-7.2-two-snaps", "snap-a", "qemu-system-x86_64", "pc-i440fx-7.2"],
-    ["qcow2-7.2-two-snaps", "snap-b", "qemu-system-x86_64", "pc-i440fx-7.2"],
-    ["qcow2-10.0-snap", "snap-a", QEMU_10, "pc-i440fx-10.0"],
+  const cases: [string, string, QemuRelease, string][] = [
+    ["qcow2-7.2-two-snaps", "snap-a", "7.2", "pc-i440fx-7.2"],
+    ["qcow2-7.2-two-snaps", "snap-b", "7.2", "pc-i440fx-7.2"],
+    ["qcow2-10.0-snap", "snap-a", "10.0", "pc-i440fx-10.0"],
   ];
-  it.for(cases)("%s %s", { timeout: 120_000 }, async ([img, snap, binary, machine], ctx) => {
-    if (!tool(binary)) {
-      const why = `${binary} is not installed`;
-      if (interopRequired() && (binary !== QEMU_10 || peersInRepo)) throw new Error(`VMSTREAM_INTEROP=required: ${why}`);
-      console.info(`skip: loading ${img} ${snap}: ${why}`);
-      return ctx.skip();
-    }
+  it.for(cases)("%s %s", { timeout: 120_000 }, async ([img, snap, release, machine], ctx) => {
+    if (!requirePeer(`QEMU ${release}`, qemuRelease(release))) return ctx.skip();
     const x = out(`${img}.${snap}.load.mig`);
     expect((await vmstream(["extract", `${A}/${img}.qcow2`, "--snapshot", snap, x])).code).toBe(0);
     const disk = out(`${img}.${snap}.disk.qcow2`);
     copyFileSync(fx(`${img}.qcow2`), disk); // the stream carries the IDE disk's device state: the same drive must be there
-    const state = await loadWith(binary, ["-M", machine, "-m", "64", "-drive", `file=${disk},if=ide,format=qcow2`], x);
-    expect(state).toBe("running"); // the fixtures were saved while running
-    // Control: the same stream cut short is refused by the same QEMU.
+    const loaded = await loadWith(release, ["-M", machine, "-m", "64", "-drive", `file=${disk},if=ide,format=qcow2`], x);
+    expect(loaded.error).toBe("");
+    expect(loaded.status).toBe("VM status: running"); // the fixtures were saved while running
+    // Control: the same stream cut short is refused by the same QEMU, which exits.
     writeFileSync(x, readFileSync(x).subarray(0, 300_000));
-    await expect(loadWith(binary, ["-M", machine, "-m", "64", "-drive", `file=${disk},if=ide,format=qcow2`], x)).rejects.toThrow(/QEMU exited/);
+    const cut = await loadWith(release, ["-M", machine, "-m", "64", "-drive", `file=${disk},if=ide,format=qcow2`], x);
+    expect(cut.ok).toBe(false);
+    expect(cut.exited, cut.error).not.toBeNull();
+    expect(cut.error).not.toBe("");
   });
 });

@@ -1,8 +1,7 @@
-import { spawn, spawnSync } from "node:child_process";
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { interopRequired } from "@vmstream/testing";
+import { loadStream, migrateTo, qemuRelease, requirePeer } from "@vmstream/peers";
 import { qemu, FIXTURES, tmp } from "./fixtures.js";
 import { vmstream } from "./run.js";
 
@@ -126,49 +125,16 @@ describe("vmstream diff", () => {
   });
 });
 
-const Q10 = "/opt/vmstream-peers/bin/qemu-system-x86_64-10.0";
-const have10 = existsSync(Q10) && spawnSync(Q10, ["--version"]).status === 0;
-if (!have10) {
-  if (interopRequired()) throw new Error(`${Q10} is required (VMSTREAM_INTEROP=required) but missing`);
-  console.warn(`diff interop: XBZRLE check skipped: ${Q10} is not installed`);
-}
+const have10 = requirePeer("QEMU 10.0", qemuRelease("10.0"));
 
 /** Load `src` into a paused QEMU 10.0 and have it migrate the loaded VM to `out` (no XBZRLE: plain pages). */
 async function reMigrate(src: string, out: string, args: string[]): Promise<void> {
-  const p = spawn(Q10, ["-display", "none", "-nodefaults", "-monitor", "stdio", ...args, "-S", "-incoming", "defer"]);
-  let buf = "";
-  p.stdout.setEncoding("utf8").on("data", (d: string) => (buf += d));
-  const cmd = async (line: string | null): Promise<string> => {
-    if (line !== null) p.stdin.write(`${line}\n`);
-    for (let i = 0; i < 3000; i++) {
-      const k = buf.indexOf("(qemu) ");
-      if (k >= 0) {
-        const s = buf.slice(0, k);
-        buf = buf.slice(k + 7);
-        return s;
-      }
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    throw new Error(`QEMU monitor timeout after ${line}`);
-  };
+  const load = await loadStream("10.0", [...args, "-S"], src, [], { keep: true });
+  if (!load.ok) throw new Error(`QEMU 10.0 refused ${src}: ${load.error}`);
   try {
-    await cmd(null);
-    await cmd(`migrate_incoming "exec:cat ${src}"`);
-    for (let i = 0; /inmigrate/.test(await cmd("info status")); i++) {
-      if (i > 600) throw new Error("still loading");
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    await cmd(`migrate "exec:cat > ${out}"`);
-    for (let i = 0; !/completed/.test(await cmd("info migrate")); i++) {
-      if (i > 600) throw new Error("migration did not complete");
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await migrateTo(load.monitor, out);
   } finally {
-    p.stdin.write("quit\n");
-    await new Promise<void>((r) => {
-      p.on("exit", () => r());
-      setTimeout(() => (p.kill("SIGKILL"), r()), 5000);
-    });
+    await load.monitor.quit();
   }
 }
 

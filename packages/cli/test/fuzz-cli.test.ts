@@ -65,10 +65,16 @@ function cli(args: string[], stdin?: Uint8Array): Promise<Result> {
       if (out.length < 1 << 20) out += d;
     });
     p.stderr.on("data", (d) => (err += d));
-    p.on("error", reject);
-    p.on("close", (code) => {
+    const stop = () => {
       clearTimeout(timer);
       if (poll) clearInterval(poll);
+    };
+    p.on("error", (e) => {
+      stop();
+      reject(e);
+    });
+    p.on("close", (code) => {
+      stop();
       const m = /@@RSS (\d+)\n?/.exec(err);
       let stderr = err.replace(/@@RSS \d+\n?/, "");
       // GNU time reports a non-zero status itself.

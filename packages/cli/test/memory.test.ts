@@ -6,11 +6,12 @@
  * Pages QEMU dumps that vmstream's core lacks (ROMs, which are not pc.ram)
  * are not compared; every pc.ram page in both must be equal.
  */
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { closeSync, copyFileSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { interopRequired } from "@vmstream/testing";
+import { QemuMonitor, type QemuRelease, dumpGuestMemory, loadStream, qemuRelease, requirePeer, saveStream } from "@vmstream/peers";
 import { FIXTURES, qemu, tmp } from "./fixtures.js";
 import { vmstream } from "./run.js";
 
@@ -19,86 +20,25 @@ afterAll(() => spawnSync("rm", ["-rf", dir]));
 const R10 = join(FIXTURES, "qemu-releases/10.0");
 const RAM1M = readFileSync(join(FIXTURES, "qemu-releases/ram-1m.bin"));
 
-const Q72 = "qemu-system-x86_64";
-const Q10 = "/opt/vmstream-peers/bin/qemu-system-x86_64-10.0";
-const works = (bin: string) => {
-  try {
-    return spawnSync(bin, ["--version"]).status === 0;
-  } catch {
-    return false;
-  }
-};
-const have72 = works(Q72);
-const have10 = existsSync(Q10) && works(Q10);
-for (const [ok, bin] of [[have72, Q72], [have10, Q10]] as const) {
-  if (ok) continue;
-  if (interopRequired()) throw new Error(`${bin} is required (VMSTREAM_INTEROP=required) but missing`);
-  console.warn(`memory interop: skipped for ${bin}, which is not installed`);
-}
+const have72 = requirePeer("QEMU 7.2", qemuRelease("7.2"));
+const have10 = requirePeer("QEMU 10.0", qemuRelease("10.0"));
 
-/** A QEMU with its HMP monitor on stdio. */
-class Monitor {
-  private out = "";
-  private err = "";
-  private code: number | null = null;
-  private readonly p: ChildProcessWithoutNullStreams;
-  constructor(bin: string, args: string[]) {
-    this.p = spawn(bin, ["-display", "none", "-nodefaults", "-monitor", "stdio", ...args]);
-    this.p.stdout.setEncoding("utf8").on("data", (d: string) => (this.out += d));
-    this.p.stderr.setEncoding("utf8").on("data", (d: string) => (this.err += d));
-    this.p.on("exit", (c) => (this.code = c ?? -1));
-  }
-  async prompt(ms = 60_000): Promise<string> {
-    const t0 = Date.now();
-    for (;;) {
-      const i = this.out.indexOf("(qemu) ");
-      if (i >= 0) {
-        const s = this.out.slice(0, i);
-        this.out = this.out.slice(i + 7);
-        return s;
-      }
-      if (this.code !== null) throw new Error(`QEMU exited: ${this.err}`);
-      if (Date.now() - t0 > ms) throw new Error(`QEMU monitor timeout: ${this.err}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
-  async cmd(line: string, ms?: number): Promise<string> {
-    this.p.stdin.write(`${line}\n`);
-    return this.prompt(ms);
-  }
-  async quit(): Promise<void> {
-    if (this.code !== null) return;
-    this.p.stdin.write("quit\n");
-    await new Promise<void>((r) => {
-      this.p.on("exit", () => r());
-      setTimeout(() => {
-        this.p.kill("SIGKILL");
-        r();
-      }, 5000);
-    });
-  }
+/** QEMU's `dump-guest-memory` of a live monitor, into `out`. */
+async function dump(m: QemuMonitor, out: string): Promise<void> {
+  await dumpGuestMemory(m, out);
+  // HMP's dump is synchronous; `info dump` only confirms that none is still active.
+  await m.waitFor("info dump", (o) => !/active/.test(o), 60_000);
 }
 
 /** Load `file` (paused, -S) and have QEMU write `dump-guest-memory` of it. */
-async function qemuDump(bin: string, args: string[], file: string, o: { mapped?: boolean; caps?: string[] }, out: string): Promise<void> {
-  const m = new Monitor(bin, [...args, "-S", "-incoming", "defer"]);
+async function qemuDump(release: QemuRelease, args: string[], file: string, o: { mapped?: boolean; caps?: string[] }, out: string): Promise<void> {
+  const caps = [...(o.caps ?? []), ...(o.mapped ? ["mapped-ram"] : [])];
+  const load = await loadStream(release, [...args, "-S"], file, caps, { keep: true });
+  if (!load.ok) throw new Error(`QEMU ${release} refused ${file}: ${load.error}`);
   try {
-    await m.prompt();
-    for (const c of [...(o.caps ?? []), ...(o.mapped ? ["mapped-ram"] : [])]) await m.cmd(`migrate_set_capability ${c} on`);
-    await m.cmd(`migrate_incoming "${o.mapped ? `file:${file}` : `exec:cat ${file}`}"`);
-    for (let i = 0; ; i++) {
-      const s = await m.cmd("info status");
-      if (!/inmigrate/.test(s)) break;
-      if (i > 600) throw new Error(`still loading: ${s}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    await m.cmd(`dump-guest-memory ${out}`, 120_000);
-    for (let i = 0; !existsSync(out) || /active/.test(await m.cmd("info dump")); i++) {
-      if (i > 600) throw new Error("dump did not finish");
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await dump(load.monitor, out);
   } finally {
-    await m.quit();
+    await load.monitor.quit();
   }
 }
 
@@ -188,14 +128,14 @@ function compare(mine: string, theirs: string, blocks: string): Compared {
   }
 }
 
-async function both(name: string, bin: string, args: string[], stream: string, opts: { mapped?: boolean; caps?: string[] } = {}): Promise<Compared> {
+async function both(name: string, release: QemuRelease, args: string[], stream: string, opts: { mapped?: boolean; caps?: string[] } = {}): Promise<Compared> {
   const mine = join(dir, `${name}.core`);
   const r = await vmstream(["memory", stream, mine]);
   expect(r.code, r.stderr).toBe(0);
   const blocks = join(dir, `${name}.blocks`);
   expect((await vmstream(["memory", stream, blocks, "--blocks"])).code).toBe(0);
   const theirs = join(dir, `${name}.qemu.core`);
-  await qemuDump(bin, args, stream, opts, theirs);
+  await qemuDump(release, args, stream, opts, theirs);
   const c = compare(mine, theirs, blocks);
   rmSync(theirs, { force: true });
   return c;
@@ -203,14 +143,14 @@ async function both(name: string, bin: string, args: string[], stream: string, o
 
 describe.skipIf(!have72)("memory equals QEMU 7.2's dump-guest-memory", () => {
   it("random RAM (pc-7.2-ram6m.mig)", { timeout: 180_000 }, async () => {
-    const c = await both("ram6m", Q72, ["-M", "pc-i440fx-7.2", "-m", "32"], qemu("pc-7.2-ram6m.mig"));
+    const c = await both("ram6m", "7.2", ["-M", "pc-i440fx-7.2", "-m", "32"], qemu("pc-7.2-ram6m.mig"));
     expect(c.compared).toBeGreaterThan(8000);
     expect(c.differ).toEqual([]);
     // Only in 0xc0000-0xfffff, where the stopped guest still sees ROM, may QEMU's page differ from pc.ram.
     expect(c.rom).toBeLessThanOrEqual(64);
   });
   it("compressed pages (pc-7.2-compress.mig)", { timeout: 180_000 }, async () => {
-    const c = await both("compress", Q72, ["-M", "pc-i440fx-7.2", "-m", "32"], qemu("pc-7.2-compress.mig"), { caps: ["compress"] });
+    const c = await both("compress", "7.2", ["-M", "pc-i440fx-7.2", "-m", "32"], qemu("pc-7.2-compress.mig"), { caps: ["compress"] });
     expect(c.compared).toBeGreaterThan(8000);
     expect(c.differ).toEqual([]);
   });
@@ -219,13 +159,13 @@ describe.skipIf(!have72)("memory equals QEMU 7.2's dump-guest-memory", () => {
 describe.skipIf(!have10)("memory equals QEMU 10.0's dump-guest-memory", () => {
   it("after XBZRLE (pc-10.0-xbzrle.mig)", { timeout: 180_000 }, async () => {
     const s = join(R10, "pc-10.0-xbzrle.mig");
-    const c = await both("xbzrle", Q10, ["-M", "pc-i440fx-10.0", "-m", "64", "-bios", join(R10, "dirtier-bios.bin")], s);
+    const c = await both("xbzrle", "10.0", ["-M", "pc-i440fx-10.0", "-m", "64", "-bios", join(R10, "dirtier-bios.bin")], s);
     expect(c.compared).toBeGreaterThan(16000);
     expect(c.differ).toEqual([]);
   });
   it("a mapped-ram file, pages never carried are holes", { timeout: 180_000 }, async () => {
     const s = join(R10, "pc-10.0-mappedram-multifd-m16.mig");
-    const c = await both("mapped", Q10, ["-M", "pc-i440fx-10.0", "-m", "16"], s, { mapped: true });
+    const c = await both("mapped", "10.0", ["-M", "pc-i440fx-10.0", "-m", "16"], s, { mapped: true });
     expect(c.compared).toBeGreaterThan(4000);
     expect(c.differ).toEqual([]);
     // The 1 MiB the source had at 0x400000, and a sparse file around it.
@@ -242,18 +182,8 @@ describe.skipIf(!have10)("memory equals QEMU 10.0's dump-guest-memory", () => {
     const src = join(dir, "m4g.mig");
     const ram = join(FIXTURES, "qemu-releases/ram-1m.bin");
     // Random bytes just below the split (3 GiB - 1 MiB) and just above 4 GiB.
-    const m = new Monitor(Q10, ["-M", "pc-i440fx-10.0", "-m", "4G", "-S", "-device", `loader,file=${ram},addr=0xbff00000,force-raw=on`, "-device", `loader,file=${ram},addr=0x100000000,force-raw=on`]);
-    try {
-      await m.prompt();
-      await m.cmd(`migrate "exec:cat > ${src}"`);
-      for (let i = 0; !/completed/.test(await m.cmd("info migrate")); i++) {
-        if (i > 1200) throw new Error("migration did not complete");
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    } finally {
-      await m.quit();
-    }
-    const c = await both("m4g", Q10, ["-M", "pc-i440fx-10.0", "-m", "4G"], src);
+    await saveStream("10.0", ["-M", "pc-i440fx-10.0", "-m", "4G", "-S", "-device", `loader,file=${ram},addr=0xbff00000,force-raw=on`, "-device", `loader,file=${ram},addr=0x100000000,force-raw=on`], src);
+    const c = await both("m4g", "10.0", ["-M", "pc-i440fx-10.0", "-m", "4G"], src);
     const fd = openSync(c.mine, "r");
     const L = loads(fd);
     expect(L.map((l) => [l.paddr, l.size])).toEqual([
@@ -269,18 +199,13 @@ describe.skipIf(!have10)("memory equals QEMU 10.0's dump-guest-memory", () => {
 });
 
 /** `-loadvm SNAP -S` on a scratch copy of a qcow2 image (the fixture is never opened by QEMU), then QEMU's dump. */
-async function loadvmDump(bin: string, machine: string, image: string, snap: string, out: string): Promise<void> {
+async function loadvmDump(release: QemuRelease, machine: string, image: string, snap: string, out: string): Promise<void> {
   const copy = join(dir, `scratch-${snap}.qcow2`);
   copyFileSync(image, copy);
-  const m = new Monitor(bin, ["-M", machine, "-m", "64", "-drive", `file=${copy},if=ide,format=qcow2`, "-loadvm", snap, "-S"]);
+  const m = await QemuMonitor.launch(release, ["-M", machine, "-m", "64", "-drive", `file=${copy},if=ide,format=qcow2`, "-loadvm", snap, "-S"]);
   try {
-    await m.prompt();
     expect(await m.cmd("info status")).toMatch(/paused|prelaunch/);
-    await m.cmd(`dump-guest-memory ${out}`, 120_000);
-    for (let i = 0; !existsSync(out) || /active/.test(await m.cmd("info dump")); i++) {
-      if (i > 600) throw new Error("dump did not finish");
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await dump(m, out);
   } finally {
     await m.quit();
     rmSync(copy, { force: true });
@@ -289,8 +214,8 @@ async function loadvmDump(bin: string, machine: string, image: string, snap: str
 
 describe("memory of a qcow2 snapshot equals QEMU's dump-guest-memory after -loadvm", () => {
   const cases = [
-    { ok: have72, bin: Q72, machine: "pc-i440fx-7.2", image: "qcow2-7.2-two-snaps.qcow2", snap: "snap-b" },
-    { ok: have10, bin: Q10, machine: "pc-i440fx-10.0", image: "qcow2-10.0-snap.qcow2", snap: "snap-a" },
+    { ok: have72, release: "7.2" as const, machine: "pc-i440fx-7.2", image: "qcow2-7.2-two-snaps.qcow2", snap: "snap-b" },
+    { ok: have10, release: "10.0" as const, machine: "pc-i440fx-10.0", image: "qcow2-10.0-snap.qcow2", snap: "snap-a" },
   ];
   for (const c of cases) {
     it.skipIf(!c.ok)(`${c.image} --snapshot ${c.snap}`, { timeout: 180_000 }, async () => {
@@ -303,7 +228,7 @@ describe("memory of a qcow2 snapshot equals QEMU's dump-guest-memory after -load
       const blocks = join(dir, `${c.snap}-${c.machine}.blocks`);
       expect((await vmstream(["memory", image, blocks, "--snapshot", c.snap, "--blocks"])).code).toBe(0);
       const theirs = join(dir, `${c.snap}-${c.machine}.qemu.core`);
-      await loadvmDump(c.bin, c.machine, image, c.snap, theirs);
+      await loadvmDump(c.release, c.machine, image, c.snap, theirs);
       const cmp = compare(mine, theirs, blocks);
       rmSync(theirs, { force: true });
       expect(cmp.compared).toBe(16384);

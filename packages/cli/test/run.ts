@@ -22,7 +22,10 @@ export function vmstream(args: string[], stdin?: Uint8Array, timeoutMs = 60_000)
     }, timeoutMs);
     p.stdout.on("data", (d: Buffer) => out.push(d));
     p.stderr.on("data", (d: Buffer) => err.push(d));
-    p.on("error", reject);
+    p.on("error", (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
     p.on("close", (code) => {
       clearTimeout(timer);
       resolve({ code, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString() });

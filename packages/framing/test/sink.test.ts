@@ -1,6 +1,7 @@
-import { fc, test } from "@fast-check/vitest";
+import { test } from "@fast-check/vitest";
 import { describe, expect } from "vitest";
 import { BufferedSink, MemorySink, batched } from "../src/index.js";
+import { sinkWriteSizes, writeAll } from "./sink-writes.js";
 
 /*
  * The output sinks coalesce small writes into slots and take them without a
@@ -11,27 +12,8 @@ import { BufferedSink, MemorySink, batched } from "../src/index.js";
  */
 const SEED = Number(process.env.FC_SEED ?? 0x51_4b5);
 console.info(`sink: seed ${SEED}`);
-const MiB = 1 << 20;
-const sizes = fc.array(fc.oneof(fc.integer({ min: 0, max: 64 }), fc.integer({ min: 1, max: 9 * MiB })), { minLength: 1, maxLength: 8, size: "max" });
-
-async function writeAll(write: (c: Uint8Array) => void | Promise<void>, lens: number[]): Promise<Uint8Array> {
-  const total = lens.reduce((a, b) => a + b, 0);
-  const expected = new Uint8Array(total);
-  const scratch = new Uint8Array(Math.max(...lens, 1));
-  let at = 0;
-  for (const [k, n] of lens.entries()) {
-    for (let i = 0; i < n; i++) scratch[i] = (at + i + k) & 255;
-    expected.set(scratch.subarray(0, n), at);
-    const p = write(scratch.subarray(0, n));
-    if (p) await p;
-    scratch.fill(0xee); // reused at once: the sink must have taken the bytes
-    at += n;
-  }
-  return expected;
-}
-
 describe("coalescing sinks", () => {
-  test.prop([sizes], { seed: SEED, numRuns: 10 })("a BufferedSink over a plain sink writes exactly what it was given", async (lens) => {
+  test.prop([sinkWriteSizes], { seed: SEED, numRuns: 10 })("a BufferedSink over a plain sink writes exactly what it was given", async (lens) => {
     const mem = new MemorySink();
     const out = batched(mem);
     expect(out).toBeInstanceOf(BufferedSink);

@@ -9,12 +9,13 @@
 import {
   CONTAINER_DETECT_BYTES,
   type Qcow2Image,
-  type Qcow2Snapshot,
   type SaveImage,
   blobRandomAccess,
   detectContainer,
   openQcow2,
   openSaveImage,
+  snapshotDate,
+  vmClock,
 } from "@vmstream/containers";
 import { RefusedError, type Source } from "@vmstream/framing";
 import type { ContainerInfo, Inner, SnapshotRow } from "./protocol.js";
@@ -47,25 +48,14 @@ export async function describeContainer(file: Blob, kind: "qcow2" | "libvirt-sav
 }
 
 const n = (x: number) => x.toLocaleString("en-US");
-const pad2 = (x: number) => String(x).padStart(2, "0");
-function date(s: Qcow2Snapshot): string {
-  const d = new Date(s.date.sec * 1000);
-  return `${d.getUTCFullYear()}-${pad2(d.getUTCMonth() + 1)}-${pad2(d.getUTCDate())} ${pad2(d.getUTCHours())}:${pad2(d.getUTCMinutes())}:${pad2(d.getUTCSeconds())} UTC`;
-}
-/** VM clock as QEMU's `info snapshots` shows it. */
-function clock(ns: bigint): string {
-  const ms = Number(ns / 1_000_000n);
-  return `${pad2(Math.floor(ms / 3_600_000))}:${pad2(Math.floor(ms / 60_000) % 60)}:${pad2(Math.floor(ms / 1000) % 60)}.${String(ms % 1000).padStart(3, "0")}`;
-}
-
 function qcow2Info(img: Qcow2Image, fileSize: number): ContainerInfo {
   const h = img.header;
   const flags = [h.extendedL2 ? "extended L2" : "", h.dirty ? "dirty" : "", h.corrupt ? "marked corrupt" : "", h.hasBackingFile ? "has a backing file" : ""].filter(Boolean);
   const snapshots: SnapshotRow[] = img.snapshots.map((s) => ({
     id: s.id,
     name: s.name,
-    date: date(s),
-    clock: clock(s.vmClockNsec),
+    date: snapshotDate(s.date.sec),
+    clock: vmClock(s.vmClockNsec),
     vmStateSize: s.vmStateSize,
     vmStateOffset: s.vmStateOffset,
     icount: s.icount < 0n ? "-" : String(s.icount),

@@ -1,12 +1,10 @@
 import { spawnSync } from "node:child_process";
-import { closeSync, ftruncateSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, ftruncateSync, openSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
 import { gunzipSync } from "node:zlib";
-import { type Browser, type Page, chromium } from "playwright-core";
-import { build } from "vite";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CHROMIUM_ARGS, chromiumPath } from "./chromium.js";
+import { OUT, PKG, chromiumFor, openFile, openInspector } from "./page.js";
 
 /*
  * The web inspector opens the files people hold (issue 17): a qcow2 image
@@ -16,19 +14,10 @@ import { CHROMIUM_ARGS, chromiumPath } from "./chromium.js";
  * stream; what the page says about the stream is checked against the bytes
  * the fixtures README names (the stored VM state, the decompressed stream).
  */
-const PKG = fileURLToPath(new URL("..", import.meta.url));
 const REPO = join(PKG, "../..");
 const ART = join(REPO, "fixtures/artefacts");
-const OUT = join(PKG, "test-output");
-// Its own build folder: the other Chromium test file builds into test-output/dist at the same time.
-const DIST = join(OUT, "dist-containers");
 
-const exe = chromiumPath();
-if (!exe) {
-  const why = "chromium not found (set CHROMIUM_PATH or apt-get install chromium)";
-  if (process.env.VMSTREAM_INTEROP === "required") throw new Error(`VMSTREAM_INTEROP=required but ${why}`);
-  console.warn(`inspector container e2e skipped: ${why}`);
-}
+const exe = chromiumFor("inspector container e2e");
 
 /** libvirt-9.0-*.save: 92-byte header, then data_len 67179 of XML (fixtures/artefacts/README.md). */
 const STREAM_AT = 92 + 67_179;
@@ -36,16 +25,11 @@ const STREAM_AT = 92 + 67_179;
 describe.skipIf(!exe)("web inspector: qcow2 images and libvirt save images in Chromium", () => {
   let browser: Browser;
   let page: Page;
-  const requests: string[] = [];
+  let requests: string[];
 
   beforeAll(async () => {
-    mkdirSync(OUT, { recursive: true });
-    await build({ root: PKG, configFile: join(PKG, "vite.config.ts"), logLevel: "warn", build: { outDir: DIST, emptyOutDir: true } });
-    browser = await chromium.launch({ executablePath: exe!, headless: true, args: CHROMIUM_ARGS });
-    page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-    page.setDefaultTimeout(15_000);
-    page.on("request", (r) => requests.push(r.url()));
-    await page.goto(pathToFileURL(join(DIST, "index.html")).href);
+    // Its own build folder: the other Chromium test file builds at the same time.
+    ({ browser, page, requests } = await openInspector(exe!, "dist-containers", 15_000));
   });
 
   afterAll(async () => {
@@ -54,10 +38,7 @@ describe.skipIf(!exe)("web inspector: qcow2 images and libvirt save images in Ch
 
   const text = async (id: string) => (await page.textContent(`[data-testid=${id}]`)) ?? "";
   /** Open a file and wait until the verify line has a verdict (or asks for a snapshot). */
-  async function open(file: string): Promise<void> {
-    await page.setInputFiles("[data-testid=file]", file);
-    await expect.poll(() => text("verify"), { timeout: 30_000 }).not.toBe("…");
-  }
+  const open = (file: string) => openFile(page, file, 30_000);
   /** The hex bytes highlighted for the selected tree item, as one hex string. */
   const selected = async () => (await page.locator("[data-testid=hex] .hx .sel").allTextContents()).join("");
 

@@ -1,51 +1,30 @@
-import { closeSync, ftruncateSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, ftruncateSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import { type Browser, type Page, chromium } from "playwright-core";
-import { build } from "vite";
+import { pathToFileURL } from "node:url";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CHROMIUM_ARGS, chromiumPath } from "./chromium.js";
+import { OUT, PKG, chromiumFor, openFile, openInspector } from "./page.js";
 
-const PKG = fileURLToPath(new URL("..", import.meta.url));
 const REPO = join(PKG, "../..");
 /** The repository's fixtures (fixtures/README.md). */
 const FIXTURES = join(REPO, "fixtures");
-const OUT = join(PKG, "test-output");
-const DIST = join(OUT, "dist");
 
-const exe = chromiumPath();
-const required = process.env.VMSTREAM_INTEROP === "required";
-if (!exe) {
-  const why = "chromium not found (set CHROMIUM_PATH or apt-get install chromium)";
-  if (required) throw new Error(`VMSTREAM_INTEROP=required but ${why}`);
-  console.warn(`inspector e2e skipped: ${why}`);
-}
+const exe = chromiumFor("inspector e2e");
 
 describe.skipIf(!exe)("web inspector in Chromium", () => {
   let browser: Browser;
   let page: Page;
-  const requests: string[] = [];
+  let requests: string[];
 
   beforeAll(async () => {
-    // Build the page fresh from the sources under test, into a gitignored folder.
-    mkdirSync(OUT, { recursive: true });
-    await build({ root: PKG, configFile: join(PKG, "vite.config.ts"), logLevel: "warn", build: { outDir: DIST, emptyOutDir: true } });
-    browser = await chromium.launch({ executablePath: exe!, headless: true, args: CHROMIUM_ARGS });
-    page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-    page.setDefaultTimeout(10_000);
-    page.on("request", (r) => requests.push(r.url()));
-    // Opened from disk: the page must work offline, with no server.
-    await page.goto(pathToFileURL(join(DIST, "index.html")).href);
+    ({ browser, page, requests } = await openInspector(exe!, "dist", 10_000));
   });
 
   afterAll(async () => {
     await browser?.close();
   });
 
-  async function open(file: string): Promise<void> {
-    await page.setInputFiles("[data-testid=file]", file);
-    await expect.poll(() => page.textContent("[data-testid=verify]"), { timeout: 20_000 }).not.toBe("…");
-  }
+  const open = (file: string) => openFile(page, file, 20_000);
 
   it("shows a real QEMU 7.2 stream: format, sections with offsets, RAM, verify result", async () => {
     await open(join(FIXTURES, "qemu/pc-7.2-stopped.mig"));

@@ -87,6 +87,10 @@ function run(args: string[], input: Uint8Array | null, shell?: string, stdin: "p
     }, 30_000);
     p.stdout!.on("data", (d) => (out += d));
     p.stderr!.on("data", (d) => (err += d));
+    p.on("error", (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
     p.on("close", (code) => {
       clearTimeout(timer);
       resolve({ code, out, err });

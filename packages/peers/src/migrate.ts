@@ -1,6 +1,6 @@
 import { isAbsolute, resolve } from "node:path";
 import { type QemuRelease, qemuRelease } from "./location.js";
-import { QemuExited, QemuMonitor } from "./monitor.js";
+import { MonitorTimeout, QemuExited, QemuMonitor } from "./monitor.js";
 
 /** Migration parameters for `migrate_set_parameter NAME VALUE`, e.g. `{ "multifd-channels": 2 }`. */
 export type MigrationParams = Readonly<Record<string, string | number>>;
@@ -74,6 +74,8 @@ export interface LoadResult {
   status: string;
   /** Why QEMU refused the stream: its stderr (the message users see), or the monitor's. */
   error: string;
+  /** QEMU neither finished nor refused the load within `timeoutMs` (a hang); `ok` is false. */
+  timedOut: boolean;
   /** Alive when ok and `keep` was asked for: the caller inspects it and must `quit()` it. */
   monitor: QemuMonitor;
 }
@@ -82,7 +84,16 @@ export interface LoadOptions {
   params?: MigrationParams;
   /** Keep the loaded VM running for inspection (then quit `result.monitor`). */
   keep?: boolean;
+  /** How long the load may take, monitor start included (default 120 s). */
   timeoutMs?: number;
+  /**
+   * "defer" (the default): `-incoming defer`, capabilities, then
+   * `migrate_incoming`. "argument": `-incoming URI` on the command line, the
+   * way a user restores a saved file (and the way the fixtures' loads were
+   * checked); QEMU starts loading before its monitor answers, and exits on a
+   * refused stream in every release. No capabilities then.
+   */
+  incoming?: "defer" | "argument";
 }
 
 /**
@@ -100,29 +111,40 @@ export async function loadStream(
 ): Promise<LoadResult> {
   const peer = qemuRelease(release);
   if (peer === undefined) throw new Error(`QEMU ${release} is not installed (bash scripts/peers/install.sh)`);
+  const argument = options.incoming === "argument";
+  if (argument && (caps.length || Object.keys(options.params ?? {}).length)) throw new Error("loadStream: capabilities need incoming: defer");
+  const uri = uriFor(file, caps, "in");
   // Started here rather than through launch(): a destination that refuses at
   // start (e.g. "unsupported machine type") is a verdict too, not an exception.
-  const m = new QemuMonitor(peer.bin, [...args, "-incoming", "defer"]);
+  const m = new QemuMonitor(peer.bin, [...args, "-incoming", argument ? uri : "defer"]);
   const timeoutMs = options.timeoutMs ?? 120_000;
+  const deadline = Date.now() + timeoutMs;
   let result: LoadResult;
   try {
-    await m.start();
-    await setAll(m, caps, options.params ?? {});
-    const o = await m.cmd(`migrate_incoming "${uriFor(file, caps, "in")}"`);
-    if (o && /error/i.test(o)) {
-      result = { ok: false, status: "", error: o, monitor: m };
-    } else {
-      result = await settle(m, timeoutMs);
+    // A QEMU loading from its command line may answer its monitor only once the load is over.
+    await m.start(Math.max(1, deadline - Date.now()));
+    if (!argument) {
+      await setAll(m, caps, options.params ?? {});
+      const o = await m.cmd(`migrate_incoming "${uri}"`);
+      if (o && /error/i.test(o)) result = { ok: false, status: "", error: o, timedOut: false, monitor: m };
     }
+    result ??= await settle(m, deadline, timeoutMs);
   } catch (e) {
-    if (!(e instanceof QemuExited)) {
+    if (e instanceof QemuExited) result = refused(m);
+    else if (e instanceof MonitorTimeout) result = { ok: false, status: "", error: `no answer after ${timeoutMs} ms`, timedOut: true, monitor: m };
+    else {
       await m.quit();
       throw e;
     }
-    result = { ok: false, status: "", error: stderrMessage(m), monitor: m };
   }
   if (!result.ok || !options.keep) await m.quit();
   return result;
+}
+
+/** QEMU exited: its stderr says why, else how it ended. */
+function refused(m: QemuMonitor): LoadResult {
+  const how = m.exitSignal ? `killed by ${m.exitSignal}` : `exit ${m.exitCode}`;
+  return { ok: false, status: "", error: stderrMessage(m) || how, timedOut: false, monitor: m };
 }
 
 /**
@@ -130,23 +152,22 @@ export async function loadStream(
  * 7.2 exit on a failed load, 10.0 stays in "inmigrate" with `info migrate`
  * saying "failed (load of migration failed: …)".
  */
-async function settle(m: QemuMonitor, timeoutMs: number): Promise<LoadResult> {
-  const t0 = Date.now();
-  const gone = (): LoadResult => ({ ok: false, status: "", error: stderrMessage(m), monitor: m });
+async function settle(m: QemuMonitor, deadline: number, timeoutMs: number): Promise<LoadResult> {
+  const left = (): number => Math.max(1, deadline - Date.now());
   for (;;) {
     let status: string;
     let info: string;
     try {
-      status = await m.cmd("info status");
-      info = await m.cmd("info migrate");
+      status = await m.cmd("info status", left());
+      info = await m.cmd("info migrate", left());
     } catch (e) {
-      if (e instanceof QemuExited) return gone();
+      if (e instanceof QemuExited) return refused(m);
       throw e;
     }
     const failed = /Migration status:\s*failed/.test(info);
-    if (failed) return { ok: false, status, error: stderrMessage(m) || info, monitor: m };
-    if (!/inmigrate/.test(status)) return { ok: true, status, error: "", monitor: m };
-    if (Date.now() - t0 > timeoutMs) return { ok: false, status, error: `still ${status} after ${timeoutMs} ms`, monitor: m };
+    if (failed) return { ok: false, status, error: stderrMessage(m) || info, timedOut: false, monitor: m };
+    if (!/inmigrate/.test(status)) return { ok: true, status, error: "", timedOut: false, monitor: m };
+    if (Date.now() >= deadline) return { ok: false, status, error: `still ${status} after ${timeoutMs} ms`, timedOut: true, monitor: m };
     await new Promise((r) => setTimeout(r, 100));
   }
 }

@@ -17,6 +17,7 @@ export class QemuMonitor {
   private err = "";
   private readonly p: ChildProcessWithoutNullStreams;
   private code: number | null = null;
+  private sig: NodeJS.Signals | null = null;
   /** Resolves with the exit code (-1 when killed by a signal). */
   readonly exited: Promise<number>;
 
@@ -34,7 +35,8 @@ export class QemuMonitor {
     this.p.stdin.on("error", () => {});
     this.exited = new Promise((resolve) => {
       // "close", not "exit": by then stderr has been read to its end.
-      this.p.on("close", (code) => {
+      this.p.on("close", (code, signal) => {
+        this.sig = signal;
         this.code = code ?? -1;
         resolve(this.code);
       });
@@ -71,6 +73,11 @@ export class QemuMonitor {
     return this.code;
   }
 
+  /** The signal that ended QEMU (a crash: SIGSEGV, SIGABRT), else null. */
+  get exitSignal(): NodeJS.Signals | null {
+    return this.sig;
+  }
+
   private async prompt(timeoutMs: number): Promise<string> {
     const t0 = Date.now();
     for (;;) {
@@ -81,7 +88,7 @@ export class QemuMonitor {
         return s;
       }
       if (this.code !== null) throw new QemuExited(this.code, this.err);
-      if (Date.now() - t0 > timeoutMs) throw new Error(`QEMU monitor timeout after ${timeoutMs} ms; stderr: ${this.err.trim()}`);
+      if (Date.now() - t0 > timeoutMs) throw new MonitorTimeout(timeoutMs, this.err);
       await new Promise((r) => setTimeout(r, 20));
     }
   }
@@ -131,5 +138,16 @@ export class QemuExited extends Error {
   ) {
     super(`QEMU exited (${code}): ${stderr.trim()}`);
     this.name = "QemuExited";
+  }
+}
+
+/** QEMU did not print its next prompt in time (it hangs, or is busy loading a stream). */
+export class MonitorTimeout extends Error {
+  constructor(
+    readonly timeoutMs: number,
+    readonly stderr: string,
+  ) {
+    super(`QEMU monitor timeout after ${timeoutMs} ms; stderr: ${stderr.trim()}`);
+    this.name = "MonitorTimeout";
   }
 }

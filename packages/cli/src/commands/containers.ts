@@ -104,7 +104,7 @@ export async function inspectSnapshots(file: string, flags: Flags): Promise<void
     });
     await writeStdout(`${jsonText({ container: qcow2Json(img, size), snapshots }, 2)}\n`);
   } else {
-    const lines = [qcow2Line(file, img, size), "", ...(img.snapshots.length ? [snapshotTable(img.snapshots), ""] : [])];
+    const lines = [qcow2Line(file, img, size), "", ...(img.snapshots.length ? [await snapshotTable(img.snapshots), ""] : [])];
     for (const { snap, verdict: v } of rows) {
       lines.push(
         printableLine(

@@ -70,7 +70,9 @@ function qmp(bin: string, args: string[], script: (send: (cmd: object) => Promis
         if ("return" in msg || "error" in msg) waiting.shift()?.(msg);
       }
     });
+    let closed = false;
     p.on("close", () => {
+      closed = true;
       clearTimeout(timer);
       // Commands still waiting get no answer: QEMU is gone.
       for (const w of waiting.splice(0)) w({ error: { desc: "QEMU exited" } });
@@ -78,6 +80,8 @@ function qmp(bin: string, args: string[], script: (send: (cmd: object) => Promis
     });
     const send = (cmd: object) =>
       new Promise<Record<string, unknown>>((res) => {
+        // A command sent after QEMU exited would wait for ever: it gets the same answer.
+        if (closed) return res({ error: { desc: "QEMU exited" } });
         waiting.push(res);
         p.stdin.write(`${JSON.stringify(cmd)}\n`);
       });
@@ -112,8 +116,13 @@ export async function probeQemu(bin: string, args: string[], opts: { uuid: boole
   // The dump needs the same machine and devices; QEMU writes it and exits.
   const dumped = await new Promise<boolean>((resolve) => {
     const p = spawn(bin, [...args, "-display", "none", "-dump-vmstate", dump], { stdio: "ignore" });
+    // QEMU writes the dump and exits at once; one that does not is ended like the probe.
+    const timer = setTimeout(() => p.kill("SIGKILL"), TIMEOUT_MS);
     p.on("error", () => resolve(false));
-    p.on("close", (code) => resolve(code === 0));
+    p.on("close", (code) => {
+      clearTimeout(timer);
+      resolve(code === 0);
+    });
   });
   const ok = await import("node:fs").then((fs) => fs.existsSync(stream) && fs.statSync(stream).size > 0);
   const err = run.stderr;

@@ -7,6 +7,7 @@ import { WireError, type CodecOptions, type Inspection, type StreamReader, type 
 import { DEFAULT_PAGE_SIZE, MIG_CMD } from "./constants.js";
 import { capabilities, parseStream, ParseState, type SectionKind } from "./parse.js";
 import { loadBorrowed, pageSizeOpt, parseVersion } from "./pipeline.js";
+import type { RamTotals } from "./ram.js";
 
 export interface SectionSummary {
   offset: number;
@@ -27,16 +28,7 @@ export interface QemuSummary {
   footers: boolean | null;
   commands: { offset: number; cmd: number; name: string; length: number; packaged?: number }[];
   sections: SectionSummary[];
-  ram: {
-    pageSize: number;
-    blocks: { name: string; length: number }[];
-    records: number;
-    pages: number;
-    zeroPages: number;
-    compressedPages: number;
-    xbzrlePages: number;
-    pageBytes: number;
-  };
+  ram: RamTotals & { pageSize: number; blocks: { name: string; length: number }[] };
   eof: number | null;
   vmdesc: { offset: number; length: number; devices: number; borrowed: boolean } | null;
   notes: string[];
