@@ -1,11 +1,11 @@
 import { tmpdir } from "node:os";
-import { inflateSync } from "node:zlib";
 import { WireError } from "@vmstream/framing";
 import { type DiffSide, NeedsPageStore, type PageStore, diffSides, formatDiff, readRam } from "@vmstream/vmstate";
 import { type Command, formatOptions } from "../command.js";
 import { UsageError } from "../errors.js";
 import { writeStdout } from "../io.js";
 import { withInput } from "../input.js";
+import { inflatePage } from "../inflate-page.js";
 import { PositionalFile } from "../positional-file.js";
 import { type Ctx, guarded } from "../report.js";
 
@@ -40,8 +40,6 @@ function sideFlags(flags: Record<string, string | boolean | undefined>, which: "
   return { ...flags, ...(typeof own === "string" ? { snapshot: own } : {}) };
 }
 
-const inflate = (d: Uint8Array, size: number): Uint8Array => new Uint8Array(inflateSync(d, { maxOutputLength: size }));
-
 /**
  * One QEMU save, read once: RAM digests with the section headers, the
  * machine type and the analyze view. A stream with XBZRLE pages is met by its
@@ -58,7 +56,7 @@ async function side(file: string, flags: Record<string, string | boolean | undef
       const ramPass = () =>
         withInput(ctx, file, flags, async (o) => {
           if (o.codec.family !== "qemu") throw new WireError("REFUSED", `diff compares QEMU streams; this is ${o.codec.family}@${o.version}`, 0);
-          const ram = await readRam(o.reader, o.version, { ...o.opts, inflate }, scratch);
+          const ram = await readRam(o.reader, o.version, { ...o.opts, inflate: inflatePage }, scratch);
           return { ram, format: `qemu@${o.version}`, label: o.container?.label };
         });
       let first: Awaited<ReturnType<typeof ramPass>>;

@@ -1,7 +1,5 @@
-import { randomBytes } from "node:crypto";
 import { mkdirSync, renameSync, rmSync, statSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
-import { inflateSync } from "node:zlib";
+import { basename, join } from "node:path";
 import { RefusedError, WireError } from "@vmstream/framing";
 import { exportMemory, hexRange, x86RamRanges, type GpaRange, type MemoryReport, type MemoryTarget, type RamBlock } from "@vmstream/vmstate";
 import { type Command, formatOptions } from "../command.js";
@@ -10,7 +8,8 @@ import { writeStdout } from "../io.js";
 import { withInput } from "../input.js";
 import { type Ctx, guarded } from "../report.js";
 import { elfHeaders } from "../elf-core.js";
-import { PositionalFile } from "../positional-file.js";
+import { inflatePage } from "../inflate-page.js";
+import { PositionalFile, tmpName } from "../positional-file.js";
 import { XEN_FAMILIES, exportXen, renderXen, xenReportJson } from "./memory-xen.js";
 
 type Mode = "elf" | "raw" | "blocks";
@@ -166,13 +165,12 @@ export const memory: Command = {
           return;
         }
         if (codec.family !== "qemu") throw new RefusedError(`memory reads QEMU and Xen saves; this is ${codec.family}@${version}`, 0);
-        const tmpDir = mode === "blocks" ? join(dirname(out), `.${basename(out)}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`) : null;
+        const tmpDir = mode === "blocks" ? tmpName(out) : null;
         if (tmpDir) mkdirSync(tmpDir);
         const file = tmpDir ? null : await PositionalFile.create(out);
         const target = tmpDir ? new BlocksTarget(tmpDir) : new GpaTarget(file!, mode as "elf" | "raw", machine);
         try {
-          const inflate = (d: Uint8Array, size: number): Uint8Array => new Uint8Array(inflateSync(d, { maxOutputLength: size }));
-          const report = await exportMemory(reader, version, { ...opts, inflate }, target);
+          const report = await exportMemory(reader, version, { ...opts, inflate: inflatePage }, target);
           if (file) {
             if (!(target as GpaTarget).ranges) throw new RefusedError("the stream has no pc.ram block: use --blocks", 0);
             await file.finish();

@@ -1,6 +1,6 @@
 /**
  * RAM of two saves compared page by page without holding either: each side
- * keeps a 64-bit digest per page (two 32-bit lanes) and a carried bit, filled
+ * keeps a 64-bit digest per page (four 32-bit lanes folded) and a carried bit, filled
  * as `exportMemory` walks that stream, then the digests are compared.
  * 8 bytes and a bit per guest page: 8 MiB per side for a 4 GiB guest.
  * Page contents are kept only for a stream with XBZRLE pages, in a
@@ -18,38 +18,53 @@ interface BlockDigests {
   pages: number;
   length: number;
   digests: Uint32Array;
+  /** The same digests, one 64-bit element per page: a stretch of zero pages is one native fill. */
+  pairs: BigUint64Array;
   carried: Uint8Array;
 }
 
-const scratch = new Uint32Array(16384);
-const scratchBytes = new Uint8Array(scratch.buffer);
+/** xxHash32's primes (odd, with well-spread bits). */
+const P1 = 0x9e3779b1 | 0;
+const P2 = 0x85ebca77 | 0;
 
-/** Two 32-bit lanes over a page's words; any byte change alters both with overwhelming likelihood. */
-function digest(page: Uint8Array, out: Uint32Array, at: number): void {
-  let words: Uint32Array;
-  const n = page.byteLength >>> 2;
-  if ((page.byteOffset & 3) === 0) words = new Uint32Array(page.buffer, page.byteOffset, n);
-  else {
-    // A page after a 9-byte ZERO record sits at an odd offset: copy it once into aligned words.
-    if (n <= scratch.length) {
-      scratchBytes.set(page.subarray(0, n * 4));
-      words = scratch;
-    } else {
-      words = new Uint32Array(n);
-      new Uint8Array(words.buffer).set(page.subarray(0, n * 4));
-    }
+/**
+ * 64 bits from four 32-bit lanes, each over every fourth word of the page at
+ * `q` in `dv`, as independent chains (one chain of two dependent multiplies
+ * per word ran at half the speed). A lane step is xxHash32's round: add the
+ * word times a prime, rotate, multiply. The rotation matters: with a plain
+ * multiply-and-xorshift step a difference in a word's top bit passes through
+ * the multiply unchanged, whatever the data, so two pages differing in bit 31
+ * of one word and bits 31 and 16 of the lane's next word digested the same
+ * (diff called them equal). Rotated first, every difference goes through the
+ * multiply's carries, which depend on the data. Words are read through a
+ * DataView, so a page at any alignment (one after a 9-byte ZERO record) is
+ * read in place, with no copy and no view per page.
+ */
+function digest(dv: DataView, q: number, size: number, out: Uint32Array, at: number): void {
+  let a = 0x811c9dc5 | 0;
+  let b = 0x9747b28c | 0;
+  let c = 0x1b873593;
+  let d = 0xcc9e2d51 | 0;
+  const e = q + size;
+  const whole = q + (size & ~15);
+  for (let i = q; i < whole; i += 16) {
+    a = (a + Math.imul(dv.getInt32(i, true), P2)) | 0;
+    b = (b + Math.imul(dv.getInt32(i + 4, true), P2)) | 0;
+    c = (c + Math.imul(dv.getInt32(i + 8, true), P2)) | 0;
+    d = (d + Math.imul(dv.getInt32(i + 12, true), P2)) | 0;
+    a = Math.imul((a << 13) | (a >>> 19), P1);
+    b = Math.imul((b << 13) | (b >>> 19), P1);
+    c = Math.imul((c << 13) | (c >>> 19), P1);
+    d = Math.imul((d << 13) | (d >>> 19), P1);
   }
-  let a = 0x811c9dc5;
-  let b = 0x9747b28c;
-  for (let i = 0; i < n; i++) {
-    const w = words[i]!;
-    a = Math.imul(a ^ w, 0x01000193);
-    b = Math.imul((b + w) ^ (b >>> 15), 0x85ebca77);
+  // Page sizes are powers of two of 512 bytes or more, so this tail is empty; kept for any size.
+  for (let i = whole; i < e; i++) {
+    a = (a + Math.imul(dv.getUint8(i), P2)) | 0;
+    a = Math.imul((a << 13) | (a >>> 19), P1);
   }
-  out[at] = (a ^ (a >>> 16)) >>> 0;
-  out[at + 1] = (b ^ (b >>> 13)) >>> 0;
+  out[at] = (Math.imul(a ^ (c >>> 15), 0x85ebca6b | 0) ^ b ^ (d >>> 13)) >>> 0;
+  out[at + 1] = (Math.imul(c ^ (a >>> 16), 0xc2b2ae35 | 0) ^ d ^ (b >>> 11)) >>> 0;
 }
-
 /**
  * Where a diff keeps page contents when a stream has XBZRLE pages (a delta
  * needs the page it applies to): a scratch store by block and offset, on disk
@@ -77,6 +92,9 @@ export class PageDigests implements MemoryTarget {
   readonly blocks = new Map<string, BlockDigests>();
   private held = 0;
   private zeroDigest: Uint32Array | null = null;
+  private zeroPair = 0n;
+  /** A DataView of the buffer the last pages came in (the reader's, reused from chunk to chunk). */
+  private dv: DataView | null = null;
   constructor(private readonly store: PageStore | null = null) {}
 
   async block(b: RamBlock, _machine: string | null, pageSize: number): Promise<void> {
@@ -84,33 +102,54 @@ export class PageDigests implements MemoryTarget {
     this.held += pages;
     if (this.held > MAX_PAGES) throw new LimitError(`diff keeps a digest per page: more than ${MAX_PAGES} pages`, 0);
     this.store?.block(b.name, b.length);
-    this.blocks.set(b.name, { pageSize, pages, length: b.length, digests: new Uint32Array(pages * 2), carried: new Uint8Array((pages + 7) >>> 3) });
+    const digests = new Uint32Array(pages * 2);
+    this.blocks.set(b.name, { pageSize, pages, length: b.length, digests, pairs: new BigUint64Array(digests.buffer), carried: new Uint8Array((pages + 7) >>> 3) });
     if (!this.zeroDigest) {
       this.zeroDigest = new Uint32Array(2);
-      digest(new Uint8Array(pageSize), this.zeroDigest, 0);
+      digest(new DataView(new ArrayBuffer(pageSize)), 0, pageSize, this.zeroDigest, 0);
+      this.zeroPair = new BigUint64Array(this.zeroDigest.buffer)[0]!;
     }
   }
 
   write(block: string, offset: number, data: Uint8Array): Promise<void> | void {
     const d = this.blocks.get(block)!;
-    for (let p = 0; p < data.byteLength; p += d.pageSize) {
-      const i = (offset + p) / d.pageSize;
-      digest(data.subarray(p, p + d.pageSize), d.digests, i * 2);
+    let dv = this.dv;
+    if (dv === null || dv.buffer !== data.buffer) dv = this.dv = new DataView(data.buffer);
+    const ps = d.pageSize;
+    for (let p = 0; p < data.byteLength; p += ps) {
+      const i = (offset + p) / ps;
+      digest(dv, data.byteOffset + p, ps, d.digests, i * 2);
       d.carried[i >>> 3]! |= 1 << (i & 7);
     }
     if (this.store) return this.store.write(block, offset, data);
   }
 
+  /** A page read in place from the run's buffer (no view per page); with a store, as `write`. */
+  pageAt(block: string, offset: number, run: Uint8Array, at: number): Promise<void> | void {
+    const d = this.blocks.get(block)!;
+    const ps = d.pageSize;
+    if (this.store) return this.write(block, offset, run.subarray(at, at + ps));
+    let dv = this.dv;
+    if (dv === null || dv.buffer !== run.buffer) dv = this.dv = new DataView(run.buffer);
+    const i = offset / ps;
+    digest(dv, run.byteOffset + at, ps, d.digests, i * 2);
+    d.carried[i >>> 3]! |= 1 << (i & 7);
+  }
+
   zero(block: string, offset: number, count: number): void {
     const d = this.blocks.get(block)!;
-    const z0 = this.zeroDigest![0]!;
-    const z1 = this.zeroDigest![1]!;
     const first = offset / d.pageSize;
-    for (let i = first; i < first + count; i++) {
-      d.digests[i * 2] = z0;
-      d.digests[i * 2 + 1] = z1;
-      d.carried[i >>> 3]! |= 1 << (i & 7);
+    const end = first + count;
+    d.pairs.fill(this.zeroPair, first, end);
+    // Carried bits: the bits before the first whole byte, the whole bytes, the bits after.
+    let i = first;
+    for (; i < end && (i & 7) !== 0; i++) d.carried[i >>> 3]! |= 1 << (i & 7);
+    const whole = end & ~7;
+    if (i < whole) {
+      d.carried.fill(0xff, i >>> 3, whole >>> 3);
+      i = whole;
     }
+    for (; i < end; i++) d.carried[i >>> 3]! |= 1 << (i & 7);
   }
 
   async read(block: string, offset: number, length: number): Promise<Uint8Array> {
