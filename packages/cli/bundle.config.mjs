@@ -17,7 +17,35 @@ const pkg = JSON.parse(readFileSync(new URL("./package.json", import.meta.url), 
 const worker = fileURLToPath(new URL("./stdin-worker.js", import.meta.resolve("@vmstream/node")));
 if (!existsSync(worker)) throw new Error(`bundle: ${worker} is missing (build @vmstream/node first)`);
 
+/**
+ * Node's own modules are taken with require(), not import: an `import … from
+ * "node:fs"` makes Node build an ES module facade of all of fs's exports,
+ * which reads every lazy getter and so loads the stream modules (about twenty
+ * of Node's internal modules for fs and util alone) that no command here
+ * uses on its way to a verdict. require() hands back the module Node loaded
+ * at start-up. Named imports become a destructuring of the same names; the
+ * values never change, so nothing is lost by not being a live binding.
+ */
+const builtinsByRequire = {
+  name: "vmstream:builtins-by-require",
+  renderChunk(code) {
+    let found = false;
+    const out = code.replace(/^import \{([^}]*)\} from "(node:[^"]+)";$/gm, (_all, names, id) => {
+      found = true;
+      const fields = names
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean)
+        .map((s) => s.replace(/^(\S+) as (\S+)$/, "$1: $2"));
+      return `const { ${fields.join(", ")} } = __vmstreamRequire(${JSON.stringify(id)});`;
+    });
+    if (!found) return null;
+    return `import { createRequire as __vmstreamCreateRequire } from "node:module";\nconst __vmstreamRequire = __vmstreamCreateRequire(import.meta.url);\n${out}`;
+  },
+};
+
 export default {
+  plugins: [builtinsByRequire],
   input: {
     vmstream: "./dist/main.js",
     "stdin-worker": worker,
@@ -44,7 +72,7 @@ export default {
         // Not the commands: one of them importing a codec package statically would make core import a codec
         // chunk that imports core — a cycle, whose modules then run before their imports are initialised.
         // (Not the reader thread's script and its ring, which the thread loads alone.)
-        { name: "core", test: /[\\/](framing|node)[\\/]dist[\\/](?!stdin-worker|pipe-ring)|[\\/](wire-spec|codecs)[\\/]dist[\\/](?!all)|[\\/]libxl[\\/]dist[\\/]doc-stream|[\\/]cli[\\/]dist[\\/](?!main|help|stdout|errors|commands[\\/])/, priority: 1 },
+        { name: "core", test: /[\\/](framing|node)[\\/]dist[\\/](?!stdin-worker|pipe-ring)|[\\/](wire-spec|codecs)[\\/]dist[\\/](?!all)|[\\/]libxl[\\/]dist[\\/]doc-stream|[\\/]cli[\\/]dist[\\/](?!main|help|stdout|errors|positional-file|commands[\\/])/, priority: 1 },
         // One chunk per codec package, loaded once detection picked it.
         { name: "qemu", test: /[\\/]vmstate[\\/]dist[\\/]/ },
         { name: "xen", test: /[\\/]libxl[\\/]dist[\\/]/ },

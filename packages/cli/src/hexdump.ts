@@ -1,4 +1,5 @@
-import { open } from "node:fs/promises";
+// Synchronous: node:fs/promises loads Node's stream modules, which no verdict needs (start-up).
+import { closeSync, openSync, readSync } from "node:fs";
 
 const ROW = 16;
 
@@ -12,11 +13,11 @@ export async function faultContext(path: string, offset: number, size: number | 
   const start = Math.max(0, Math.min(Math.floor(offset / ROW) * ROW - ROW, Math.floor((size - 1) / ROW) * ROW - ROW));
   const buf = new Uint8Array(Math.min(2 * ROW, size - start));
   try {
-    const fh = await open(path, "r");
+    const fd = openSync(path, "r");
     try {
-      await fh.read(buf, 0, buf.byteLength, start);
+      readSync(fd, buf, 0, buf.byteLength, start);
     } finally {
-      await fh.close();
+      closeSync(fd);
     }
   } catch {
     return "";

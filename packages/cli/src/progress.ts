@@ -1,3 +1,5 @@
+import { fstatSync } from "node:fs";
+
 /** Inputs above this size show a progress bar (only when stderr is a terminal). */
 export const PROGRESS_THRESHOLD = 64 * 1024 * 1024;
 
@@ -8,9 +10,23 @@ export interface Progress {
 
 const none: Progress = { update() {}, stop() {} };
 
+/**
+ * False when file descriptor 2 is surely no terminal (not a character device):
+ * asked before `process.stderr`, whose creation loads Node's stream modules
+ * (start-up cost of every large verify whose stderr is a pipe or a file).
+ */
+function stderrMayBeTerminal(): boolean {
+  try {
+    if (!fstatSync(2).isCharacterDevice()) return false;
+  } catch {
+    return false;
+  }
+  return process.stderr.isTTY === true;
+}
+
 /** Loaded only for a terminal: most runs are in pipelines and scripts, and need no bar. */
 export async function progressFor(size: number | undefined, label: string): Promise<Progress> {
-  if (!process.stderr.isTTY || size === undefined || size <= PROGRESS_THRESHOLD) return none;
+  if (size === undefined || size <= PROGRESS_THRESHOLD || !stderrMayBeTerminal()) return none;
   const { default: cliProgress } = await import("cli-progress");
   const bar = new cliProgress.SingleBar(
     {

@@ -34,6 +34,26 @@ function chunksLoaded(args: string[]): { files: string[]; stdout: string; status
   }
 }
 
+/** Node's internal modules a run loaded beyond what `node -e 0` loads (process.moduleLoadList at exit). */
+function builtinsLoaded(args: string[]): { modules: string[]; stdout: string; status: number | null } {
+  const dir = mkdtempSync(join(tmpdir(), "vmstream-builtins-"));
+  try {
+    const hook = join(dir, "hook.mjs");
+    writeFileSync(
+      hook,
+      // The list is taken before anything is written, and written with write(2): process.stderr would load streams itself.
+      `import { writeSync } from "node:fs";\nconst base = new Set(process.moduleLoadList);\nprocess.on("exit", () => { const extra = process.moduleLoadList.filter((m) => !base.has(m)); writeSync(2, "@@" + JSON.stringify(extra) + "\\n"); });\n`,
+    );
+    // stderr is a pipe here, as in scripts and the bench: no terminal, so no progress bar.
+    const r = spawnSync(process.execPath, ["--import", hook, join(CLI, "bin/vmstream.js"), ...args], { cwd: REPO, encoding: "utf8" });
+    const line = r.stderr.split("\n").find((l) => l.startsWith("@@"));
+    if (!line) throw new Error(`no module list from the run: ${r.stderr}`);
+    return { modules: JSON.parse(line.slice(2)) as string[], stdout: r.stdout, status: r.status };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe("the pre-bundled CLI", () => {
   it("is built, with the reader thread's script beside it", () => {
     expect(existsSync(join(BUNDLE, "vmstream.js"))).toBe(true);
@@ -76,6 +96,19 @@ describe("the pre-bundled CLI", () => {
     expect(r.stdout).toMatch(/: valid \(/);
     const codecs = r.files.map((f) => /^(context|xen|qemu|legacy)-/.exec(f)?.[1]).filter(Boolean);
     expect(codecs).toEqual([chunk]);
+  });
+
+  // Node's modules are taken with require() (bundle.config.mjs): an ES import of node:fs or node:util builds a
+  // facade that loads ~20 stream modules; node:crypto and node:fs/promises load more. None is needed for a verdict.
+  it.each([
+    [["--version"]],
+    [["verify", "fixtures/xen/libxc_tiny_v3.bin"]],
+    [["verify", "fixtures/context/ctx2-le.bin"]],
+  ])("%j loads none of Node's stream, crypto or fs/promises modules", (args) => {
+    const r = builtinsLoaded(args);
+    expect(r.status).toBe(0);
+    expect(r.modules.length).toBeGreaterThan(0); // the hook saw the run (the module loader itself loads some)
+    expect(r.modules.filter((m) => /stream|crypto|fs\/promises/.test(m))).toEqual([]);
   });
 
   it("reads a long pipe through the bundled reader thread", async () => {

@@ -313,6 +313,18 @@ export class StreamReader {
     }
     const sequential = !this.sought;
     const have = this.end - this.start;
+    // A short remainder moves to the buffer's front, so the read lands in
+    // memory touched before: a first touch costs a page fault per 4 KiB
+    // (~30 µs on a VM), and a verify reading 64 KiB after each of 128 seeks
+    // walked all of a fresh 4 MiB buffer that way (~30 ms of a 0.25 s run).
+    if (this.start > 0 && have <= AFTER_SEEK_READ) {
+      // Bytes consumed and not yet passed through are about to be overwritten.
+      if (this.passOut !== null) await this.flushPassed();
+      this.passed = 0;
+      this.buf.copyWithin(0, this.start, this.end);
+      this.start = 0;
+      this.end = have;
+    }
     // Grow geometrically from what is actually present, never straight to `want`.
     const target = have + Math.min(want, Math.max(this.chunk, have));
     if (target > this.buf.byteLength - this.start) {

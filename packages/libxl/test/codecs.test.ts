@@ -244,6 +244,24 @@ describe("faults name the offset", () => {
     expect(e.path).toMatch(/pfn\[0\]/);
   });
 
+  // Verify of an HVM stream sums a record's data pages from two bytes per entry and runs the full checks only on
+  // doubt: each reserved bit and each reserved type in a later entry must still be named at that entry.
+  test("reserved bits 52–59 and reserved types in a later pfn entry: named at that entry", async () => {
+    const entry = (pfn: number, hiTop: number, hi6 = 0) => [pfn, 0, 0, 0, 0, 0, hi6, hiTop];
+    const body = (second: number[]) => [3, 0, 0, 0, 0, 0, 0, 0, ...entry(1, 0), ...second, ...entry(3, 0), ...new Array(3 * 4096).fill(0)];
+    for (let bit = 52; bit <= 59; bit++) {
+      const e = await fault(stream(H3, rec(1, body(bit < 56 ? entry(2, 0, 1 << (bit - 48)) : entry(2, 1 << (bit - 56))))));
+      expect([e.code, e.offset, e.path], `bit ${bit}`).toEqual(["RESERVED_BITS", 48 + 8 + 8 + 8, "record[1](PAGE_DATA).pfn[1]"]);
+    }
+    for (const nib of [5, 6, 7, 8]) {
+      const e = await fault(stream(H3, rec(1, body(entry(2, nib << 4)))));
+      expect([e.code, e.offset], `type ${nib}`).toEqual(["MALFORMED", 48 + 8 + 8 + 8]);
+    }
+    // An XTAB entry (type 0xf) carries no page: the length must count two pages, not three.
+    const e = await fault(stream(H3, rec(1, body(entry(2, 0xf0)))));
+    expect(e.message).toMatch(/PAGE_DATA length does not match its 2 data-bearing/);
+  });
+
   test("a body over 128 MiB: refused at its length field, nothing allocated", async () => {
     const h = new Uint8Array(8);
     new DataView(h.buffer).setUint32(0, 9, true);
