@@ -1,25 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { type Source, StreamReader } from "../src/index.js";
-
-/** A seekable source over `bytes` that records where in the reader's buffer each read landed. */
-function recordingSource(bytes: Uint8Array, landed: number[]): Source {
-  let pos = 0;
-  return {
-    size: bytes.length,
-    async read(into) {
-      const n = Math.min(into.byteLength, bytes.length - pos);
-      into.set(bytes.subarray(pos, pos + n));
-      pos += n;
-      landed.push(into.byteOffset);
-      return n;
-    },
-    async seek(n) {
-      const k = Math.min(n, bytes.length - pos);
-      pos += k;
-      return k;
-    },
-  };
-}
+import { StreamReader } from "../src/index.js";
+import { recordingSource } from "./sources.js";
 
 describe("StreamReader buffer reuse", () => {
   // A first touch of memory costs a page fault per 4 KiB: reads after seeks must reuse the buffer's front,

@@ -1,6 +1,7 @@
 import { fc, test } from "@fast-check/vitest";
 import { describe, expect, it } from "vitest";
-import { MemorySink, type Sink, type Source, StreamReader, TruncatedError, bytesSource, chunksSource } from "../src/index.js";
+import { MemorySink, type Sink, StreamReader, TruncatedError, bytesSource, chunksSource } from "../src/index.js";
+import { choppy } from "./sources.js";
 
 /*
  * Pass-through (recode of a stream that is its own re-encoding): whatever the
@@ -33,21 +34,6 @@ class SlowSink implements Pick<Sink, "write"> {
     }
     return out;
   }
-}
-
-/** A seekable source with short reads that counts its seeks. */
-function choppy(bytes: Uint8Array, step: number): Source & { seeks: number } {
-  const inner = bytesSource(bytes);
-  const src = {
-    size: bytes.byteLength,
-    seeks: 0,
-    read: (into: Uint8Array) => inner.read(into.subarray(0, Math.min(into.byteLength, step))),
-    seek: (n: number) => {
-      src.seeks++;
-      return inner.seek!(n);
-    },
-  };
-  return src;
 }
 
 /** Apply the ops; every view handed out is compared with the input at once (a view is valid until the next refill). */

@@ -1,6 +1,7 @@
 import { fc, test } from "@fast-check/vitest";
 import { describe, expect, it } from "vitest";
 import { MemorySink, type Source, StreamReader, TruncatedError, bytesSource, chunksSource } from "../src/index.js";
+import { choppy } from "./sources.js";
 
 /*
  * Read-ahead changes when the source is read, never what the caller sees:
@@ -41,21 +42,6 @@ async function run(r: StreamReader, ops: Op[]): Promise<unknown[]> {
   }
   await r.close();
   return seen;
-}
-
-/** A seekable source that delivers short reads, as files near their end and slow devices do. */
-function choppy(bytes: Uint8Array, step: number): Source & { seeks: number } {
-  const inner = bytesSource(bytes);
-  const src = {
-    size: bytes.byteLength,
-    seeks: 0,
-    read: (into: Uint8Array) => inner.read(into.subarray(0, Math.min(into.byteLength, step))),
-    seek: (n: number) => {
-      src.seeks++;
-      return inner.seek!(n);
-    },
-  };
-  return src;
 }
 
 describe("StreamReader read-ahead", () => {
