@@ -67,12 +67,13 @@ export default {
       includeDependenciesRecursively: false,
       groups: [
         // What every stream command needs, as one file: framing, the Node layer, the spec tables, detection, the
-        // streamed-document reader every Xen family shares (in one family's chunk, the others would load that one),
+        // streamed-document reader and the recode pass-through every Xen family shares (in one family's chunk, the
+        // others would load that one),
         // the CLI's input/output/report code.
         // Not the commands: one of them importing a codec package statically would make core import a codec
         // chunk that imports core — a cycle, whose modules then run before their imports are initialised.
         // (Not the reader thread's script and its ring, which the thread loads alone.)
-        { name: "core", test: /[\\/](framing|node)[\\/]dist[\\/](?!stdin-worker|pipe-ring)|[\\/](wire-spec|codecs)[\\/]dist[\\/](?!all)|[\\/]libxl[\\/]dist[\\/]doc-stream|[\\/]cli[\\/]dist[\\/](?!main|help|stdout|errors|positional-file|commands[\\/])/, priority: 1 },
+        { name: "core", test: /[\\/](framing|node)[\\/]dist[\\/](?!stdin-worker|pipe-ring)|[\\/](wire-spec|codecs)[\\/]dist[\\/](?!all)|[\\/]libxl[\\/]dist[\\/](?:doc-stream|pass-through)|[\\/]cli[\\/]dist[\\/](?!main|help|stdout|errors|positional-file|commands[\\/])/, priority: 1 },
         // One chunk per codec package, loaded once detection picked it.
         { name: "qemu", test: /[\\/]vmstate[\\/]dist[\\/]/ },
         { name: "xen", test: /[\\/]libxl[\\/]dist[\\/]/ },
