@@ -41,7 +41,8 @@ export type MappedPiece = { kind: "block"; bitmap: Uint8Array } | { kind: "pages
 export class MappedCursor {
   /** Bytes of block length still to be listed. */
   left: number;
-  blk: { name: string; pagesOffset: number; end: number; bitmap: Uint8Array; pages: number; next: number } | null = null;
+  /** The block being read; `gap` until the zeros between its bitmap and its pages have been checked. */
+  blk: { name: string; pagesOffset: number; end: number; bitmap: Uint8Array; pages: number; next: number; gap: boolean } | null = null;
   constructor(total: number) {
     this.left = total;
   }
@@ -52,21 +53,38 @@ export const bitmapBytes = (pages: number): number => Math.ceil(pages / 64) * 8;
 
 const bitSet = (bm: Uint8Array, i: number): boolean => (bm[i >>> 3]! & (1 << (i & 7))) !== 0;
 
+/** Set bits of one byte, by table. */
+const BYTE_BITS = Uint8Array.from({ length: 256 }, (_, v) => {
+  let n = 0;
+  for (let b = v; b; b &= b - 1) n++;
+  return n;
+});
+
 /**
- * Set bits of a bitmap whose length is a whole number of 64-bit words (as
- * bitmapBytes makes it). A 64 GiB guest's bitmap is 2 MiB: counted 32 bits
- * at a time (SWAR), not byte by byte, it costs well under a millisecond.
+ * Set bits of a bitmap at any alignment (a view into the reader's buffer
+ * lies wherever the file put it). A 64 GiB guest's bitmap is 2 MiB: counted
+ * 32 bits at a time (SWAR) it costs well under a millisecond.
  */
 function popcount(bm: Uint8Array): number {
-  const words = new Int32Array(bm.buffer, bm.byteOffset, bm.byteLength >>> 2);
   let n = 0;
-  for (let i = 0; i < words.length; i++) {
-    let v = words[i]!;
+  let i = 0;
+  const head = Math.min(bm.byteLength, (4 - (bm.byteOffset & 3)) & 3);
+  for (; i < head; i++) n += BYTE_BITS[bm[i]!]!;
+  const words = new Int32Array(bm.buffer, bm.byteOffset + i, (bm.byteLength - i) >>> 2);
+  const len = words.length;
+  for (let k = 0; k < len; k++) {
+    // A large guest holding little data has bitmaps of mostly zero words: pass eight at a time.
+    if ((k & 7) === 0 && k + 8 <= len && (words[k]! | words[k + 1]! | words[k + 2]! | words[k + 3]! | words[k + 4]! | words[k + 5]! | words[k + 6]! | words[k + 7]!) === 0) {
+      k += 7;
+      continue;
+    }
+    let v = words[k]!;
     if (v === 0) continue;
     v = v - ((v >>> 1) & 0x55555555);
     v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
-    n += (Math.imul((v + (v >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24);
+    n += Math.imul((v + (v >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24;
   }
+  for (i += words.length << 2; i < bm.byteLength; i++) n += BYTE_BITS[bm[i]!]!;
   return n;
 }
 
@@ -113,6 +131,11 @@ export async function readMapped(input: StreamReader, st: RamState, keep: boolea
   for (;;) {
     const b = cur.blk;
     if (b) {
+      if (b.gap) {
+        // Checked after the block's record went out, so that a bitmap handed out as a view was used before this reads on.
+        await zeros(input, b.pagesOffset - input.offset, "the gap before mapped-ram pages");
+        b.gap = false;
+      }
       if (keep) {
         let i = b.next;
         while (i < b.pages && !bitSet(b.bitmap, i)) i++;
@@ -135,11 +158,11 @@ export async function readMapped(input: StreamReader, st: RamState, keep: boolea
       st.mapped = null;
       return null;
     }
-    return readBlock(input, st, cur, ps);
+    return readBlock(input, st, cur, ps, keep);
   }
 }
 
-async function readBlock(input: StreamReader, st: RamState, cur: MappedCursor, ps: number): Promise<RamRecord> {
+async function readBlock(input: StreamReader, st: RamState, cur: MappedCursor, ps: number, keep: boolean): Promise<RamRecord> {
   const bat = input.offset;
   await input.need(1, "RAM block name");
   const n = input.take(1)[0]!;
@@ -178,20 +201,30 @@ async function readBlock(input: StreamReader, st: RamState, cur: MappedCursor, p
   block.mapped = { version, pageSize: hps, bitmapOffset, pagesOffset };
   await seekTo(input, bitmapOffset, "bitmap", hat + 12);
   const mat = input.offset;
-  // Read straight into the bitmap's own memory (it outlives the reader's
-  // buffer): no copy, and the reader's buffer does not grow to hold 2 MiB.
   // bmLen is backed by the file: the pages lie beyond it, inside its size.
-  const bitmap = new Uint8Array(bmLen);
-  await input.readInto(bitmap, "mapped-ram bitmap");
+  // When pages are read the bitmap must outlive the reader's buffer (it says
+  // which pages follow): it is read straight into its own memory. Otherwise
+  // it is a view like any record's bytes, valid until the next read: fresh
+  // memory costs a page fault per 4 KiB on first touch, which was most of
+  // what a 64 GiB guest's 2 MiB bitmap cost a verify.
+  let bitmap: Uint8Array;
+  if (keep) {
+    bitmap = new Uint8Array(bmLen);
+    await input.readInto(bitmap, "mapped-ram bitmap");
+  } else {
+    await input.need(bmLen, "mapped-ram bitmap");
+    bitmap = input.take(bmLen);
+  }
   for (let i = pages; i < bmLen * 8; i++)
     if (bitSet(bitmap, i)) throw new MalformedError(`mapped-ram bitmap of "${block.name}" marks page ${i} beyond the block`, mat + (i >>> 3));
-  await zeros(input, pagesOffset - input.offset, "the gap before mapped-ram pages");
   cur.left -= block.length;
-  cur.blk = { name: block.name, pagesOffset, end, bitmap, pages, next: 0 };
+  cur.blk = { name: block.name, pagesOffset, end, bitmap, pages, next: 0, gap: true };
   st.blocks.set(block.name, block.length);
-  const present = popcount(bitmap);
-  st.totals.pages += present;
-  st.totals.pageBytes += present * ps;
+  if (st.countMapped) {
+    const present = popcount(bitmap);
+    st.totals.pages += present;
+    st.totals.pageBytes += present * ps;
+  }
   const rec: RamRecord = { offset: bat, flags: 0, addr: 0, block: null, fill: 0, blocks: [block], data: null, dataLength: 0, xflag: 0 };
   rec.mapped = { kind: "block", bitmap };
   return rec;
