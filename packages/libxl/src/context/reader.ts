@@ -209,22 +209,13 @@ export function drainContextRecords(r: StreamReader, h: ContextHeaderInfo, index
   const streamSize = r.size;
   /** Stream bytes from win[0] on, when the size is known: a body must fit in them. */
   const room = streamSize === undefined ? Infinity : streamSize - base;
-  const v1 = h.version === 1;
-  const le = !h.bigEndian;
   let p = 0;
   let n = 0;
   while (avail - p >= size) {
     // The usual record (a type above HEADER, a length below 4 GiB that fits the stream) is read
     // here in a few loads; anything else takes parseDescriptor, which refuses it or reads it whole.
-    let type: number;
-    let length: number;
-    if (v1) {
-      type = win[p]! | (win[p + 1]! << 8);
-      length = u32(win, p + 4, true);
-    } else {
-      type = u32(win, p, le);
-      length = u32(win, p + (le ? 12 : 8), le) === 0 ? u32(win, p + (le ? 8 : 12), le) : -1;
-    }
+    const type = descriptorType(win, p, h);
+    let length = descriptorLength(win, p, h);
     if (type <= CONTEXT_HEADER || length < 0 || length > room - p - size || seen !== undefined) {
       // END is left to nextContextDescriptor: it checks that nothing follows.
       if (type === CONTEXT_END) break;
@@ -254,12 +245,23 @@ export function pendingRecordBytes(r: StreamReader, h: ContextHeaderInfo, max: n
   const size = descriptorSize(h);
   if (r.buffered < size) return size;
   const b = r.peek(size);
-  const le = h.version === 1 || !h.bigEndian;
-  const type = h.version === 1 ? b[0]! | (b[1]! << 8) : u32(b, 0, le);
-  if (type === CONTEXT_END) return 0;
-  const length = h.version === 1 ? u32(b, 4, true) : u32(b, le ? 12 : 8, le) === 0 ? u32(b, le ? 8 : 12, le) : Infinity;
+  if (descriptorType(b, 0, h) === CONTEXT_END) return 0;
+  const length = descriptorLength(b, 0, h);
+  if (length < 0) return 0;
   const whole = size + length + ((8 - (length & 7)) & 7);
   return whole <= max ? whole : 0;
+}
+
+/** The type of the descriptor at b[at], unchecked (parseDescriptor checks it). */
+function descriptorType(b: Uint8Array, at: number, h: ContextHeaderInfo): number {
+  return h.version === 1 ? b[at]! | (b[at + 1]! << 8) : u32(b, at, !h.bigEndian);
+}
+
+/** The body length of the descriptor at b[at], unchecked; -1 for a v2 length of 4 GiB or more (parseDescriptor decides about it). */
+function descriptorLength(b: Uint8Array, at: number, h: ContextHeaderInfo): number {
+  if (h.version === 1) return u32(b, at + 4, true);
+  const le = !h.bigEndian;
+  return u32(b, at + (le ? 12 : 8), le) === 0 ? u32(b, at + (le ? 8 : 12), le) : -1;
 }
 
 const u32 = (b: Uint8Array, at: number, le: boolean): number =>

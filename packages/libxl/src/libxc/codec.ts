@@ -1,5 +1,4 @@
 import {
-  type BatchedSink,
   batched,
   ByteWriter,
   type FamilyCodec,
@@ -206,7 +205,7 @@ async function* decodeLibxc(r: StreamReader, version: string): AsyncGenerator<Ui
  * STATIC_DATA_END before the first record carrying memory or register
  * content; 2 from a v3 input drops it and refuses what v2 cannot hold.
  */
-async function transcodeLibxc(r: StreamReader, version: string, out: Sink, toVersion?: 2 | 3): Promise<void> {
+async function transcodeLibxc(r: StreamReader, version: string, out: Sink, toVersion: 2 | 3): Promise<void> {
   const bs = batched(out);
   const w = new ByteWriter(1 << 16);
   let target: 2 | 3 = 3;
@@ -245,7 +244,7 @@ async function transcodeLibxc(r: StreamReader, version: string, out: Sink, toVer
       } else await emit(rec);
     },
     async (h) => {
-      target = toVersion ?? h.version;
+      target = toVersion;
       if (target === 3 && h.version === 2) sdePending = true;
       await bs.write(writeLibxcHeader(w.reset(), { ...h, version: target }).finish());
     },

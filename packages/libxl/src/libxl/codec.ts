@@ -17,7 +17,7 @@ import { readStreamedDocument } from "../doc-stream.js";
 import { LIBXC_BYTES_KEYS, asArr, asObj, libxcHeaderFromJson, libxcHeaderJson, libxcRecordFromJson } from "../libxc/json.js";
 import { type LibxcHeader, type LibxcRecord, LIBXC_REC as REC, domainTypeName } from "../libxc/model.js";
 import type { LibxcReadMode, LibxcReader } from "../libxc/reader.js";
-import { putLibxcRecord, writeLibxcHeader, writeLibxcRecord, writePageDataHead } from "../libxc/writer.js";
+import { putLibxcRecord, writeLibxcHeader } from "../libxc/writer.js";
 import { libxcRecordJson } from "../libxc/codec.js";
 import { Summary } from "../summary.js";
 import { passCheckedStream } from "../pass-through.js";

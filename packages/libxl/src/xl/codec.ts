@@ -1,5 +1,4 @@
 import {
-  type BatchedSink,
   batched,
   ByteWriter,
   type FamilyCodec,
