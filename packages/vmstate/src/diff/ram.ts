@@ -113,26 +113,22 @@ export class PageDigests implements MemoryTarget {
 
   write(block: string, offset: number, data: Uint8Array): Promise<void> | void {
     const d = this.blocks.get(block)!;
-    let dv = this.dv;
-    if (dv === null || dv.buffer !== data.buffer) dv = this.dv = new DataView(data.buffer);
-    const ps = d.pageSize;
-    for (let p = 0; p < data.byteLength; p += ps) {
-      const i = (offset + p) / ps;
-      digest(dv, data.byteOffset + p, ps, d.digests, i * 2);
-      d.carried[i >>> 3]! |= 1 << (i & 7);
-    }
+    for (let p = 0; p < data.byteLength; p += d.pageSize) this.digestPage(d, (offset + p) / d.pageSize, data, p);
     if (this.store) return this.store.write(block, offset, data);
   }
 
   /** A page read in place from the run's buffer (no view per page); with a store, as `write`. */
   pageAt(block: string, offset: number, run: Uint8Array, at: number): Promise<void> | void {
     const d = this.blocks.get(block)!;
-    const ps = d.pageSize;
-    if (this.store) return this.write(block, offset, run.subarray(at, at + ps));
+    if (this.store) return this.write(block, offset, run.subarray(at, at + d.pageSize));
+    this.digestPage(d, offset / d.pageSize, run, at);
+  }
+
+  /** Digest page `i` of a block from buf[at], and mark it carried. */
+  private digestPage(d: BlockDigests, i: number, buf: Uint8Array, at: number): void {
     let dv = this.dv;
-    if (dv === null || dv.buffer !== run.buffer) dv = this.dv = new DataView(run.buffer);
-    const i = offset / ps;
-    digest(dv, run.byteOffset + at, ps, d.digests, i * 2);
+    if (dv === null || dv.buffer !== buf.buffer) dv = this.dv = new DataView(buf.buffer);
+    digest(dv, buf.byteOffset + at, d.pageSize, d.digests, i * 2);
     d.carried[i >>> 3]! |= 1 << (i & 7);
   }
 
