@@ -1,5 +1,5 @@
 import { closeSync, ftruncateSync, openSync, readSync, rmSync, writeSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { tmpName } from "@vmstream/node";
 
 /** Adjacent page writes are gathered into one positional write of up to this many bytes. */
 const GATHER = 1 << 20;
@@ -9,8 +9,7 @@ const GATHER = 1 << 20;
  * complete. It is always a new regular file, so writes and reads are
  * synchronous pwrite/pread: no promise, no thread-pool round trip per flush
  * (measured faster than the FileHandle's asynchronous writes). Opened with
- * O_EXCL under a name made unique enough by pid, time and Math.random (no
- * node:crypto: loading it cost every command ~10 ms of start-up).
+ * O_EXCL under @vmstream/node's temporary name, as every output is.
  */
 export class PositionalFile {
   private pending = new Uint8Array(GATHER);
@@ -89,8 +88,3 @@ export class PositionalFile {
   }
 }
 
-/** `.NAME.tmp-PID-XXXXXXXX` beside `path` (hidden, and unique with O_EXCL). */
-export function tmpName(path: string): string {
-  const r = ((Math.random() * 0x1_0000_0000) ^ Date.now()) >>> 0;
-  return join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${r.toString(16).padStart(8, "0")}`);
-}

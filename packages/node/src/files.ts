@@ -97,11 +97,21 @@ function asyncSource(fd: number, close: () => Promise<void>): Source {
 }
 
 /**
+ * `.NAME.tmp-PID-XXXXXXXX` beside `path`: hidden, on the same file system (so
+ * the rename into place is atomic), and unique enough with O_EXCL by pid, time
+ * and Math.random (no node:crypto: loading it cost every command ~10 ms).
+ */
+export function tmpName(path: string): string {
+  const r = ((Math.random() * 0x1_0000_0000) ^ Date.now()) >>> 0;
+  return join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${r.toString(16).padStart(8, "0")}`);
+}
+
+/**
  * Writes to a temporary file beside `path` and renames it over `path` on close,
  * so a reader never sees a half-written output; abort removes the temporary.
  */
 export async function atomicFileSink(path: string): Promise<Sink> {
-  const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${Date.now().toString(36)}`);
+  const tmp = tmpName(path);
   const fd = openSync(tmp, "wx", 0o644);
   const out = new FileWriter(fd);
   let done = false;

@@ -9,7 +9,8 @@ import { withInput } from "../input.js";
 import { type Ctx, guarded } from "../report.js";
 import { elfHeaders } from "../elf-core.js";
 import { inflatePage } from "../inflate-page.js";
-import { PositionalFile, tmpName } from "../positional-file.js";
+import { PositionalFile } from "../positional-file.js";
+import { tmpName } from "@vmstream/node";
 import { XEN_FAMILIES, exportXen, renderXen, xenReportJson } from "./memory-xen.js";
 
 type Mode = "elf" | "raw" | "blocks";
