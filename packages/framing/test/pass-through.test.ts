@@ -1,6 +1,6 @@
 import { fc, test } from "@fast-check/vitest";
 import { describe, expect, it } from "vitest";
-import { MemorySink, type Sink, StreamReader, TruncatedError, bytesSource, chunksSource } from "../src/index.js";
+import { MemorySink, StreamReader, TruncatedError, bytesSource, chunksSource } from "../src/index.js";
 import { choppy } from "./sources.js";
 
 /*
@@ -19,20 +19,10 @@ const op: fc.Arbitrary<Op> = fc.record({
 });
 
 /** An output that takes its time (a promise per write) and keeps a copy, as a file sink does before resolving. */
-class SlowSink implements Pick<Sink, "write"> {
-  readonly parts: Uint8Array[] = [];
-  async write(chunk: Uint8Array): Promise<void> {
+class SlowSink extends MemorySink {
+  override async write(chunk: Uint8Array): Promise<void> {
     await new Promise((r) => setImmediate(r));
-    this.parts.push(chunk.slice());
-  }
-  bytes(): Uint8Array {
-    const out = new Uint8Array(this.parts.reduce((n, p) => n + p.byteLength, 0));
-    let o = 0;
-    for (const p of this.parts) {
-      out.set(p, o);
-      o += p.byteLength;
-    }
-    return out;
+    super.write(chunk);
   }
 }
 
