@@ -43,6 +43,16 @@ function canonical(p: string): string {
 /** An output file is written atomically; `-` is standard output. The input itself is never a target. */
 export async function openOutput(path: string, inputs: string[]): Promise<Sink> {
   if (path === "-") return stdoutSink();
+  checkOutput(path, inputs);
+  try {
+    return await atomicFileSink(path);
+  } catch (e) {
+    throw new UsageError(`cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+/** What `openOutput` refuses before it creates anything: a directory, or one of the inputs. */
+export function checkOutput(path: string, inputs: string[]): void {
   // Renaming the finished file over a directory fails only at the very end: refuse it up front.
   let isDir = false;
   try {
@@ -54,11 +64,6 @@ export async function openOutput(path: string, inputs: string[]): Promise<Sink> 
   const target = canonical(path);
   for (const i of inputs) {
     if (i !== "-" && canonical(i) === target) throw new RefusedError(`output ${path} is the input file; refusing to overwrite it`);
-  }
-  try {
-    return await atomicFileSink(path);
-  } catch (e) {
-    throw new UsageError(`cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
 }
 

@@ -74,6 +74,14 @@ export interface FamilyCodec {
   encodeStream?(json: StreamReader, out: Sink, opts: CodecOptions): Promise<void>;
   /** Decode and re-encode in one streaming pass. */
   recode(input: StreamReader, version: string, out: Sink, opts: CodecOptions): Promise<void>;
+  /**
+   * For families whose recode is the identity by construction (it passes the
+   * bytes its check consumed through unchanged): that check alone, leaving
+   * `input.offset` just after the last byte recode would write. A caller
+   * that can copy the input's bytes by other means (the CLI: the kernel's
+   * copy of one file into another, while this runs) writes the same output.
+   */
+  recodeCheck?(input: StreamReader, version: string, opts: CodecOptions): Promise<void>;
   /** Convert to another format; throw RefusedError naming what would be lost. */
   convert?(input: StreamReader, version: string, to: FormatId, out: Sink, opts: CodecOptions): Promise<void>;
   /** Targets `convert` accepts from `version`. */

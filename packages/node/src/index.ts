@@ -4,5 +4,5 @@
  * `@vmstream/framing` stay browser-safe; this package is what a Node program
  * adds to read and write real files.
  */
-export { atomicFileSink, fileSource, tmpName } from "./files.js";
+export { atomicCopy, atomicFileSink, fileSource, tmpName } from "./files.js";
 export { stdinSource, stdoutSink } from "./stdio.js";

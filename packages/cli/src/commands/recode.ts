@@ -1,6 +1,9 @@
+import { isWireError } from "@vmstream/framing";
+import { atomicCopy } from "@vmstream/node";
 import { type Command, formatOptions } from "../command.js";
-import { openOutput, withOutput } from "../io.js";
-import { withInput } from "../input.js";
+import { UsageError } from "../errors.js";
+import { checkOutput, openOutput, withOutput } from "../io.js";
+import { type Opened, withInput } from "../input.js";
 import { type Ctx, guarded } from "../report.js";
 
 /** `vmstream recode IN OUT`: decode and re-encode in one streaming pass. */
@@ -10,8 +13,39 @@ export const recode: Command = {
   async run([inPath, outPath], flags) {
     const ctx: Ctx = { file: inPath!, command: "recode" };
     await guarded(ctx, async () => {
-      const sink = await openOutput(outPath!, [inPath!]);
-      await withOutput(sink, (s) => withInput(ctx, inPath!, flags, (o) => o.codec.recode(o.reader, o.version, s, o.opts)));
+      if (outPath !== "-") checkOutput(outPath!, [inPath!]);
+      await withInput(ctx, inPath!, flags, async (o) => {
+        if (byCopy(o, inPath!, outPath!)) return copyChecked(o, inPath!, outPath!);
+        const sink = await openOutput(outPath!, [inPath!]);
+        await withOutput(sink, (s) => o.codec.recode(o.reader, o.version, s, o.opts));
+      });
     });
   },
 };
+
+/**
+ * A family whose recode passes its checked bytes through unchanged (the Xen
+ * families), from a regular file to a file: the output is the input's bytes,
+ * so the kernel copies them (a reflink, or copy_file_range in the thread
+ * pool) while this thread runs the same check, seeking over page data as
+ * verify does. Read and write no longer both pass through this process, and
+ * the copy and the check run side by side.
+ */
+function byCopy(o: Opened, inPath: string, outPath: string): boolean {
+  return o.codec.recodeCheck !== undefined && o.container === undefined && o.size !== undefined && inPath !== "-" && outPath !== "-" && o.reader.offset === 0;
+}
+
+async function copyChecked(o: Opened, inPath: string, outPath: string): Promise<void> {
+  const check = async () => {
+    await o.codec.recodeCheck!(o.reader, o.version, o.opts);
+    return o.reader.offset;
+  };
+  try {
+    await atomicCopy(inPath, outPath, check);
+  } catch (e) {
+    // A system call's error (errno code and path): the temporary output could not be made, filled or renamed.
+    const { code, path, dest } = e as NodeJS.ErrnoException & { dest?: string };
+    if (isWireError(e) || typeof code !== "string" || (path === undefined && dest === undefined)) throw e;
+    throw new UsageError((dest ?? path) === inPath ? `cannot read ${inPath}: ${code}` : `cannot write ${outPath}: ${code}`);
+  }
+}

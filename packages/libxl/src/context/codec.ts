@@ -301,6 +301,10 @@ export const contextCodec: FamilyCodec = {
     await passCheckedStream(r, out, () => walk(r, version, false));
   },
 
+  async recodeCheck(r: StreamReader, version: string): Promise<void> {
+    await walk(r, version, false);
+  },
+
   async convert(r: StreamReader, version: string, to: FormatId, out: Sink, _opts: CodecOptions): Promise<void> {
     if (to.family !== "context") throw new RefusedError(`context@${version} converts only to another context version, not ${to.family}`);
     const target = asVersion(to.version);

@@ -328,6 +328,7 @@ export const libxcCodec: FamilyCodec = {
   },
   encodeStream: (json, out) => encodeLibxcStream(json, out),
   recode: (r, version, out) => passCheckedStream(r, out, () => walkLibxc(r, version, "verify")),
+  recodeCheck: (r, version) => walkLibxc(r, version, "verify").then(() => {}),
   async convert(r: StreamReader, version: string, to: FormatId, out: Sink): Promise<void> {
     if (to.family !== "libxc" || (to.version !== "2" && to.version !== "3")) {
       throw new RefusedError(`libxc@${version} converts only to libxc@2 or libxc@3, not ${to.family}@${to.version}`);

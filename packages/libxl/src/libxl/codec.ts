@@ -320,4 +320,5 @@ export const libxlCodec: FamilyCodec = {
   },
   encodeStream: (json, out) => encodeLibxlStream(json, out),
   recode: (r: StreamReader, _version: string, out: Sink) => passCheckedStream(r, out, () => verifyLibxl(r)),
+  recodeCheck: (r: StreamReader) => verifyLibxl(r).then(() => {}),
 };

@@ -125,4 +125,5 @@ export const xlCodec: FamilyCodec = {
   },
   encodeStream: (json, out) => encodeLibxlStream(json, out, xlDocHeaderBytes),
   recode: (r: StreamReader, _v: string, out: Sink) => passCheckedStream(r, out, () => verifyXl(r)),
+  recodeCheck: (r: StreamReader) => verifyXl(r).then(() => {}),
 };
