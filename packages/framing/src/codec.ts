@@ -75,11 +75,15 @@ export interface FamilyCodec {
   /** Decode and re-encode in one streaming pass. */
   recode(input: StreamReader, version: string, out: Sink, opts: CodecOptions): Promise<void>;
   /**
-   * For families whose recode is the identity by construction (it passes the
-   * bytes its check consumed through unchanged): that check alone, leaving
-   * `input.offset` just after the last byte recode would write. A caller
-   * that can copy the input's bytes by other means (the CLI: the kernel's
-   * copy of one file into another, while this runs) writes the same output.
+   * For families whose recode writes the bytes it read: the check recode
+   * runs, without writing, leaving `input.offset` just after the last byte
+   * recode would write. A caller that can copy the input's bytes by other
+   * means (the CLI: the kernel's copy of one file into another, while this
+   * runs) writes the same output. The Xen families' recode is the identity
+   * by construction (it passes the checked bytes through); QEMU's re-encodes,
+   * and its check compares what it would write with what it read
+   * (`SameBytes`), throwing `NotIdentityError` where they differ: the caller
+   * then recodes the usual way.
    */
   recodeCheck?(input: StreamReader, version: string, opts: CodecOptions): Promise<void>;
   /** Convert to another format; throw RefusedError naming what would be lost. */

@@ -5,6 +5,7 @@ export { ByteWriter } from "./byte-writer.js";
 export * from "./source.js";
 export * from "./sink.js";
 export { StreamReader, readAll, type StreamReaderOptions } from "./stream-reader.js";
+export { SameBytes, NotIdentityError } from "./same-bytes.js";
 export * from "./records.js";
 export * from "./codec.js";
 export { toBase64, fromBase64 } from "./base64.js";

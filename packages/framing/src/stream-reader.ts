@@ -76,6 +76,14 @@ export class StreamReader {
   get offset(): number {
     return this.pos;
   }
+  /**
+   * Whether `view` lies in this reader's buffer (a view `take` gave out, still
+   * valid): SameBytes holds such a view instead of copying it.
+   */
+  holds(view: Uint8Array): boolean {
+    return view.buffer === this.buf.buffer;
+  }
+
   /** Bytes buffered and not yet consumed. */
   get buffered(): number {
     return this.end - this.start;

@@ -1,10 +1,10 @@
 import { isDeepStrictEqual } from "node:util";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { StreamReader, WireError } from "@vmstream/framing";
+import { StreamReader, WireError, bytesSource } from "@vmstream/framing";
 import { qemuCodec, type QemuSummary } from "../src/index.js";
-import { QEMU_FIXTURES, STREAMS, convert, decodeText, encode, encodeText, fixture, recode, same } from "./qemu-helpers.js";
+import { FIXTURES, QEMU_FIXTURES, STREAMS, convert, decodeText, encode, encodeText, fixture, recode, same } from "./qemu-helpers.js";
 
 /** What QEMU's analyze-migration.py (7.2's and 10.0's print the same here) printed for the stream, where it could read it. */
 function reference(name: string): string | null {
@@ -42,6 +42,14 @@ describe.each(all)("%s", (name) => {
 
   t("recode is byte-identical", async () => {
     expect(same(await recode(bytes!), bytes!)).toBe(true);
+  });
+
+  t("recode's check finds that recode writes the bytes it read (so the CLI lets the kernel copy them)", async () => {
+    for (const chunkSize of [1 << 20, 4096]) {
+      const r = new StreamReader(bytesSource(bytes!), { chunkSize });
+      await qemuCodec.recodeCheck!(r, "3", {});
+      expect(r.offset).toBe(bytes!.byteLength);
+    }
   });
 
   t("decode then encode is byte-identical", async () => {
@@ -136,5 +144,19 @@ describe("stream features", () => {
     expect(s.sections.map((x) => x.idstr)).toContain("0000:00:02.0/rtl8139");
     expect(s.notes.join(" ")).toMatch(/delimited by scanning/);
     await expect(qemuCodec.inspect(StreamReader.of(b), "3", { view: "analyze" })).rejects.toMatchObject({ code: "REFUSED" });
+  });
+});
+
+describe("recode's check on every stream a real QEMU release wrote", () => {
+  const dir = join(FIXTURES, "qemu-releases");
+  const migs = readdirSync(dir, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".mig"));
+  test("every stream passes: recode writes its bytes (mapped-ram files included)", async () => {
+    expect(migs.length).toBeGreaterThan(10);
+    for (const f of migs) {
+      const bytes = readFileSync(join(dir, f));
+      const r = StreamReader.of(bytes);
+      await qemuCodec.recodeCheck!(r, "3", {});
+      expect(r.offset, f).toBe(bytes.byteLength);
+    }
   });
 });

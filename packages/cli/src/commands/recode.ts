@@ -1,4 +1,5 @@
-import { isWireError } from "@vmstream/framing";
+import { NotIdentityError, isWireError } from "@vmstream/framing";
+import { statSync } from "node:fs";
 import { atomicCopy } from "@vmstream/node";
 import { type Command, formatOptions } from "../command.js";
 import { UsageError } from "../errors.js";
@@ -15,24 +16,40 @@ export const recode: Command = {
     await guarded(ctx, async () => {
       if (outPath !== "-") checkOutput(outPath!, [inPath!]);
       await withInput(ctx, inPath!, flags, async (o) => {
-        if (byCopy(o, inPath!, outPath!)) return copyChecked(o, inPath!, outPath!);
-        const sink = await openOutput(outPath!, [inPath!]);
-        await withOutput(sink, (s) => o.codec.recode(o.reader, o.version, s, o.opts));
+        if (byCopy(o, inPath!, outPath!)) {
+          try {
+            return await copyChecked(o, inPath!, outPath!);
+          } catch (e) {
+            if (!(e instanceof NotIdentityError)) throw e;
+            // QEMU's recode would not write the input's bytes (never seen in a valid stream): recode it anew.
+            await o.reader.close();
+            return withInput(ctx, inPath!, flags, (o2) => recodeTo(o2, inPath!, outPath!));
+          }
+        }
+        await recodeTo(o, inPath!, outPath!);
       });
     });
   },
 };
 
+async function recodeTo(o: Opened, inPath: string, outPath: string): Promise<void> {
+  const sink = await openOutput(outPath, [inPath]);
+  await withOutput(sink, (s) => o.codec.recode(o.reader, o.version, s, o.opts));
+}
+
 /**
- * A family whose recode passes its checked bytes through unchanged (the Xen
- * families), from a regular file to a file: the output is the input's bytes,
- * so the kernel copies them (a reflink, or copy_file_range in the thread
- * pool) while this thread runs the same check, seeking over page data as
- * verify does. Read and write no longer both pass through this process, and
- * the copy and the check run side by side.
+ * A family whose recode writes the bytes it read (FamilyCodec.recodeCheck),
+ * from a regular file to a file: the kernel copies them (a reflink, or
+ * copy_file_range in the thread pool) while this thread runs the check
+ * recode runs (the Xen families seek over page data as verify does). Read
+ * and write no longer both pass through this process, and the copy and the
+ * check run side by side. Not for a file with holes (a sparse mapped-ram
+ * file): the kernel's copy would fill them, where recode keeps them.
  */
 function byCopy(o: Opened, inPath: string, outPath: string): boolean {
-  return o.codec.recodeCheck !== undefined && o.container === undefined && o.size !== undefined && inPath !== "-" && outPath !== "-" && o.reader.offset === 0;
+  if (o.codec.recodeCheck === undefined || o.container !== undefined || o.size === undefined || inPath === "-" || outPath === "-" || o.reader.offset !== 0) return false;
+  const st = statSync(inPath);
+  return st.blocks * 512 >= st.size;
 }
 
 async function copyChecked(o: Opened, inPath: string, outPath: string): Promise<void> {

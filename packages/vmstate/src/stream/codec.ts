@@ -1,5 +1,5 @@
 /** The QEMU savevm family for the CLI: formats qemu@3 (what QEMU writes) and qemu@4. */
-import { RefusedError, type CodecOptions, type FamilyCodec, type FormatId, type Sink, type StreamReader } from "@vmstream/framing";
+import { RefusedError, SameBytes, type CodecOptions, type FamilyCodec, type FormatId, type Sink, type StreamReader } from "@vmstream/framing";
 import { QEMU_VM_FILE_MAGIC } from "./constants.js";
 import { analyzeView } from "./analyze.js";
 import { decodeDoc, decodeDocBytes, encodeDoc, encodeDocText } from "./document.js";
@@ -42,6 +42,15 @@ export const qemuCodec: QemuCodec = {
   async recode(input: StreamReader, version: string, out: Sink, opts: CodecOptions): Promise<void> {
     const v = parseVersion(version);
     await pump(input, v, v, out, opts);
+  },
+  async recodeCheck(input: StreamReader, version: string, opts: CodecOptions): Promise<void> {
+    // Recode re-encodes what it parsed: what it would write is compared with what it read, as it goes.
+    const v = parseVersion(version);
+    const same = new SameBytes(input);
+    input.passThrough(same.expected);
+    await pump(input, v, v, same.sink, opts);
+    await input.endPassThrough();
+    same.finish();
   },
   async convert(input: StreamReader, version: string, to: FormatId, out: Sink, opts: CodecOptions): Promise<void> {
     const v = parseVersion(version);
