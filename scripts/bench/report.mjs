@@ -79,7 +79,7 @@ export function renderMarkdown(rows, machine, notes, rssLimitMiB, { check }) {
     `- CPU: ${machine.cpu}, ${machine.nproc} cores, ${machine.memory}`,
     `- Node: ${machine.node}`,
     `- load average: ${machine.load}`,
-    ...(machine.busy ? [`- **This run was made on a busy, shared machine** (other work running: load average above 1 on ${machine.nproc} cores). Absolute times are inflated and swing between rounds; the interleaving and the medians keep the ratios fair, but re-run on a quiet machine before reading small differences.`] : []),
+    ...(machine.busy ? [`- **This run was made on a busy, shared machine** (other work running: a 1-minute load average above 1 on ${machine.nproc} cores when the run began). Absolute times are inflated and swing between rounds; the interleaving and the medians keep the ratios fair, but re-run on a quiet machine before reading small differences.`] : []),
     ...Object.entries(machine.peers).map(([k, v]) => `- ${k}: ${v}`),
     "",
     "## Results",
