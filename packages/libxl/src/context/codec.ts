@@ -31,7 +31,7 @@ import {
 } from "./reader.js";
 import { type ContextWriterHeader, checkRecordType, contextHeaderBytes, writeContext, writeContextDescriptor } from "./writer.js";
 import { readStreamedDocument } from "../doc-stream.js";
-import { passCheckedStream } from "../pass-through.js";
+import { identityRecode } from "../pass-through.js";
 import { ByteWriter, padding8, zeroPadding } from "@vmstream/framing";
 
 const asVersion = (v: string): "1" | "2" => {
@@ -297,13 +297,7 @@ export const contextCodec: FamilyCodec = {
 
   encodeStream: (json: StreamReader, out: Sink) => encodeContextStream(json, out),
 
-  async recode(r: StreamReader, version: string, out: Sink): Promise<void> {
-    await passCheckedStream(r, out, () => walk(r, version, false));
-  },
-
-  async recodeCheck(r: StreamReader, version: string): Promise<void> {
-    await walk(r, version, false);
-  },
+  ...identityRecode((r, version) => walk(r, version, false)),
 
   async convert(r: StreamReader, version: string, to: FormatId, out: Sink, _opts: CodecOptions): Promise<void> {
     if (to.family !== "context") throw new RefusedError(`context@${version} converts only to another context version, not ${to.family}`);

@@ -17,7 +17,7 @@ import {
   toStr,
 } from "@vmstream/framing";
 import { Summary } from "../summary.js";
-import { passCheckedStream } from "../pass-through.js";
+import { identityRecode } from "../pass-through.js";
 import { readStreamedDocument } from "../doc-stream.js";
 import { LIBXC_BYTES_KEYS, asArr, asObj, libxcHeaderFromJson, libxcHeaderJson, libxcRecordFromJson } from "./json.js";
 import { type LibxcHeader, type LibxcRecord, LIBXC_REC as REC, domainTypeName } from "./model.js";
@@ -327,8 +327,7 @@ export const libxcCodec: FamilyCodec = {
     await writeLibxc(libxcFromJson(doc), out);
   },
   encodeStream: (json, out) => encodeLibxcStream(json, out),
-  recode: (r, version, out) => passCheckedStream(r, out, () => walkLibxc(r, version, "verify")),
-  recodeCheck: (r, version) => walkLibxc(r, version, "verify").then(() => {}),
+  ...identityRecode((r, version) => walkLibxc(r, version, "verify")),
   async convert(r: StreamReader, version: string, to: FormatId, out: Sink): Promise<void> {
     if (to.family !== "libxc" || (to.version !== "2" && to.version !== "3")) {
       throw new RefusedError(`libxc@${version} converts only to libxc@2 or libxc@3, not ${to.family}@${to.version}`);

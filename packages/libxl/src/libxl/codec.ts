@@ -20,7 +20,7 @@ import type { LibxcReadMode, LibxcReader } from "../libxc/reader.js";
 import { putLibxcRecord, writeLibxcHeader } from "../libxc/writer.js";
 import { libxcRecordJson } from "../libxc/codec.js";
 import { Summary } from "../summary.js";
-import { passCheckedStream } from "../pass-through.js";
+import { identityRecode } from "../pass-through.js";
 import type { LibxlRecord } from "./model.js";
 import { type LibxlHeader, type LibxlItem, readLibxlHeader, walkLibxl } from "./reader.js";
 import { writeLibxlHeader, writeLibxlRecord } from "./writer.js";
@@ -319,6 +319,5 @@ export const libxlCodec: FamilyCodec = {
     await writeLibxl({ options: toInt(d.options ?? 0, "options", 0, 3), entries: libxlEntriesFromJson(d.records) }, out);
   },
   encodeStream: (json, out) => encodeLibxlStream(json, out),
-  recode: (r: StreamReader, _version: string, out: Sink) => passCheckedStream(r, out, () => verifyLibxl(r)),
-  recodeCheck: (r: StreamReader) => verifyLibxl(r).then(() => {}),
+  ...identityRecode((r) => verifyLibxl(r)),
 };

@@ -13,7 +13,7 @@ import {
   toInt,
 } from "@vmstream/framing";
 import { asObj } from "../libxc/json.js";
-import { passCheckedStream } from "../pass-through.js";
+import { identityRecode } from "../pass-through.js";
 import { type LibxlStream, encodeLibxlStream, inspectLibxlFrom, libxlEntriesFromJson, libxlRecordsJson, readLibxl, verifyLibxlBody, writeLibxlEntries } from "../libxl/codec.js";
 import { readLibxlHeader } from "../libxl/reader.js";
 import { writeLibxlHeader } from "../libxl/writer.js";
@@ -124,6 +124,5 @@ export const xlCodec: FamilyCodec = {
     await writeXl({ header: xlHeaderFromJson(d), libxl: { options: toInt(l.options ?? 0, "libxl.options", 0, 3), entries: libxlEntriesFromJson(l.records) } }, out);
   },
   encodeStream: (json, out) => encodeLibxlStream(json, out, xlDocHeaderBytes),
-  recode: (r: StreamReader, _v: string, out: Sink) => passCheckedStream(r, out, () => verifyXl(r)),
-  recodeCheck: (r: StreamReader) => verifyXl(r).then(() => {}),
+  ...identityRecode((r) => verifyXl(r)),
 };
