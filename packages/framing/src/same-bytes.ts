@@ -58,7 +58,10 @@ export class SameBytes {
       }
       const q = this.queue[0]!;
       const n = Math.min(q.byteLength, c.byteLength);
-      if (!sameMemory(q, c) && !equalBytes(q, c, n)) throw new NotIdentityError(this.at + firstDifference(q, c, n));
+      if (!sameMemory(q, c)) {
+        const d = firstDifference(q, c, n);
+        if (d < n) throw new NotIdentityError(this.at + d);
+      }
       this.at += n;
       if (n === q.byteLength) this.queue.shift();
       else this.queue[0] = q.subarray(n);
@@ -69,11 +72,7 @@ export class SameBytes {
 
 const sameMemory = (a: Uint8Array, b: Uint8Array): boolean => a.buffer === b.buffer && a.byteOffset === b.byteOffset;
 
-function equalBytes(a: Uint8Array, b: Uint8Array, n: number): boolean {
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
+/** The first index below `n` where a and b differ; `n` when they agree. */
 function firstDifference(a: Uint8Array, b: Uint8Array, n: number): number {
   let i = 0;
   while (i < n && a[i] === b[i]) i++;

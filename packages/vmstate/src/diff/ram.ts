@@ -63,6 +63,7 @@ function digest(dv: DataView, q: number, size: number, out: Uint32Array, at: num
   out[at] = (Math.imul(a ^ (c >>> 15), 0x85ebca6b | 0) ^ b ^ (d >>> 13)) >>> 0;
   out[at + 1] = (Math.imul(c ^ (a >>> 16), 0xc2b2ae35 | 0) ^ d ^ (b >>> 11)) >>> 0;
 }
+
 /**
  * Where a diff keeps page contents when a stream has XBZRLE pages (a delta
  * needs the page it applies to): a scratch store by block and offset, on disk
@@ -99,8 +100,7 @@ export class PageDigests implements MemoryTarget {
     this.held += pages;
     if (this.held > MAX_PAGES) throw new LimitError(`diff keeps a digest per page: more than ${MAX_PAGES} pages`, 0);
     this.store?.block(b.name, b.length);
-    const digests = new Uint32Array(pages * 2);
-    this.blocks.set(b.name, { pageSize, pages, length: b.length, digests, carried: new Uint8Array((pages + 7) >>> 3) });
+    this.blocks.set(b.name, { pageSize, pages, length: b.length, digests: new Uint32Array(pages * 2), carried: new Uint8Array((pages + 7) >>> 3) });
     if (!this.zeroDigest) {
       this.zeroDigest = new Uint32Array(2);
       digest(new DataView(new ArrayBuffer(pageSize)), 0, pageSize, this.zeroDigest, 0);
