@@ -15,17 +15,18 @@ import { FIXTURES } from "./qemu-helpers.js";
 
 const RELEASES = join(FIXTURES, "qemu-releases");
 
-function walk(dir: string): string[] {
+/** Files below `dir` whose names end in `suffix`, in name order. */
+function filesUnder(dir: string, suffix: string): string[] {
   const out: string[] = [];
   for (const n of readdirSync(dir).sort()) {
     const p = join(dir, n);
-    if (statSync(p).isDirectory()) out.push(...walk(p));
-    else if (n.endsWith(".analyze.json")) out.push(p);
+    if (statSync(p).isDirectory()) out.push(...filesUnder(p, suffix));
+    else if (n.endsWith(suffix)) out.push(p);
   }
   return out;
 }
 
-const refs = walk(RELEASES);
+const refs = filesUnder(RELEASES, ".analyze.json");
 const inflate = (d: Uint8Array, size: number): Uint8Array => new Uint8Array(inflateSync(d, { maxOutputLength: size }));
 
 /** Whole pages held in memory (fixtures are small): what a target sees, to check the digests against. */
@@ -92,17 +93,6 @@ describe("zero pages that never held data reach the target as stretches", () => 
   });
 });
 
-/** Every QEMU stream among the fixtures. */
-function streams(dir: string): string[] {
-  const out: string[] = [];
-  for (const n of readdirSync(dir).sort()) {
-    const p = join(dir, n);
-    if (statSync(p).isDirectory()) out.push(...streams(p));
-    else if (n.endsWith(".mig")) out.push(p);
-  }
-  return out;
-}
-
 /** Page contents by block, in memory (fixtures are small): the store a diff keeps for XBZRLE streams. */
 class MemoryStore {
   readonly blocks = new Map<string, Uint8Array>();
@@ -118,7 +108,8 @@ class MemoryStore {
 }
 
 describe("the one pass's digests (pages read in place from the stream's runs) equal digests of the final memory, page by page", () => {
-  const all = [...streams(join(FIXTURES, "qemu")), ...streams(RELEASES)];
+  // Every QEMU stream among the fixtures.
+  const all = [...filesUnder(join(FIXTURES, "qemu"), ".mig"), ...filesUnder(RELEASES, ".mig")];
   test("fixture streams are there", () => {
     expect(all.length).toBeGreaterThanOrEqual(20);
   });
