@@ -158,7 +158,7 @@ export async function verifyStream(input: StreamReader, version: string, opts: C
   const b = await loadBorrowed(opts);
   const ps = pageSizeOpt(opts);
   const st = new ParseState(ps ?? DEFAULT_PAGE_SIZE);
-  st.ram.countMapped = false;
+  st.ram.bitmaps = false;
   let items = 0;
   // Without --strict, damage after the VM state is a warning, not a failure (see docs/cli.md "verify --strict").
   const lenient = opts["strict"] !== true;

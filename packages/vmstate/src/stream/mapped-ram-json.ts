@@ -21,7 +21,9 @@ export function mappedJson(w: JsonWriter, r: RamRecord): void {
   w.raw(`{"mappedBlock": {"name": ${JSON.stringify(b.name)}, "length": "${b.length}"`);
   if (b.gpa !== undefined) w.raw(`, "gpa": "${b.gpa}"`);
   w.raw(`, "version": ${h.version}, "pageSize": ${h.pageSize}, "bitmapOffset": "${h.bitmapOffset}", "pagesOffset": "${h.pagesOffset}"}`);
-  w.raw(`, "bitmap": "`).base64(r.mapped!.bitmap).raw('"}');
+  const bm = r.mapped!.bitmap;
+  if (!bm) throw new MalformedError("mapped-ram block record without its bitmap (read with RamState.bitmaps off)", 0);
+  w.raw(`, "bitmap": "`).base64(bm).raw('"}');
 }
 
 function num(v: unknown, path: string, max = Number.MAX_SAFE_INTEGER): number {

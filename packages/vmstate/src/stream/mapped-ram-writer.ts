@@ -34,6 +34,7 @@ export async function writeMappedBlock(w: QemuWriter, rec: RamRecord): Promise<v
   if (!name || name.byteLength === 0 || name.byteLength > 255) throw new MalformedError("RAM block name must be 1-255 latin1 chars", 0, { found: JSON.stringify(block.name) });
   if (h.pageSize !== ps || block.length % ps !== 0) throw new MalformedError("mapped-ram block length or page size does not match the stream's page size", 0);
   const bm = piece.bitmap;
+  if (!bm) throw new MalformedError("mapped-ram block record without its bitmap (read with RamState.bitmaps off)", 0);
   if (bm.byteLength !== bitmapBytes(block.length / ps)) throw new MalformedError("mapped-ram bitmap size does not match the block", 0, { expected: String(bitmapBytes(block.length / ps)), found: String(bm.byteLength) });
   const o = w.bytes;
   o.u8(name.byteLength).bytes(name).u64be(BigInt(block.length));

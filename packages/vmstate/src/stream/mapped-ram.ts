@@ -35,7 +35,8 @@ export interface MappedHeader {
   pagesOffset: number;
 }
 
-export type MappedPiece = { kind: "block"; bitmap: Uint8Array } | { kind: "pages"; count: number };
+/** A block's header record carries its bitmap, or null when the reader skipped it (`RamState.bitmaps` off). */
+export type MappedPiece = { kind: "block"; bitmap: Uint8Array | null } | { kind: "pages"; count: number };
 
 /** Where the reader is inside the MEM_SIZE record of a mapped-ram stream. */
 export class MappedCursor {
@@ -50,6 +51,9 @@ export class MappedCursor {
 
 /** Bytes of a bitmap for `pages` pages: whole 64-bit words, as QEMU stores it. */
 export const bitmapBytes = (pages: number): number => Math.ceil(pages / 64) * 8;
+
+/** The cursor's bitmap when none was read: pages are then never visited (`keep` is off). */
+const EMPTY = new Uint8Array(0);
 
 const bitSet = (bm: Uint8Array, i: number): boolean => (bm[i >>> 3]! & (1 << (i & 7))) !== 0;
 
@@ -132,8 +136,13 @@ export async function readMapped(input: StreamReader, st: RamState, keep: boolea
     const b = cur.blk;
     if (b) {
       if (b.gap) {
-        // Checked after the block's record went out, so that a bitmap handed out as a view was used before this reads on.
-        await zeros(input, b.pagesOffset - input.offset, "the gap before mapped-ram pages");
+        // QEMU's loader never reads the gap between a bitmap and its pages, so
+        // a reader that skips pages (verify, inspect) seeks over it too and
+        // accepts what QEMU accepts. A reader that keeps pages (decode,
+        // recode, convert) writes the gap as a hole, so it must be zeros, or
+        // the copy would lose bytes. Checked after the block's record went
+        // out, so that a bitmap handed out as a view was used before this reads on.
+        if (keep) await zeros(input, b.pagesOffset - input.offset, "the gap before mapped-ram pages");
         b.gap = false;
       }
       if (keep) {
@@ -205,26 +214,26 @@ async function readBlock(input: StreamReader, st: RamState, cur: MappedCursor, p
   // When pages are read the bitmap must outlive the reader's buffer (it says
   // which pages follow): it is read straight into its own memory. Otherwise
   // it is a view like any record's bytes, valid until the next read: fresh
-  // memory costs a page fault per 4 KiB on first touch, which was most of
-  // what a 64 GiB guest's 2 MiB bitmap cost a verify.
-  let bitmap: Uint8Array;
+  // memory costs a page fault per 4 KiB on first touch. With bitmaps off
+  // (verify) it is not read at all: the seek to the pages passes over it.
+  let bitmap: Uint8Array | null = null;
   if (keep) {
     bitmap = new Uint8Array(bmLen);
     await input.readInto(bitmap, "mapped-ram bitmap");
-  } else {
+  } else if (st.bitmaps) {
     await input.need(bmLen, "mapped-ram bitmap");
     bitmap = input.take(bmLen);
   }
-  for (let i = pages; i < bmLen * 8; i++)
-    if (bitSet(bitmap, i)) throw new MalformedError(`mapped-ram bitmap of "${block.name}" marks page ${i} beyond the block`, mat + (i >>> 3));
-  cur.left -= block.length;
-  cur.blk = { name: block.name, pagesOffset, end, bitmap, pages, next: 0, gap: true };
-  st.blocks.set(block.name, block.length);
-  if (st.countMapped) {
+  if (bitmap) {
+    for (let i = pages; i < bmLen * 8; i++)
+      if (bitSet(bitmap, i)) throw new MalformedError(`mapped-ram bitmap of "${block.name}" marks page ${i} beyond the block`, mat + (i >>> 3));
     const present = popcount(bitmap);
     st.totals.pages += present;
     st.totals.pageBytes += present * ps;
   }
+  cur.left -= block.length;
+  cur.blk = { name: block.name, pagesOffset, end, bitmap: bitmap ?? EMPTY, pages, next: 0, gap: true };
+  st.blocks.set(block.name, block.length);
   const rec: RamRecord = { offset: bat, flags: 0, addr: 0, block: null, fill: 0, blocks: [block], data: null, dataLength: 0, xflag: 0 };
   rec.mapped = { kind: "block", bitmap };
   return rec;

@@ -94,7 +94,7 @@ function record(rec: RamRecord, st: ParseState, on: PageRunHandlers, page: (bloc
     flush();
     for (const bl of rec.blocks) on.block?.(bl.name, bl.length, size);
     // mapped-ram: each block comes with its bitmap of the pages the file holds.
-    if (rec.mapped?.kind === "block" && rec.blocks.length === 1) mappedRuns(rec.blocks[0]!.name, rec.blocks[0]!.length / size, rec.mapped.bitmap, on);
+    if (rec.mapped?.kind === "block" && rec.mapped.bitmap && rec.blocks.length === 1) mappedRuns(rec.blocks[0]!.name, rec.blocks[0]!.length / size, rec.mapped.bitmap, on);
     return;
   }
   const kind = KIND.get(rec.flags & ~RAM_FLAG.CONTINUE);

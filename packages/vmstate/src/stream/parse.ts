@@ -248,7 +248,10 @@ export async function* parseStream(input: StreamReader, o: ParseOptions, st: Par
     }
     yield { t: "section", offset: at, kind, id, idstr, instance, version: sversion, body };
     if (body === "ram") {
-      const runs = o.ramRuns === true || o.ramBlocksOnly === true;
+      // Runs of plain page records, taken in bulk; a mapped-ram stream has none
+      // (its pages sit at file offsets), and buffering 64 KiB for them would
+      // read megabytes of holes at each block a verify otherwise seeks over.
+      const runs = (o.ramRuns === true || o.ramBlocksOnly === true) && !st.ram.mappedRam;
       for (;;) {
         if (runs) {
           if (input.buffered < RUN_FILL) await input.fill(RUN_FILL);
@@ -347,9 +350,41 @@ function configSubBody(r: ByteReader, name: string, at: number): Uint8Array {
   return r.bytes.subarray(start, r.pos).slice();
 }
 
+/** What the configuration section is first parsed from; real ones are a few hundred bytes. */
+const CONFIG_FIRST = 32 << 10;
+/** The largest configuration section read (a machine name alone may be 64 KiB). */
+const CONFIG_MAX = 1 << 20;
+/** How far past its end a v3 configuration peeks for another subsection (0x05, a length, up to 255 name bytes). */
+const CONFIG_PEEK = 2 + 255;
+
+/**
+ * The configuration section has no length, so it is parsed from what is
+ * buffered: first 32 KiB (within the reader's first read), which holds any real one, and again from 1 MiB
+ * only when the parse ran out or came near that end. Buffering 1 MiB at once
+ * made every stream's first read a whole 4 MiB chunk: a mapped-ram verify,
+ * which then seeks over everything, read 4 MiB of holes into fresh memory.
+ */
 async function readConfig(input: StreamReader, v4: boolean): Promise<Ev & { t: "config" }> {
+  if (await input.fill(CONFIG_FIRST)) {
+    try {
+      const c = configFrom(input, v4);
+      if (c.used + CONFIG_PEEK <= input.buffered) {
+        input.take(c.used);
+        return c.ev;
+      }
+    } catch (e) {
+      if (!(e instanceof TruncatedError)) throw e;
+    }
+  }
+  await input.fill(CONFIG_MAX);
+  const c = configFrom(input, v4);
+  input.take(c.used);
+  return c.ev;
+}
+
+/** The configuration section parsed from the buffered bytes (nothing consumed), and its length. */
+function configFrom(input: StreamReader, v4: boolean): { ev: Ev & { t: "config" }; used: number } {
   const offset = input.offset;
-  await input.fill(1 << 20);
   const view = input.peek(input.buffered);
   const r = new ByteReader(view, offset);
   r.u8();
@@ -381,8 +416,7 @@ async function readConfig(input: StreamReader, v4: boolean): Promise<Ev & { t: "
     }
     subs.push({ name: sname, version, data });
   }
-  input.take(r.pos);
-  return { t: "config", offset, name, subs };
+  return { ev: { t: "config", offset, name, subs }, used: r.pos };
 }
 
 /** Buffer the rest of the stream and find its vmdesc (once, at the first device section). */

@@ -65,12 +65,14 @@ export class RamState {
   mapped: MappedCursor | null = null;
   readonly totals: RamTotals = { records: 0, pages: 0, zeroPages: 0, compressedPages: 0, xbzrlePages: 0, pageBytes: 0 };
   /**
-   * Count the pages mapped-ram bitmaps mark into `totals`. verify reports no
-   * totals and turns it off: a 64 GiB guest's 2 MiB bitmap took ~10 ms to
-   * count, most of the difference between verifying that file and a plain
-   * stream of its data.
+   * Read mapped-ram bitmaps (and count the pages they mark into `totals`).
+   * verify turns it off and seeks over them: QEMU's loader uses a bitmap only
+   * to choose the pages it loads, and a verify loads none. A 64 GiB guest's
+   * bitmap is 2 MiB; reading and counting it was most of the difference
+   * between verifying that file and a plain stream of its data. Block records
+   * then carry `bitmap: null`.
    */
-  countMapped = true;
+  bitmaps = true;
   /**
    * Pages sent so far, one bit per page per block (made on a block's first
    * page), so an XBZRLE record can be checked to apply to a page sent earlier.
