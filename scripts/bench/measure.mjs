@@ -98,20 +98,30 @@ export async function interleave(cmds, { runs = 5, warmup = 1 } = {}) {
       if (r.cpu != null) s.cpus.push(r.cpu);
     }
   }
-  return state.map((s) =>
-    s.error
-      ? { ok: false, error: s.error }
-      : {
-          ok: true,
-          seconds: median(s.times),
-          min: Math.min(...s.times),
-          max: Math.max(...s.times),
-          runs: s.times.length,
-          cpu: s.cpus.length ? median(s.cpus) : null,
-          rssKiB: s.rss,
-          stdout: s.stdout,
-        },
-  );
+  return state.map((s) => (s.error ? { ok: false, error: s.error } : summary(s.times, s.cpus, s.rss, s.stdout)));
+}
+
+/** Median, spread, CPU median and peak RSS of one side's samples (kept, so that more rounds can be added). */
+function summary(times, cpus, rssKiB, stdout) {
+  return {
+    ok: true,
+    seconds: median(times),
+    min: Math.min(...times),
+    max: Math.max(...times),
+    runs: times.length,
+    cpu: cpus.length ? median(cpus) : null,
+    rssKiB,
+    stdout,
+    times,
+    cpus,
+  };
+}
+
+/** One side's results of two `interleave` calls as one (an error on either side wins). */
+export function merged(a, b) {
+  if (!a.ok) return a;
+  if (!b.ok) return b;
+  return summary([...a.times, ...b.times], [...a.cpus, ...b.cpus], Math.max(a.rssKiB, b.rssKiB), b.stdout);
 }
 
 const firstLine = (s) => s.split("\n").find((l) => l.trim()) ?? "";
