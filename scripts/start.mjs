@@ -16,7 +16,7 @@ if (build.status !== 0) {
 import { existsSync } from "node:fs";
 import { SAMPLES as samples } from "./samples.mjs";
 
-const CLI = "packages/cli/bin/vmstream.js";
+const CLI = "packages/cli/bin/vmstream.cjs";
 const tty = process.stdout.isTTY && !process.env.NO_COLOR;
 const bold = (s) => (tty ? `\x1b[1m${s}\x1b[0m` : s);
 

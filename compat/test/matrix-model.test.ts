@@ -71,7 +71,7 @@ describe("renderings", () => {
 });
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const BIN = join(ROOT, "packages/cli/bin/vmstream.js");
+const BIN = join(ROOT, "packages/cli/bin/vmstream.cjs");
 const built = existsSync(join(ROOT, "packages/cli/dist/main.js")) && existsSync(join(ROOT, "compat/dist/index.js"));
 if (!built && !interopRequired()) console.log("vmstream matrix tests skipped: run `npm run build` first (npm test does)");
 

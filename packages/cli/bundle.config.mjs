@@ -18,34 +18,27 @@ const worker = fileURLToPath(new URL("./stdin-worker.js", import.meta.resolve("@
 if (!existsSync(worker)) throw new Error(`bundle: ${worker} is missing (build @vmstream/node first)`);
 
 /**
- * Node's own modules are taken with require(), not import: an `import … from
- * "node:fs"` makes Node build an ES module facade of all of fs's exports,
- * which reads every lazy getter and so loads the stream modules (about twenty
- * of Node's internal modules for fs and util alone) that no command here
- * uses on its way to a verdict. require() hands back the module Node loaded
- * at start-up. Named imports become a destructuring of the same names; the
- * values never change, so nothing is lost by not being a live binding.
+ * The bundle is CommonJS (`format: "cjs"`), started by a CommonJS bin: Node
+ * then never starts its ES module loader, which resolves and links each
+ * module asynchronously (a thread-pool read and a tick per chunk) and, for an
+ * `import … from "node:fs"`, builds a facade of all of fs's exports that reads
+ * every lazy getter and so loads about twenty stream modules no verdict needs.
+ * Measured (perf stat -r 30, against the same code as ES modules): `verify`
+ * of a 1 KiB stream 153 → 137 ms, `verify` of the 513 MiB libxc stream
+ * 187 → 166 ms, `convert` of a 12 KiB legacy stream 172 → 146 ms; `node -e 0`
+ * took 116 ms. The folder gets a package.json saying so, because the
+ * package itself is `"type": "module"` and the chunks keep their .js names
+ * (framing finds its reader thread's script as ./stdin-worker.js).
  */
-const builtinsByRequire = {
-  name: "vmstream:builtins-by-require",
-  renderChunk(code) {
-    let found = false;
-    const out = code.replace(/^import \{([^}]*)\} from "(node:[^"]+)";$/gm, (_all, names, id) => {
-      found = true;
-      const fields = names
-        .split(",")
-        .map((s) => s.trim())
-        .filter(Boolean)
-        .map((s) => s.replace(/^(\S+) as (\S+)$/, "$1: $2"));
-      return `const { ${fields.join(", ")} } = __vmstreamRequire(${JSON.stringify(id)});`;
-    });
-    if (!found) return null;
-    return `import { createRequire as __vmstreamCreateRequire } from "node:module";\nconst __vmstreamRequire = __vmstreamCreateRequire(import.meta.url);\n${out}`;
+const commonjsFolder = {
+  name: "vmstream:commonjs-folder",
+  generateBundle() {
+    this.emitFile({ type: "asset", fileName: "package.json", source: `${JSON.stringify({ type: "commonjs" })}\n` });
   },
 };
 
 export default {
-  plugins: [builtinsByRequire],
+  plugins: [commonjsFolder],
   input: {
     vmstream: "./dist/main.js",
     "stdin-worker": worker,
@@ -59,7 +52,7 @@ export default {
   output: {
     dir: "./dist/bundle",
     cleanDir: true,
-    format: "esm",
+    format: "cjs",
     entryFileNames: "[name].js",
     chunkFileNames: "[name]-[hash].js",
     codeSplitting: {

@@ -49,7 +49,7 @@ const RSS_LIMIT_MIB = 160;
 
 const q = (s) => `'${String(s).replace(/'/g, "'\\''")}'`;
 const NODE = q(process.execPath);
-const VM = `${NODE} ${q(join(REPO, "packages/cli/bin/vmstream.js"))}`;
+const VM = `${NODE} ${q(join(REPO, "packages/cli/bin/vmstream.cjs"))}`;
 const HERE = join(REPO, "scripts/bench");
 const work = join(REPO, "bench-out/work");
 const log = (s) => process.stderr.write(`${s}\n`);

@@ -45,7 +45,7 @@ export interface DifferentialResult {
   peers: string[];
 }
 
-const cliPath = (repo: string): string => join(repo, "packages/cli/bin/vmstream.js");
+const cliPath = (repo: string): string => join(repo, "packages/cli/bin/vmstream.cjs");
 
 function judge(row: Omit<ResultRow, "agree" | "reason">, known: readonly KnownDisagreement[]): ResultRow {
   const agree = row.ours.verdict === row.peer.verdict;

@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
-export const BIN = fileURLToPath(new URL("../bin/vmstream.js", import.meta.url));
+export const BIN = fileURLToPath(new URL("../bin/vmstream.cjs", import.meta.url));
 export const REPO = fileURLToPath(new URL("../../../", import.meta.url));
 
 export interface Run {

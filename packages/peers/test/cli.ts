@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 /** The built `vmstream` command of this checkout (what `npx vmstream` runs after `npm run build`). */
-export const VMSTREAM = fileURLToPath(new URL("../../cli/bin/vmstream.js", import.meta.url));
+export const VMSTREAM = fileURLToPath(new URL("../../cli/bin/vmstream.cjs", import.meta.url));
 export const CLI_BUILT = existsSync(fileURLToPath(new URL("../../cli/dist/main.js", import.meta.url)));
 
 export interface CliResult {
