@@ -7,8 +7,9 @@
  * Every row runs its two commands interleaved (ours, peer, ours, peer, …)
  * after one untimed round, and reports each side's median and spread
  * (min–max); a verdict compares medians. A row within 10 % of its target
- * gets as many rounds again and one more, and reports the medians of all. `--check` exits 1 when any target is
- * missed, a peer is missing, or vmstream fails.
+ * gets as many rounds again and one more, and reports the medians of all.
+ * `--check` exits 1 when any target is missed, a peer is missing, or
+ * vmstream fails.
  *
  * Environment: BENCH_RUNS (timed rounds per row, at least 5; start-up rows
  * use at least 15), BENCH_MIB (size of the large inputs, default 512; the

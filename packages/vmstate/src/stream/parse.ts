@@ -359,10 +359,11 @@ const CONFIG_PEEK = 2 + 255;
 
 /**
  * The configuration section has no length, so it is parsed from what is
- * buffered: first 32 KiB (within the reader's first read), which holds any real one, and again from 1 MiB
- * only when the parse ran out or came near that end. Buffering 1 MiB at once
- * made every stream's first read a whole 4 MiB chunk: a mapped-ram verify,
- * which then seeks over everything, read 4 MiB of holes into fresh memory.
+ * buffered: first 32 KiB (within the reader's first read), which holds any
+ * real one, and again from 1 MiB only when the parse ran out or came near
+ * that end. Buffering 1 MiB at once made every stream's second read a whole
+ * 4 MiB chunk: a mapped-ram verify, which then seeks over everything, read
+ * 4 MiB of holes into fresh memory.
  */
 async function readConfig(input: StreamReader, v4: boolean): Promise<Ev & { t: "config" }> {
   if (await input.fill(CONFIG_FIRST)) {

@@ -45,18 +45,18 @@ const INLINE_LISTS = new Set(["qtailq", "qlist", "gtree"]);
 const MAX_ELEMENTS = 1 << 22;
 
 /**
+ * The last VMDESCRIPTION byte at or before `from` (-1 if none; `from` below 0
+ * finds none). A native search, not a byte loop: a loop over the ~100 KiB
+ * trailer ran long enough for V8 to compile it again on the side (on-stack
+ * replacement), work a short command never profits from.
+ */
+const lastSix = (tail: Uint8Array, from: number): number => (from < 0 ? -1 : tail.lastIndexOf(QEMU_SECTION.VMDESCRIPTION, from));
+
+/**
  * Find the vmdesc at the end of `tail` (bytes that run to the end of the
  * stream): `0x06, be32 N, N bytes of JSON` ending exactly at the last byte,
  * preceded by the EOF byte. Returns its position in `tail`, or -1.
  */
-/**
- * The last VMDESCRIPTION byte at or before `from` (-1 if none; `from` below 0
- * finds none). A native search, not a byte loop: the loop over a 100 KiB
- * trailer got hot enough for V8 to start an optimising compile on another
- * thread, and a short command's exit waited ~40 ms for that compile to end.
- */
-const lastSix = (tail: Uint8Array, from: number): number => (from < 0 ? -1 : tail.lastIndexOf(QEMU_SECTION.VMDESCRIPTION, from));
-
 export function locateVmdesc(tail: Uint8Array): number {
   const n = tail.byteLength;
   // The JSON holds no raw control byte (QEMU escapes them), so the marker is among the last 0x06 bytes.
