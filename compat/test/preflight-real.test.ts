@@ -62,7 +62,7 @@ describe.skipIf(missing.length > 0 && !interopRequired())("preflight agrees with
     }, 120_000);
   }
   test("--qemu on a destination that does not start (a 10.0 machine type on QEMU 7.2): refused, exit 1, QEMU's start-up error as the cause", () => {
-    const cli = join(COMPAT_DIR, "..", "packages", "cli", "bin", "vmstream.js");
+    const cli = join(COMPAT_DIR, "..", "packages", "cli", "bin", "vmstream.cjs");
     const stream = join(FIXTURES, "10.0", "pc-10.0-stopped.mig");
     const r = spawnSync(process.execPath, [cli, "preflight", stream, "--qemu", bins["7.2"]!, "--", "-M", "pc-i440fx-10.0", "-m", "64", "-nodefaults"], { encoding: "utf8" });
     expect(r.status, r.stderr).toBe(1);
@@ -71,7 +71,7 @@ describe.skipIf(missing.length > 0 && !interopRequired())("preflight agrees with
   test("--qemu makes the probe and the dump itself: the cross/ 10.0 stream on QEMU 7.2 with -m 128 and no balloon", () => {
     const args = machineArgs("pc-q35-7.2").map((x, i, a) => (a[i - 1] === "-m" ? "128" : x));
     const noBalloon = args.filter((x, i) => x !== "virtio-balloon" && !(x === "-device" && args[i + 1] === "virtio-balloon"));
-    const cli = join(COMPAT_DIR, "..", "packages", "cli", "bin", "vmstream.js");
+    const cli = join(COMPAT_DIR, "..", "packages", "cli", "bin", "vmstream.cjs");
     const r = spawnSync(process.execPath, [cli, "preflight", join(FIXTURES, "cross", "10.0-to-pc-q35-7.2.mig"), "--qemu", bins["7.2"]!, "--", ...noBalloon], { encoding: "utf8" });
     expect(r.status, r.stderr).toBe(1);
     // In QEMU's order: the ram section comes first in the stream.

@@ -17,7 +17,7 @@ import { machineArgs } from "./qemu.js";
 import type { RealLoadCase } from "./real-cases.js";
 import type { RealLoad } from "./render.js";
 
-const CLI = join(COMPAT_DIR, "..", "packages", "cli", "bin", "vmstream.js");
+const CLI = join(COMPAT_DIR, "..", "packages", "cli", "bin", "vmstream.cjs");
 
 export interface RealLoadResult extends RealLoad {
   source: string;
